@@ -1,0 +1,661 @@
+// Loads and validates the TOML config in one pass. Every problem becomes a positioned error and
+// loading goes on, so an operator fixes a whole file in one edit-reload cycle, not one per error.
+// No value of [target.auth] is ever quoted back: messages there name keys, not contents.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/presets.hpp"
+
+namespace smtp_exporter::config {
+namespace {
+
+using namespace std::chrono_literals;
+using toml::node_type;
+using key_list = std::span<const std::string_view>;
+
+constexpr duration builtin_interval = 60s;
+constexpr duration builtin_timeout = 10s;
+constexpr std::size_t max_name_length = 128;
+
+constexpr std::string_view top_keys[] = {"defaults", "target"};
+constexpr std::string_view defaults_keys[] = {
+    "interval", "timeout", "ehlo_name", "probes", "banner_interval", "tls_interval",
+    "auth_interval", "allow_plaintext", "tls"};
+constexpr std::string_view target_keys[] = {
+    "name", "provider", "host", "port", "tls", "probes", "interval", "banner_interval",
+    "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth"};
+// `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
+constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
+                                         "min_tls_version", "insecure_skip_verify", "mode"};
+constexpr std::string_view auth_keys[] = {"username", "password_file", "password_env", "password",
+                                          "token_file", "mechanism"};
+constexpr std::string_view secret_keys[] = {"password_file", "password_env", "password",
+                                            "token_file"};
+constexpr std::string_view probe_interval_keys[] = {"banner_interval", "tls_interval",
+                                                    "auth_interval"};
+constexpr std::string_view timing_keys[] = {"probes", "interval", "timeout", "banner_interval",
+                                            "tls_interval", "auth_interval"};
+constexpr std::string_view tls_versions[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
+
+std::string_view type_name(node_type type) {
+  // In toml::node_type's order.
+  constexpr std::string_view names[] = {"nothing", "table", "array", "string", "integer",
+                                        "float", "boolean", "date", "time", "date-time"};
+  const auto index = static_cast<std::size_t>(type);
+  return index < std::size(names) ? names[index] : "unknown";
+}
+
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// [a-zA-Z_][a-zA-Z0-9_]*: Prometheus label names and environment variable names alike.
+bool is_identifier(std::string_view s) {
+  return !s.empty() && !(s[0] >= '0' && s[0] <= '9') &&
+         std::all_of(s.begin(), s.end(), is_word_char);
+}
+
+bool contains(key_list keys, std::string_view key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+// A value echoed in a message, escaped so a stray control byte cannot forge a log line.
+std::string quote_value(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (!is_control(c)) {
+      out += c;
+      continue;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    out += hex;
+  }
+  return out + '"';
+}
+
+// Paths read like TOML dotted keys; an odd key is quoted so the path stays unambiguous.
+std::string join(std::string_view base, std::string_view key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(),
+                                                [](char c) { return is_word_char(c) || c == '-'; });
+  std::string out(base);
+  if (!out.empty()) out += '.';
+  return out + (bare ? std::string(key) : quote_value(key));
+}
+
+std::string one_of(key_list names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::optional<std::string> hostname_problem(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  if (std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || is_control(c); }))
+    return "must not contain spaces or control characters";
+  return std::nullopt;
+}
+
+bool before(toml::source_position a, toml::source_position b) {
+  return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
+
+tls_mode tls_mode_for_port(const provider_preset* preset, std::uint16_t port) {
+  if (preset != nullptr) {
+    for (const provider_port& p : preset->ports)
+      if (p.port == port) return p.tls;
+  }
+  // 465 is the submissions port (RFC 8314): TLS from the first byte. Everything else upgrades.
+  return port == 465 ? tls_mode::implicit : tls_mode::starttls;
+}
+
+// What [defaults] resolves to; every target starts from a copy.
+struct defaults_block {
+  duration interval = builtin_interval;
+  duration timeout = builtin_timeout;
+  std::array<std::optional<duration>, probe_count> probe_interval{};
+  std::array<bool, probe_count> probes{true, true, false};
+  std::string ehlo_name;
+  bool allow_plaintext = false;
+  tls_settings tls;
+};
+
+class loader {
+ public:
+  explicit loader(std::string_view source_name) : source_(source_name) {}
+  load_result run(std::string_view text);
+
+ private:
+  struct diagnostic {
+    toml::source_position at;
+    std::string text;
+  };
+
+  void report(std::vector<diagnostic>& to, toml::source_position at, std::string_view key,
+              std::string_view message) {
+    to.push_back({at, source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
+                          ": " + std::string(key) + ": " + std::string(message)});
+  }
+  void error(toml::source_position at, std::string_view key, std::string_view message) {
+    report(errors_, at, key, message);
+  }
+  void error(const toml::node& at, std::string_view key, std::string_view message) {
+    report(errors_, at.source().begin, key, message);
+  }
+  static std::vector<std::string> in_file_order(std::vector<diagnostic>& found);
+
+  bool expect(const toml::node& node, node_type type, std::string_view key);
+  const toml::node* find(const toml::table& table, std::string_view key, node_type type,
+                         std::string_view base);
+  void check_keys(const toml::table& table, key_list allowed, std::string_view base);
+  void read_string(const toml::table& table, std::string_view key, std::string_view base,
+                   std::string& out);
+  void read_bool(const toml::table& table, std::string_view key, std::string_view base, bool& out);
+  bool read_duration(const toml::table& table, std::string_view key, std::string_view base,
+                     duration& out);
+  void read_ehlo_name(const toml::table& table, std::string_view base, std::string& out);
+  void read_probes(const toml::table& table, std::string_view base,
+                   std::array<bool, probe_count>& out);
+
+  void parse_defaults(const toml::table& table, defaults_block& out);
+  void parse_tls(const toml::table& table, std::string_view base, tls_settings& out);
+  std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
+                                          const std::string& target_name);
+  void parse_labels(const toml::table& table, std::string_view base, target& out);
+  void parse_target(const toml::table& table, const std::string& base,
+                    const defaults_block& defaults, exporter_config& config);
+  void check_timeout(const toml::table& table, std::string_view base,
+                     const std::array<bool, probe_count>& probes,
+                     const std::array<duration, probe_count>& intervals, duration timeout);
+
+  std::string source_;
+  std::vector<diagnostic> errors_;
+  std::vector<diagnostic> warnings_;
+  std::unordered_map<std::string, std::uint32_t> first_line_of_name_;
+};
+
+template <class parse_error>
+load_result syntax_error(const std::string& source, const parse_error& e) {
+  const toml::source_position at = e.source().begin;
+  load_result result;
+  result.errors.push_back(source + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
+                          ": syntax error: " + std::string(e.description()));
+  return result;
+}
+
+load_result loader::run(std::string_view text) {
+  toml::table root;
+#if TOML_EXCEPTIONS
+  try {
+    root = toml::parse(text, std::string_view{source_});
+  } catch (const toml::parse_error& e) {
+    return syntax_error(source_, e);
+  }
+#else
+  toml::parse_result parsed = toml::parse(text, std::string_view{source_});
+  if (!parsed) return syntax_error(source_, parsed.error());
+  root = std::move(parsed).table();
+#endif
+  check_keys(root, top_keys, "");
+  defaults_block defaults;
+  if (const toml::node* node = find(root, "defaults", node_type::table, ""))
+    parse_defaults(*node->as_table(), defaults);
+  if (defaults.ehlo_name.empty()) defaults.ehlo_name = default_ehlo_name();
+
+  exporter_config config;
+  if (const toml::node* node = root.get("target")) {
+    if (const toml::array* targets = node->as_array()) {
+      config.targets.reserve(targets->size());
+      for (std::size_t i = 0; i < targets->size(); ++i) {
+        const std::string base = "target[" + std::to_string(i) + "]";
+        if (expect((*targets)[i], node_type::table, base))
+          parse_target(*(*targets)[i].as_table(), base, defaults, config);
+      }
+    } else {
+      error(*node, "target",
+            "expected array of tables, got " + std::string(type_name(node->type())));
+    }
+  }
+
+  load_result result;
+  result.errors = in_file_order(errors_);
+  if (result.errors.empty()) {
+    config.warnings = in_file_order(warnings_);
+    result.config = std::move(config);
+  }
+  return result;
+}
+
+// Diagnostics at one position keep the order they were found in.
+std::vector<std::string> loader::in_file_order(std::vector<diagnostic>& found) {
+  std::stable_sort(found.begin(), found.end(),
+                   [](const diagnostic& a, const diagnostic& b) { return before(a.at, b.at); });
+  std::vector<std::string> out;
+  out.reserve(found.size());
+  for (diagnostic& d : found) out.push_back(std::move(d.text));
+  return out;
+}
+
+bool loader::expect(const toml::node& node, node_type type, std::string_view key) {
+  if (node.type() == type) return true;
+  error(node, key,
+        "expected " + std::string(type_name(type)) + ", got " + std::string(type_name(node.type())));
+  return false;
+}
+
+// The node under `key` when it is present and of `type`; a wrong type is reported.
+const toml::node* loader::find(const toml::table& table, std::string_view key, node_type type,
+                               std::string_view base) {
+  const toml::node* node = table.get(key);
+  return node != nullptr && expect(*node, type, join(base, key)) ? node : nullptr;
+}
+
+void loader::check_keys(const toml::table& table, key_list allowed, std::string_view base) {
+  for (const auto& [key, value] : table) {
+    if (!contains(allowed, key.str()))
+      error(key.source().begin, join(base, key.str()), "unknown key");
+  }
+}
+
+void loader::read_string(const toml::table& table, std::string_view key, std::string_view base,
+                         std::string& out) {
+  if (const toml::node* node = find(table, key, node_type::string, base))
+    out = node->as_string()->get();
+}
+
+void loader::read_bool(const toml::table& table, std::string_view key, std::string_view base,
+                       bool& out) {
+  if (const toml::node* node = find(table, key, node_type::boolean, base))
+    out = node->as_boolean()->get();
+}
+
+// Leaves `out` alone unless the key holds a valid, positive duration.
+bool loader::read_duration(const toml::table& table, std::string_view key, std::string_view base,
+                           duration& out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return false;
+  const std::string path = join(base, key);
+  if (!node->is_string()) {
+    error(*node, path,
+          "expected a duration string such as \"30s\", got " +
+              std::string(type_name(node->type())));
+    return false;
+  }
+  const std::string& text = node->as_string()->get();
+  const std::optional<duration> parsed = parse_duration(text);
+  if (!parsed) {
+    error(*node, path,
+          "invalid duration " + quote_value(text) +
+              " (want an integer and a unit: ms, s, m, h; e.g. \"1m30s\")");
+  } else if (parsed->count() == 0) {
+    error(*node, path, "must be greater than 0");
+  } else {
+    out = *parsed;
+    return true;
+  }
+  return false;
+}
+
+void loader::read_ehlo_name(const toml::table& table, std::string_view base, std::string& out) {
+  const toml::node* node = find(table, "ehlo_name", node_type::string, base);
+  if (node == nullptr) return;
+  const std::string& value = node->as_string()->get();
+  if (const auto problem = hostname_problem(value)) {
+    error(*node, join(base, "ehlo_name"), *problem);
+  } else {
+    out = value;
+  }
+}
+
+void loader::read_probes(const toml::table& table, std::string_view base,
+                         std::array<bool, probe_count>& out) {
+  const toml::node* node = find(table, "probes", node_type::array, base);
+  if (node == nullptr) return;
+  const std::string path = join(base, "probes");
+  const toml::array& list = *node->as_array();
+  if (list.empty()) return error(*node, path, "must list at least one probe");
+  std::array<bool, probe_count> probes{};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string item = path + '[' + std::to_string(i) + ']';
+    if (!expect(list[i], node_type::string, item)) continue;
+    const std::string& name = list[i].as_string()->get();
+    if (const std::optional<probe> p = parse_probe(name); !p) {
+      error(list[i], item,
+            "unknown probe " + quote_value(name) + " (expected banner, tls or auth)");
+    } else if (bool& listed = probes[static_cast<std::size_t>(*p)]; listed) {
+      error(list[i], item, "probe " + quote_value(name) + " is listed twice");
+    } else {
+      listed = true;
+    }
+  }
+  out = probes;
+}
+
+void loader::parse_defaults(const toml::table& table, defaults_block& out) {
+  constexpr std::string_view base = "defaults";
+  check_keys(table, defaults_keys, base);
+  const std::size_t errors_before = errors_.size();
+  read_duration(table, "interval", base, out.interval);
+  read_duration(table, "timeout", base, out.timeout);
+  for (std::size_t p = 0; p < probe_count; ++p) {
+    duration value{};
+    if (read_duration(table, probe_interval_keys[p], base, value)) out.probe_interval[p] = value;
+  }
+  read_probes(table, base, out.probes);
+  if (errors_.size() == errors_before) {
+    std::array<duration, probe_count> intervals{};
+    for (std::size_t p = 0; p < probe_count; ++p)
+      intervals[p] = out.probe_interval[p].value_or(out.interval);
+    check_timeout(table, base, out.probes, intervals, out.timeout);
+  }
+  read_ehlo_name(table, base, out.ehlo_name);
+  read_bool(table, "allow_plaintext", base, out.allow_plaintext);
+  if (const toml::node* node = find(table, "tls", node_type::table, base)) {
+    check_keys(*node->as_table(), key_list(tls_keys).first(std::size(tls_keys) - 1),
+               "defaults.tls");
+    parse_tls(*node->as_table(), "defaults.tls", out.tls);
+  }
+}
+
+// A run allowed to outlast the gap to the target's next run would overlap with it.
+void loader::check_timeout(const toml::table& table, std::string_view base,
+                           const std::array<bool, probe_count>& probes,
+                           const std::array<duration, probe_count>& intervals, duration timeout) {
+  std::optional<duration> shortest;
+  for (std::size_t p = 0; p < probe_count; ++p) {
+    if (probes[p] && (!shortest || intervals[p] < *shortest)) shortest = intervals[p];
+  }
+  if (!shortest || timeout <= *shortest) return;
+  const toml::node* node = table.get("timeout");
+  error(node != nullptr ? node->source().begin : table.source().begin, join(base, "timeout"),
+        "timeout must not exceed the shortest interval (" + format_duration(timeout) + " > " +
+            format_duration(*shortest) + ")");
+}
+
+// Fills `out` over what it already holds, so a target's table refines [defaults.tls].
+void loader::parse_tls(const toml::table& table, std::string_view base, tls_settings& out) {
+  read_string(table, "server_name", base, out.server_name);
+  read_string(table, "ca_file", base, out.ca_file);
+  read_string(table, "cert_file", base, out.cert_file);
+  read_string(table, "key_file", base, out.key_file);
+  read_bool(table, "insecure_skip_verify", base, out.insecure_skip_verify);
+  if (const toml::node* node = find(table, "min_tls_version", node_type::string, base)) {
+    const std::string& value = node->as_string()->get();
+    if (contains(tls_versions, value)) {
+      out.min_version = value;
+    } else {
+      error(*node, join(base, "min_tls_version"),
+            "unknown TLS version " + quote_value(value) + " (expected " + one_of(tls_versions) +
+                ")");
+    }
+  }
+  // A certificate cannot be presented without its key, and a key alone is useless.
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    const std::string_view missing = out.cert_file.empty() ? "cert_file" : "key_file";
+    const std::string_view present = out.cert_file.empty() ? "key_file" : "cert_file";
+    error(table.source().begin, join(base, missing),
+          std::string(missing) + " is required when " + std::string(present) + " is set");
+  }
+}
+
+std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::string_view base,
+                                                const std::string& target_name) {
+  check_keys(table, auth_keys, base);
+  const std::size_t errors_before = errors_.size();
+  auth_settings auth;
+  if (!table.contains("username"))
+    error(table.source().begin, join(base, "username"), "username is required");
+  if (const toml::node* node = find(table, "username", node_type::string, base)) {
+    auth.username = node->as_string()->get();
+    if (auth.username.empty()) error(*node, join(base, "username"), "must not be empty");
+  }
+  const toml::node* mechanism = find(table, "mechanism", node_type::string, base);
+  bool mechanism_valid = table.get("mechanism") == nullptr || mechanism != nullptr;
+  if (mechanism != nullptr) {
+    const std::string& value = mechanism->as_string()->get();
+    const std::optional<auth_mechanism> parsed = parse_auth_mechanism(value);
+    mechanism_valid = parsed.has_value();
+    if (parsed) {
+      auth.mechanism = *parsed;
+    } else {
+      error(*mechanism, join(base, "mechanism"),
+            "unknown mechanism " + quote_value(value) +
+                " (expected auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2)");
+    }
+  }
+
+  // In file order, so a conflict is reported on the source written second.
+  std::vector<std::pair<const toml::node*, std::string_view>> sources;
+  for (const std::string_view key : secret_keys) {
+    if (const toml::node* node = table.get(key)) sources.emplace_back(node, key);
+  }
+  std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
+    return before(a.first->source().begin, b.first->source().begin);
+  });
+  for (std::size_t i = 1; i < sources.size(); ++i) {
+    error(*sources[i].first, join(base, sources[i].second),
+          "conflicts with " + std::string(sources[0].second) + "; set exactly one of " +
+              one_of(secret_keys));
+  }
+  std::string* const fields[] = {&auth.password_file, &auth.password_env, &auth.password,
+                                 &auth.token_file};
+  for (std::size_t k = 0; k < std::size(secret_keys); ++k) {
+    const toml::node* node = find(table, secret_keys[k], node_type::string, base);
+    if (node == nullptr) continue;
+    const std::string& value = node->as_string()->get();
+    const std::string path = join(base, secret_keys[k]);
+    if (value.empty()) {
+      error(*node, path, "must not be empty");
+    } else if (secret_keys[k] == "password_env" && !is_identifier(value)) {
+      error(*node, path, "must be an environment variable name such as \"SMTP_PASSWORD\"");
+    } else {
+      *fields[k] = value;
+    }
+    if (secret_keys[k] == "password") {
+      report(warnings_, node->source().begin, path,
+             "inline password for target " + quote_value(target_name) +
+                 "; prefer password_file or password_env to keep the secret out of the config");
+    }
+  }
+
+  const bool wants_token = auth.mechanism == auth_mechanism::xoauth2;
+  if (sources.empty()) {
+    error(table.source().begin, base,
+          wants_token ? "token_file is required for mechanism XOAUTH2"
+                      : "one of " + one_of(secret_keys) + " is required");
+  } else if (sources.size() == 1 && mechanism_valid) {
+    const bool has_token = sources[0].second == "token_file";
+    if (wants_token && !has_token) {
+      error(*mechanism, join(base, "mechanism"), "XOAUTH2 takes token_file, not a password");
+    } else if (has_token && !wants_token && auth.mechanism != auth_mechanism::automatic) {
+      error(*mechanism, join(base, "mechanism"),
+            "token_file works only with mechanism XOAUTH2 or auto");
+    }
+  }
+  if (errors_.size() != errors_before) return std::nullopt;
+  return auth;
+}
+
+void loader::parse_labels(const toml::table& table, std::string_view base, target& out) {
+  for (const auto& [key, value] : table) {
+    const std::string_view name = key.str();
+    const std::string path = join(base, name);
+    if (!is_identifier(name)) {
+      error(key.source().begin, path, "invalid label name (must match [a-zA-Z_][a-zA-Z0-9_]*)");
+    } else if (name.starts_with("__")) {
+      error(key.source().begin, path,
+            "label names starting with \"__\" are reserved for Prometheus");
+    } else if (contains(reserved_label_names, name)) {
+      error(key.source().begin, path,
+            "label name " + quote_value(name) + " is used by the exporter itself");
+    } else if (expect(value, node_type::string, path)) {
+      out.labels.emplace_back(std::string(name), value.as_string()->get());
+    }
+  }
+  std::sort(out.labels.begin(), out.labels.end());
+}
+
+void loader::parse_target(const toml::table& table, const std::string& base,
+                          const defaults_block& defaults, exporter_config& config) {
+  check_keys(table, target_keys, base);
+  const toml::source_position at = table.source().begin;
+  const std::size_t errors_before = errors_.size();
+  target out;
+
+  if (!table.contains("name")) error(at, join(base, "name"), "name is required");
+  if (const toml::node* node = find(table, "name", node_type::string, base)) {
+    out.name = node->as_string()->get();
+    const std::string path = join(base, "name");
+    if (out.name.empty()) {
+      error(*node, path, "must not be empty");
+    } else if (out.name.size() > max_name_length) {
+      error(*node, path, "must be at most 128 bytes long, got " + std::to_string(out.name.size()));
+    } else if (std::any_of(out.name.begin(), out.name.end(), is_control)) {
+      error(*node, path, "must not contain control characters");
+    } else if (const auto [first, inserted] =
+                   first_line_of_name_.try_emplace(out.name, node->source().begin.line);
+               !inserted) {
+      error(*node, path,
+            "duplicate target name " + quote_value(out.name) + " (first used on line " +
+                std::to_string(first->second) + ")");
+    }
+  }
+
+  // After an unknown provider, "host is required" would only repeat the same problem.
+  const bool names_provider = table.contains("provider");
+  const provider_preset* preset = nullptr;
+  if (const toml::node* node = find(table, "provider", node_type::string, base)) {
+    const std::string& name = node->as_string()->get();
+    preset = find_provider(name);
+    if (preset != nullptr) {
+      out.provider = preset->name;
+    } else {
+      std::vector<std::string_view> known;
+      for (const provider_preset& p : provider_presets()) known.push_back(p.name);
+      error(*node, join(base, "provider"),
+            "unknown provider " + quote_value(name) + " (expected " + one_of(known) + ")");
+    }
+  }
+
+  if (const toml::node* node = find(table, "host", node_type::string, base)) {
+    out.host = node->as_string()->get();
+    if (const auto problem = hostname_problem(out.host)) error(*node, join(base, "host"), *problem);
+  } else if (preset != nullptr) {
+    out.host = preset->host;
+  } else if (!names_provider && !table.contains("host")) {
+    error(at, join(base, "host"), "host is required (or set provider)");
+  }
+
+  if (const toml::node* node = find(table, "port", node_type::integer, base)) {
+    const std::int64_t port = node->as_integer()->get();
+    if (port >= 1 && port <= 65535) {
+      out.port = static_cast<std::uint16_t>(port);
+    } else {
+      error(*node, join(base, "port"),
+            "port must be between 1 and 65535, got " + std::to_string(port));
+    }
+  } else if (preset != nullptr) {
+    out.port = preset->ports.front().port;
+  } else if (!names_provider && !table.contains("port")) {
+    error(at, join(base, "port"), "port is required (or set provider)");
+  }
+  if (out.port != 0) out.tls = tls_mode_for_port(preset, out.port);
+
+  // `tls` is either the mode ("implicit") or the [target.tls] table, which then carries `mode`:
+  // TOML cannot give one key both a string and a table.
+  out.tls_config = defaults.tls;
+  const toml::node* mode_node = nullptr;
+  std::string mode_path = join(base, "tls");
+  if (const toml::node* node = table.get("tls")) {
+    if (const toml::table* tls = node->as_table()) {
+      check_keys(*tls, tls_keys, mode_path);
+      parse_tls(*tls, mode_path, out.tls_config);
+      mode_node = tls->get("mode");
+      mode_path = join(mode_path, "mode");
+    } else if (node->is_string()) {
+      mode_node = node;
+    } else {
+      error(*node, mode_path,
+            "expected string or table, got " + std::string(type_name(node->type())));
+    }
+  }
+  bool mode_valid = mode_node == nullptr;
+  if (mode_node != nullptr && expect(*mode_node, node_type::string, mode_path)) {
+    const std::string& value = mode_node->as_string()->get();
+    const std::optional<tls_mode> mode = parse_tls_mode(value);
+    mode_valid = mode.has_value();
+    if (mode) {
+      out.tls = *mode;
+    } else {
+      error(*mode_node, mode_path,
+            "unknown tls mode " + quote_value(value) + " (expected none, starttls or implicit)");
+    }
+  }
+
+  const std::size_t timing_errors_before = errors_.size();
+  out.probes = defaults.probes;
+  read_probes(table, base, out.probes);
+  const bool probes_valid = errors_.size() == timing_errors_before;
+  out.interval = defaults.interval;
+  read_duration(table, "interval", base, out.interval);
+  for (std::size_t p = 0; p < probe_count; ++p) {
+    out.probe_interval[p] = defaults.probe_interval[p].value_or(out.interval);
+    read_duration(table, probe_interval_keys[p], base, out.probe_interval[p]);
+  }
+  out.timeout = defaults.timeout;
+  read_duration(table, "timeout", base, out.timeout);
+  // Timing inherited unchanged from [defaults] was checked there; one error is enough.
+  const bool sets_timing = std::any_of(std::begin(timing_keys), std::end(timing_keys),
+                                       [&](std::string_view key) { return table.contains(key); });
+  if (errors_.size() == timing_errors_before && sets_timing)
+    check_timeout(table, base, out.probes, out.probe_interval, out.timeout);
+
+  out.ehlo_name = defaults.ehlo_name;
+  read_ehlo_name(table, base, out.ehlo_name);
+  out.allow_plaintext = defaults.allow_plaintext;
+  const toml::node* plaintext = table.get("allow_plaintext");
+  read_bool(table, "allow_plaintext", base, out.allow_plaintext);
+  const bool plaintext_valid = plaintext == nullptr || plaintext->is_boolean();
+  if (const toml::node* node = find(table, "labels", node_type::table, base))
+    parse_labels(*node->as_table(), join(base, "labels"), out);
+
+  if (const toml::node* node = find(table, "auth", node_type::table, base))
+    out.auth = parse_auth(*node->as_table(), join(base, "auth"), out.name);
+  if (probes_valid && out.has(probe::auth) && !table.contains("auth"))
+    error(at, join(base, "auth"), "auth is required when probes include \"auth\"");
+
+  // Neither presets nor the port rule yield "none", so it was written here and mode_node is set.
+  if (mode_valid && out.tls == tls_mode::none && probes_valid) {
+    if (out.has(probe::tls))
+      error(*mode_node, mode_path, "\"none\" cannot run the \"tls\" probe; remove it from probes");
+    if (out.has(probe::auth) && plaintext_valid && !out.allow_plaintext)
+      error(*mode_node, mode_path,
+            "\"none\" would send credentials in clear text; set allow_plaintext = true to allow "
+            "it");
+  }
+
+  if (errors_.size() == errors_before) config.targets.push_back(std::move(out));
+}
+
+}  // namespace
+
+load_result load_string(std::string_view toml_text, std::string_view source_name) {
+  return loader(source_name).run(toml_text);
+}
+
+}  // namespace smtp_exporter::config

@@ -1,0 +1,108 @@
+// The exporter's configuration: plain structs, parsed from TOML and validated once at load time.
+// A probe never re-validates; everything here is already checked and resolved (presets applied,
+// defaults filled in, per-probe intervals resolved).
+//
+// Thread-safety: the structs are values; load_* functions are reentrant.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace smtp_exporter::config {
+
+enum class tls_mode : std::uint8_t { none, starttls, implicit };
+std::string_view to_string(tls_mode mode);
+// The inverse of to_string: "none", "starttls", "implicit"; nullopt on anything else.
+std::optional<tls_mode> parse_tls_mode(std::string_view text);
+
+// The probes a target can run, in session order.
+enum class probe : std::uint8_t { banner = 0, tls = 1, auth = 2 };
+inline constexpr std::size_t probe_count = 3;
+std::string_view to_string(probe p);
+std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "auth"
+
+using duration = std::chrono::milliseconds;
+
+enum class auth_mechanism : std::uint8_t { automatic, plain, login, cram_md5, xoauth2 };
+std::string_view to_string(auth_mechanism m);  // "auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"
+std::optional<auth_mechanism> parse_auth_mechanism(std::string_view text);  // case-insensitive
+
+// Where the auth probe's secret comes from. Exactly one source is set per target.
+struct auth_settings {
+  std::string username;
+  std::string password_file;  // re-read at every probe
+  std::string password_env;   // name of an environment variable
+  std::string password;       // inline secret; allowed, with a warning at load time
+  std::string token_file;     // XOAUTH2 bearer token, re-read at every probe
+  auth_mechanism mechanism = auth_mechanism::automatic;
+  bool operator==(const auth_settings&) const = default;
+};
+
+struct tls_settings {
+  std::string server_name;  // SNI and host name check; empty: the target's host
+  std::string ca_file;      // empty: the system CA store
+  std::string cert_file;    // optional client certificate
+  std::string key_file;
+  std::string min_version = "TLS1.2";  // "TLS1.0" | "TLS1.1" | "TLS1.2" | "TLS1.3"
+  bool insecure_skip_verify = false;
+  bool operator==(const tls_settings&) const = default;
+};
+
+struct target {
+  std::string name;      // unique; the `target` label
+  std::string provider;  // preset name, or empty
+  std::string host;
+  std::uint16_t port = 0;
+  tls_mode tls = tls_mode::starttls;
+  std::array<bool, probe_count> probes{};  // indexed by probe
+  duration interval{};                     // the target's base interval
+  std::array<duration, probe_count> probe_interval{};  // resolved: override or `interval`
+  duration timeout{};                      // hard deadline for one run (session)
+  std::string ehlo_name;
+  bool allow_plaintext = false;  // auth over an unencrypted connection
+  // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
+  // with the exporter's own labels.
+  std::vector<std::pair<std::string, std::string>> labels;
+  tls_settings tls_config;
+  std::optional<auth_settings> auth;  // set iff [target.auth] is present
+
+  bool has(probe p) const { return probes[static_cast<std::size_t>(p)]; }
+  bool operator==(const target&) const = default;
+};
+
+struct exporter_config {
+  std::vector<target> targets;  // in file order
+  std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
+};
+
+// Either a config or the list of errors, each "FILE:LINE:COLUMN: KEY: message".
+struct load_result {
+  std::optional<exporter_config> config;
+  std::vector<std::string> errors;
+  bool ok() const { return config.has_value(); }
+};
+
+load_result load_file(const std::filesystem::path& path);
+// `source_name` stands in for the file name in error messages.
+load_result load_string(std::string_view toml_text, std::string_view source_name);
+
+// "500ms", "10s", "1m", "1h", "1m30s". Returns nullopt on anything else (negative, empty, unit-less).
+std::optional<duration> parse_duration(std::string_view text);
+std::string format_duration(duration d);
+
+// The machine's host name, used when no ehlo_name is configured.
+std::string default_ehlo_name();
+
+// Labels the exporter itself uses; a target's own labels may not take these names.
+inline constexpr std::array<std::string_view, 12> reserved_label_names{
+    "target", "probe", "phase", "result", "reason", "extension", "mechanism",
+    "version", "cipher", "depth", "subject_cn", "issuer_cn"};
+
+}  // namespace smtp_exporter::config

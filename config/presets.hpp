@@ -1,0 +1,30 @@
+// Provider presets from the project's seed document (docs/providers.md lists them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace smtp_exporter::config {
+
+struct provider_port {
+  std::uint16_t port;
+  tls_mode tls;
+};
+
+struct provider_preset {
+  std::string_view name;         // "gmail"
+  std::string_view display_name; // "Gmail"
+  std::string_view host;         // "smtp.gmail.com"
+  std::vector<provider_port> ports;  // every port the seed lists; the first is the default
+  bool authorization_code;       // the password is an app-specific authorization code (qq, 163)
+};
+
+std::span<const provider_preset> provider_presets();
+const provider_preset* find_provider(std::string_view name);
+
+}  // namespace smtp_exporter::config

@@ -1,0 +1,229 @@
+#include "exporter/app.hpp"
+
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "exporter/landing_page.hpp"
+#include "exporter/log.hpp"
+#include "probes/tls_context.hpp"
+
+namespace smtp_exporter::exporter {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http_response text_response(http::status status, std::string body) {
+  http_response r{status, 11};
+  r.set(http::field::content_type, "text/plain; charset=utf-8");
+  r.body() = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+app::app(app_options options)
+    : options_(std::move(options)),
+      scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
+      http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
+      stop_signals_(io_, SIGTERM, SIGINT),
+      reload_signals_(io_, SIGHUP) {
+  state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+}
+
+app::~app() {
+  io_.stop();
+  helpers_.stop();
+  helpers_.join();
+}
+
+bool app::apply(const config::exporter_config& cfg, std::string& error) {
+  // One context per distinct trust store and client certificate, loaded now rather than at probe
+  // time, so a missing CA file is a reload error, not a failing probe.
+  std::map<std::tuple<std::string, std::string, std::string>,
+           std::shared_ptr<asio::ssl::context>> by_files;
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
+  for (const auto& t : cfg.targets) {
+    if (t.tls == config::tls_mode::none) continue;
+    auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
+    auto it = by_files.find(key);
+    if (it == by_files.end()) {
+      std::string context_error;
+      auto ctx = probes::make_client_context(
+          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
+      if (!ctx) {
+        error = "target " + t.name + ": " + context_error;
+        return false;
+      }
+      it = by_files.emplace(key, std::move(ctx)).first;
+    }
+    contexts[t.name] = it->second;
+  }
+  scheduler_.apply(cfg.targets, std::move(contexts));
+  return true;
+}
+
+bool app::start() {
+  auto loaded = config::load_file(options_.config_file);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) log::error("invalid configuration", {{"err", e}});
+    return false;
+  }
+  for (const auto& w : loaded.config->warnings) log::warn("configuration", {{"warning", w}});
+  std::string error;
+  if (!apply(*loaded.config, error)) {
+    log::error("invalid configuration", {{"err", error}});
+    return false;
+  }
+  state_.config_last_reload_successful = true;
+  state_.config_last_reload_success_timestamp = unix_now();
+  log::info("configuration loaded", {{"file", options_.config_file},
+                                     {"targets", std::to_string(loaded.config->targets.size())}});
+
+  asio::ip::tcp::endpoint endpoint;
+  if (!parse_listen_address(options_.listen_address, endpoint, error) ||
+      !http_.listen(endpoint, error)) {
+    log::error("cannot start HTTP server", {{"err", error}});
+    return false;
+  }
+  auto bound = http_.local_endpoint();
+  log::info("listening", {{"address", bound.address().to_string() + ":" +
+                                          std::to_string(bound.port())},
+                          {"telemetry_path", options_.telemetry_path}});
+  http_.start();
+  wait_for_stop();
+  wait_for_reload();
+  ready_ = true;
+  return true;
+}
+
+void app::wait_for_stop() {
+  stop_signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log::info("shutting down", {{"signal", std::to_string(signal)}});
+    ready_ = false;
+    http_.stop();
+    scheduler_.stop();
+    reload_signals_.cancel();
+    // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
+    // prompt exit.
+    io_.stop();
+  });
+}
+
+void app::wait_for_reload() {
+  reload_signals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    asio::co_spawn(
+        io_,
+        [this]() -> asio::awaitable<void> {
+          co_await reload("signal");
+          wait_for_reload();
+        },
+        asio::detached);
+  });
+}
+
+void app::run() { io_.run(); }
+
+asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
+  if (reloading_) co_return reload_outcome{false, "a reload is already in progress"};
+  reloading_ = true;
+  auto path = options_.config_file;
+  auto loaded = co_await asio::co_spawn(
+      helpers_, [path]() -> asio::awaitable<config::load_result> { co_return config::load_file(path); },
+      asio::use_awaitable);
+  reloading_ = false;
+  reload_outcome outcome;
+  if (loaded.ok()) {
+    for (const auto& w : loaded.config->warnings) log::warn("configuration", {{"warning", w}});
+    outcome.ok = apply(*loaded.config, outcome.message);
+  } else {
+    for (const auto& e : loaded.errors) {
+      if (!outcome.message.empty()) outcome.message += "\n";
+      outcome.message += e;
+    }
+  }
+  state_.config_last_reload_successful = outcome.ok;
+  if (outcome.ok) {
+    state_.config_last_reload_success_timestamp = unix_now();
+    log::info("configuration reloaded", {{"trigger", trigger},
+                                         {"targets", std::to_string(loaded.config->targets.size())}});
+    outcome.message = "configuration reloaded: " + std::to_string(loaded.config->targets.size()) +
+                      " targets";
+  } else {
+    log::error("configuration reload failed; keeping the running configuration",
+               {{"trigger", trigger}, {"err", outcome.message}});
+  }
+  co_return outcome;
+}
+
+asio::awaitable<http_response> app::handle(const http_request& request) {
+  const auto method = request.method();
+  std::string_view target = request.target();
+  auto query = target.find('?');
+  std::string_view path = target.substr(0, query);
+  const bool read_only = method == http::verb::get || method == http::verb::head;
+
+  auto not_allowed = [](const char* allow) {
+    auto r = text_response(http::status::method_not_allowed, "method not allowed\n");
+    r.set(http::field::allow, allow);
+    return r;
+  };
+
+  if (path == options_.telemetry_path) {
+    if (!read_only) co_return not_allowed("GET, HEAD");
+    // Rendering 10,000 targets takes tens of milliseconds: do it off the event loop so probes'
+    // timers keep their schedule.
+    auto body = co_await asio::co_spawn(
+        helpers_,
+        [this]() -> asio::awaitable<std::string> {
+          std::ostringstream out;
+          collector_.render(out);
+          co_return std::move(out).str();
+        },
+        asio::use_awaitable);
+    http_response r{http::status::ok, 11};
+    r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    r.body() = std::move(body);
+    co_return r;
+  }
+  if (path == "/-/reload") {
+    if (method != http::verb::post) co_return not_allowed("POST");
+    auto outcome = co_await reload("http");
+    co_return text_response(outcome.ok ? http::status::ok : http::status::internal_server_error,
+                            outcome.message + "\n");
+  }
+  if (path == "/-/healthy") {
+    if (!read_only) co_return not_allowed("GET, HEAD");
+    co_return text_response(http::status::ok, "Healthy.\n");
+  }
+  if (path == "/-/ready") {
+    if (!read_only) co_return not_allowed("GET, HEAD");
+    co_return ready_ ? text_response(http::status::ok, "Ready.\n")
+                     : text_response(http::status::service_unavailable, "Not ready.\n");
+  }
+  if (path == "/") {
+    if (!read_only) co_return not_allowed("GET, HEAD");
+    http_response r{http::status::ok, 11};
+    r.set(http::field::content_type, "text/html; charset=utf-8");
+    r.body() = render_landing_page(options_.telemetry_path, store_.size());
+    co_return r;
+  }
+  co_return text_response(http::status::not_found, "404 page not found\n");
+}
+
+}  // namespace smtp_exporter::exporter

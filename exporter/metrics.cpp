@@ -1,0 +1,271 @@
+#include "exporter/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include "exporter/process_metrics.hpp"
+#include "exporter/version.hpp"
+
+namespace smtp_exporter::exporter {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using snapshot = std::vector<target_status>;
+
+constexpr const char* from_last_run =
+    " From the last completed run; scrapes never trigger probes, which run on each target's own "
+    "interval.";
+
+std::string help(const char* text) { return std::string(text) + from_last_run; }
+
+// Labels of a target's series: target, then the caller's, then the target's own labels.
+std::vector<ClientMetric::Label> labels_for(
+    const target_status& s, std::initializer_list<std::pair<const char*, std::string_view>> extra) {
+  std::vector<ClientMetric::Label> labels;
+  labels.reserve(1 + extra.size() + s.config->labels.size());
+  labels.push_back({"target", s.config->name});
+  for (const auto& [k, v] : extra) labels.push_back({k, std::string(v)});
+  for (const auto& [k, v] : s.config->labels) labels.push_back({k, v});
+  return labels;
+}
+
+void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+// Calls fn(status, probe_kind, probe_status) for every probe a target has enabled.
+template <typename Fn>
+void for_each_probe(const snapshot& snap, Fn&& fn) {
+  for (const auto& s : snap) {
+    for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
+      if (!s.config->probes[i]) continue;
+      fn(s, static_cast<probes::probe_kind>(i), s.probes[i]);
+    }
+  }
+}
+
+using family_builder = MetricFamily (*)(const snapshot&, const exporter_state&);
+
+MetricFamily probe_success(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_success",
+                 help("1 if the probe succeeded, 0 if it failed; absent while pending."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
+        ps.reason == probes::failure_reason::none ? 1 : 0);
+  });
+  return f;
+}
+
+MetricFamily probe_result_info(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_result_info",
+                 help("Always 1; result is \"success\", the failure reason, or \"pending\" until "
+                      "the target's first run ends."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    std::string_view result = ps.has_result ? probes::to_string(ps.reason) : "pending";
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}, {"result", result}}), 1);
+  });
+  return f;
+}
+
+MetricFamily probe_duration(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_duration_seconds", help("Duration of the whole SMTP session."),
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    if (s.last_duration_seconds >= 0) add(f, labels_for(s, {}), s.last_duration_seconds);
+  }
+  return f;
+}
+
+MetricFamily phase_duration(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_phase_duration_seconds",
+                 help("Duration of each phase, from the last run in which that phase ran."),
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    for (std::size_t i = 0; i < probes::phase_count; ++i) {
+      if (s.phase_seconds[i] < 0) continue;
+      add(f, labels_for(s, {{"phase", probes::to_string(static_cast<probes::phase>(i))}}),
+          s.phase_seconds[i]);
+    }
+  }
+  return f;
+}
+
+MetricFamily failures_total(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_failures_total",
+                 "Probe runs that failed, by reason; a reason's series appears with its first "
+                 "failure.",
+                 MetricType::Counter, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    for (std::size_t r = 1; r < probes::failure_reason_count; ++r) {
+      if (ps.failures_total[r] == 0) continue;
+      add(f,
+          labels_for(s, {{"probe", probes::to_string(p)},
+                         {"reason", probes::to_string(static_cast<probes::failure_reason>(r))}}),
+          ps.failures_total[r]);
+    }
+  });
+  return f;
+}
+
+MetricFamily runs_total(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_runs_total", "Completed runs that included the probe.",
+                 MetricType::Counter, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), static_cast<double>(ps.runs_total));
+  });
+  return f;
+}
+
+MetricFamily last_run(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_last_run_timestamp_seconds",
+                 "Unix time at which the last run that included the probe ended; absent while "
+                 "pending.",
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.last_run_timestamp);
+  });
+  return f;
+}
+
+MetricFamily reply_code(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_reply_code",
+                 help("The SMTP reply code that decided the probe (greeting for banner, STARTTLS "
+                      "for tls, the final AUTH reply for auth); 0 when no reply was received."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.reply_code);
+  });
+  return f;
+}
+
+MetricFamily probe_interval(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_interval_seconds",
+                 "The configured interval of the probe; for staleness alerts.",
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status&) {
+    auto interval = s.config->probe_interval[static_cast<std::size_t>(p)];
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
+        std::chrono::duration<double>(interval).count());
+  });
+  return f;
+}
+
+MetricFamily ehlo_extensions(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_ehlo_extension_info",
+                 help("1 for each known EHLO extension the server advertised (after TLS when "
+                      "TLS ran)."),
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    if (!s.ehlo_seen) continue;
+    for (std::size_t i = 0; i < probes::extension_count; ++i) {
+      auto e = static_cast<probes::extension>(i);
+      if (s.ehlo.has(e)) add(f, labels_for(s, {{"extension", probes::to_string(e)}}), 1);
+    }
+  }
+  return f;
+}
+
+MetricFamily auth_mechanisms(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_auth_mechanism_info",
+                 help("1 for each AUTH mechanism the server offered (after TLS when TLS ran)."),
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    if (!s.ehlo_seen) continue;
+    for (std::size_t i = 0; i < probes::auth_mechanism_count; ++i) {
+      auto m = static_cast<probes::auth_mechanism>(i);
+      if (s.ehlo.has(m)) add(f, labels_for(s, {{"mechanism", probes::to_string(m)}}), 1);
+    }
+  }
+  return f;
+}
+
+MetricFamily target_info(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_target_info",
+                 "Always 1; the target's host, port, TLS mode and provider preset.",
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    const auto& c = *s.config;
+    add(f,
+        labels_for(s, {{"host", c.host},
+                       {"port", std::to_string(c.port)},
+                       {"tls", config::to_string(c.tls)},
+                       {"provider", c.provider}}),
+        1);
+  }
+  return f;
+}
+
+MetricFamily single(std::string name, std::string help_text, double value,
+                    std::vector<ClientMetric::Label> labels = {}) {
+  MetricFamily f{std::move(name), std::move(help_text), MetricType::Gauge, {}};
+  add(f, std::move(labels), value);
+  return f;
+}
+
+std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter_state& state) {
+  std::vector<MetricFamily> out;
+  out.push_back(single("smtp_exporter_build_info",
+                       "Always 1; the version, revision and compiler smtp_exporter was built with.",
+                       1,
+                       {{"version", version()}, {"revision", revision()}, {"compiler", compiler()}}));
+  out.push_back(single("smtp_exporter_config_last_reload_successful",
+                       "1 if the last configuration load or reload succeeded.",
+                       state.config_last_reload_successful.load() ? 1 : 0));
+  out.push_back(single("smtp_exporter_config_last_reload_success_timestamp_seconds",
+                       "Unix time of the last successful configuration load or reload.",
+                       state.config_last_reload_success_timestamp.load()));
+  out.push_back(single("smtp_exporter_targets", "Targets in the running configuration.",
+                       static_cast<double>(snap.size())));
+  out.push_back(single("smtp_exporter_probes_in_flight", "SMTP sessions running right now.",
+                       static_cast<double>(state.probes_in_flight())));
+  return out;
+}
+
+constexpr family_builder target_builders[] = {
+    probe_success,  probe_result_info, probe_duration, phase_duration,  failures_total,
+    runs_total,     last_run,          reply_code,     probe_interval,  ehlo_extensions,
+    auth_mechanisms, target_info,
+};
+
+}  // namespace
+
+metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)
+    : store_(store), state_(state) {}
+
+std::vector<MetricFamily> metrics_collector::Collect() const {
+  auto snap = store_.snapshot();
+  std::vector<MetricFamily> out;
+  for (auto build : target_builders) out.push_back(build(snap, state_));
+  for (auto& f : exporter_families(snap, state_)) out.push_back(std::move(f));
+  for (auto& f : collect_process_metrics()) out.push_back(std::move(f));
+  return out;
+}
+
+void metrics_collector::render(std::ostream& out) const {
+  auto snap = store_.snapshot();
+  prometheus::TextSerializer serializer;
+  std::vector<MetricFamily> one(1);
+  for (auto build : target_builders) {
+    one[0] = build(snap, state_);
+    // An empty family would still print HELP and TYPE lines; promtool accepts that, but it is noise.
+    if (!one[0].metric.empty()) serializer.Serialize(out, one);
+  }
+  serializer.Serialize(out, exporter_families(snap, state_));
+  serializer.Serialize(out, collect_process_metrics());
+}
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,40 @@
+// Builds every metric family at scrape time from the status_store's compact per-target records,
+// so the exporter holds no per-series objects (see DEVELOPERS.md, Performance), and serializes
+// with prometheus-cpp's TextSerializer one family at a time to bound the peak memory of a scrape.
+//
+// Thread-safety: Collect() and render() may run on any thread, concurrently with probes.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <ostream>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "exporter/target_status.hpp"
+
+namespace smtp_exporter::exporter {
+
+// The exporter's own state that scrapes report.
+struct exporter_state {
+  std::atomic<bool> config_last_reload_successful{false};
+  std::atomic<double> config_last_reload_success_timestamp{0};
+  std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
+};
+
+class metrics_collector : public prometheus::Collectable {
+ public:
+  metrics_collector(const status_store& store, const exporter_state& state);
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+  // Writes the text exposition format; equivalent to serializing Collect(), with less memory.
+  void render(std::ostream& out) const;
+
+ private:
+  const status_store& store_;
+  const exporter_state& state_;
+};
+
+}  // namespace smtp_exporter::exporter

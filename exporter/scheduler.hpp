@@ -1,0 +1,87 @@
+// Runs every target on its own interval, one SMTP session per run, on one Asio executor.
+//
+// - Runs are spread over the interval by a deterministic per-target offset, so 10,000 targets
+//   never start at once and a restart keeps each target's rhythm.
+// - A target never has two runs in flight: its runner awaits the session before planning the next.
+// - Every run has a hard deadline (the target's timeout), enforced inside the session.
+// - A global cap bounds the runs in flight; runs over the cap wait for a slot.
+// - Scrapes never wait for runs: results go to the status_store, which scrapes snapshot.
+//
+// Thread-safety: apply() and stop() must be called on the scheduler's executor.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "exporter/target_status.hpp"
+#include "probes/dns_resolver.hpp"
+#include "probes/session.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace smtp_exporter::exporter {
+
+// Runs one session; the default calls probes::run_session. Tests substitute their own.
+using session_runner = std::function<boost::asio::awaitable<probes::session_result>(
+    const probes::session_options&)>;
+
+// Delay of a target's first run after it is scheduled: a stable hash of its name, modulo the
+// interval. Public for tests.
+std::chrono::milliseconds start_offset(const std::string& name, std::chrono::milliseconds interval);
+
+class scheduler {
+ public:
+  struct settings {
+    std::size_t max_in_flight = 512;
+  };
+
+  scheduler(boost::asio::any_io_executor executor, status_store& store, settings s);
+  ~scheduler();
+
+  // Makes `targets` the running set. Unchanged targets keep running undisturbed; changed ones are
+  // restarted; removed ones stop (a run in flight finishes and its result is dropped).
+  // `tls_contexts` maps each target name to its TLS context (may be absent for plain targets).
+  void apply(const std::vector<config::target>& targets,
+             std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts);
+  void stop();
+
+  // Replaces how sessions are run (tests).
+  void set_session_runner(session_runner runner);
+
+  std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  std::size_t target_count() const { return runners_.size(); }
+
+ private:
+  struct runner;
+  boost::asio::awaitable<void> run_target(std::shared_ptr<runner> r);
+  boost::asio::awaitable<void> acquire_slot(runner& r);
+  void release_slot();
+
+  boost::asio::any_io_executor executor_;
+  status_store& store_;
+  settings settings_;
+  probes::dns_resolver resolver_;
+  session_runner session_runner_;
+  std::map<std::string, std::shared_ptr<runner>> runners_;
+  std::atomic<std::size_t> in_flight_{0};
+  std::size_t slots_used_ = 0;
+  std::deque<runner*> slot_waiters_;  // FIFO of runners waiting for a slot
+};
+
+// Maps a validated target to the options of one session (the probes due are set per run).
+probes::session_options session_options_for(const config::target& target);
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,62 @@
+// The compact per-target record that scrapes read: the last completed results and the counters.
+// Metrics are built from these at scrape time (exporter/metrics.cpp), never stored as series.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/result.hpp"
+
+namespace smtp_exporter::exporter {
+
+struct probe_status {
+  bool has_result = false;  // false until a run that included this probe has ended ("pending")
+  probes::failure_reason reason = probes::failure_reason::none;
+  int reply_code = 0;
+  double last_run_timestamp = 0;  // Unix seconds, end of the run
+  std::uint64_t runs_total = 0;
+  std::array<std::uint32_t, probes::failure_reason_count> failures_total{};
+};
+
+struct target_status {
+  std::shared_ptr<const config::target> config;
+  std::array<probe_status, probes::probe_kind_count> probes{};
+  std::array<double, probes::phase_count> phase_seconds{-1, -1, -1, -1, -1, -1, -1, -1};
+  double last_duration_seconds = -1;  // -1 until the first run ends
+  double last_run_timestamp = 0;
+  probes::capabilities ehlo;
+  bool ehlo_seen = false;
+  std::string greeting;
+  std::string detail;
+  std::string peer_address;
+
+  // Folds one session's result in.
+  void record(const probes::session_result& result, double end_timestamp);
+};
+
+// The results of every target, keyed and ordered by target name.
+// Thread-safety: all members are safe to call concurrently; snapshot() copies under the lock so a
+// scrape never holds it while building or serializing metrics.
+class status_store {
+ public:
+  // Replaces the set of targets: keeps the status of targets whose config is unchanged, starts
+  // others as pending, drops removed ones.
+  void set_targets(const std::vector<std::shared_ptr<const config::target>>& targets);
+  // Records a run of `target`; ignored if that target was removed or replaced meanwhile.
+  void record(const std::shared_ptr<const config::target>& target,
+              const probes::session_result& result, double end_timestamp);
+  std::vector<target_status> snapshot() const;
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, target_status, std::less<>> targets_;
+};
+
+}  // namespace smtp_exporter::exporter

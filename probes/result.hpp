@@ -1,0 +1,105 @@
+// What one SMTP session found: per-probe outcome, per-phase timings and the server's facts.
+// A plain value; turning it into metrics happens in exporter/metrics.cpp, nowhere else.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtp_exporter::probes {
+
+// One enum, one stable string each (docs/metrics.md). Alerts and dashboards match these strings.
+enum class failure_reason : std::uint8_t {
+  none,  // success
+  resolve_failed,
+  connect_refused,
+  connect_timeout,
+  connect_unreachable,
+  banner_timeout,
+  banner_rejected,
+  banner_tempfail,
+  ehlo_rejected,
+  connection_closed,
+  protocol_error,
+  timeout,
+  starttls_unsupported,
+  starttls_rejected,
+  tls_handshake_failed,
+  tls_timeout,
+  cert_expired,
+  cert_not_yet_valid,
+  cert_untrusted,
+  cert_hostname_mismatch,
+};
+inline constexpr std::size_t failure_reason_count = 20;
+// "success" for none.
+std::string_view to_string(failure_reason r);
+std::optional<failure_reason> parse_failure_reason(std::string_view s);
+
+enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2 };
+inline constexpr std::size_t probe_kind_count = 3;
+std::string_view to_string(probe_kind p);
+
+enum class phase : std::uint8_t {
+  resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, quit
+};
+inline constexpr std::size_t phase_count = 8;
+std::string_view to_string(phase p);
+
+// EHLO extensions the exporter reports; anything else is ignored (bounded label values).
+enum class extension : std::uint8_t {
+  starttls = 0, auth, size, pipelining, eight_bit_mime, smtputf8, chunking, dsn,
+  enhanced_status_codes, requiretls, binarymime, deliverby, etrn, mt_priority, vrfy, help,
+};
+inline constexpr std::size_t extension_count = 16;
+std::string_view to_string(extension e);  // the keyword as servers send it: "8BITMIME"
+std::optional<extension> parse_extension(std::string_view keyword);  // case-insensitive
+
+enum class auth_mechanism : std::uint8_t {
+  plain = 0, login, cram_md5, xoauth2, oauthbearer, scram_sha_1, scram_sha_256, ntlm, gssapi,
+};
+inline constexpr std::size_t auth_mechanism_count = 9;
+std::string_view to_string(auth_mechanism m);  // "CRAM-MD5"
+std::optional<auth_mechanism> parse_auth_mechanism(std::string_view name);  // case-insensitive
+
+// Bit sets over the enums above.
+struct capabilities {
+  std::uint32_t extensions = 0;       // bit per extension
+  std::uint32_t auth_mechanisms = 0;  // bit per auth_mechanism
+  std::uint64_t size_limit = 0;       // SIZE argument, 0 if absent
+
+  bool has(extension e) const { return extensions & (1u << static_cast<unsigned>(e)); }
+  bool has(auth_mechanism m) const { return auth_mechanisms & (1u << static_cast<unsigned>(m)); }
+  void add(extension e) { extensions |= 1u << static_cast<unsigned>(e); }
+  void add(auth_mechanism m) { auth_mechanisms |= 1u << static_cast<unsigned>(m); }
+  bool operator==(const capabilities&) const = default;
+};
+
+struct probe_outcome {
+  bool ran = false;                     // the probe was due in this session
+  failure_reason reason = failure_reason::none;
+  int reply_code = 0;                   // the reply that decided the probe; 0 if none
+  bool success() const { return ran && reason == failure_reason::none; }
+};
+
+struct session_result {
+  std::array<probe_outcome, probe_kind_count> probes{};
+  // Seconds per phase; negative when the phase did not run in this session.
+  std::array<double, phase_count> phase_seconds{-1, -1, -1, -1, -1, -1, -1, -1};
+  double total_seconds = 0;
+  capabilities ehlo;           // the last EHLO seen (after TLS when TLS ran)
+  bool ehlo_seen = false;
+  std::string greeting;        // first line of the greeting, truncated, for humans (status page)
+  std::string detail;          // one line on what went wrong, for logs; never holds a secret
+  std::string peer_address;    // "ip:port" connected to, empty if none
+
+  probe_outcome& outcome(probe_kind p) { return probes[static_cast<std::size_t>(p)]; }
+  const probe_outcome& outcome(probe_kind p) const { return probes[static_cast<std::size_t>(p)]; }
+  void set_phase(phase p, double seconds) { phase_seconds[static_cast<std::size_t>(p)] = seconds; }
+};
+
+}  // namespace smtp_exporter::probes

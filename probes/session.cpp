@@ -1,0 +1,336 @@
+#include "probes/session.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "probes/ehlo.hpp"
+#include "probes/smtp_connection.hpp"
+
+namespace smtp_exporter::probes {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t max_greeting_chars = 200;
+// A polite QUIT must not hold a failed session open: the reason is already known.
+constexpr auto quit_grace = std::chrono::seconds(2);
+
+double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+// Maps OpenSSL's verification result to the project's reasons.
+failure_reason reason_from_verify_result(long result) {
+  switch (result) {
+    case X509_V_OK:
+      return failure_reason::none;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return failure_reason::cert_expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return failure_reason::cert_not_yet_valid;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return failure_reason::cert_hostname_mismatch;
+    default:
+      return failure_reason::cert_untrusted;
+  }
+}
+
+std::string printable_excerpt(std::string_view text, std::size_t max) {
+  std::string out;
+  for (char c : text.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return out;
+}
+
+// The run's state as it moves through the stages. Probes are decided in order; a failure decides
+// every probe that is due and not decided yet.
+class session_run {
+ public:
+  session_run(const session_options& options, dns_resolver& resolver)
+      : options_(options), resolver_(resolver) {
+    for (std::size_t i = 0; i < probe_kind_count; ++i) result_.probes[i].ran = options.due[i];
+  }
+
+  asio::awaitable<session_result> run() {
+    start_ = clock::now();
+    deadline_ = start_ + options_.timeout;
+    co_await execute();
+    if (connection_) connection_->close();
+    // A due probe that no stage decided did not really run (e.g. tls on a plain-text target).
+    for (std::size_t i = 0; i < probe_kind_count; ++i) {
+      if (!decided_[i]) result_.probes[i] = probe_outcome{};
+    }
+    result_.total_seconds = seconds_since(start_);
+    co_return std::move(result_);
+  }
+
+ private:
+  bool due(probe_kind p) const { return options_.due[static_cast<std::size_t>(p)]; }
+  bool needs_tls() const {
+    return options_.mode != transport::plain && (due(probe_kind::tls) || due(probe_kind::auth));
+  }
+
+  // Fails every due, undecided probe from `first` on.
+  void fail(probe_kind first, failure_reason reason, int reply_code, std::string detail) {
+    for (auto i = static_cast<std::size_t>(first); i < probe_kind_count; ++i) {
+      if (!result_.probes[i].ran || decided_[i]) continue;
+      result_.probes[i].reason = reason;
+      result_.probes[i].reply_code = reply_code;
+      decided_[i] = true;
+    }
+    if (result_.detail.empty()) result_.detail = std::move(detail);
+  }
+  void succeed(probe_kind p, int reply_code) {
+    auto i = static_cast<std::size_t>(p);
+    if (!result_.probes[i].ran || decided_[i]) return;
+    result_.probes[i].reply_code = reply_code;
+    decided_[i] = true;
+  }
+
+  // Reason for an I/O error in the phase that was running.
+  failure_reason io_failure(phase p, const error_code& ec) const {
+    if (connection_->deadline_expired() || ec == asio::error::operation_aborted) {
+      switch (p) {
+        case phase::connect: return failure_reason::connect_timeout;
+        case phase::banner: return failure_reason::banner_timeout;
+        case phase::starttls:
+        case phase::tls_handshake: return failure_reason::tls_timeout;
+        default: return failure_reason::timeout;
+      }
+    }
+    if (ec == smtp_connection::protocol_error) return failure_reason::protocol_error;
+    if (p == phase::tls_handshake) {
+      // An EOF or reset mid-handshake is the peer refusing TLS as much as an alert is.
+      return failure_reason::tls_handshake_failed;
+    }
+    return failure_reason::connection_closed;
+  }
+
+  std::string io_detail(phase p, const error_code& ec) const {
+    std::string d{to_string(p)};
+    d += ": ";
+    if (connection_->deadline_expired()) return d + "deadline exceeded";
+    if (ec == smtp_connection::protocol_error) return d + connection_->parse_error();
+    return d + ec.message();
+  }
+
+  // Runs one timed phase step; returns the reply or nullopt after recording the failure.
+  asio::awaitable<bool> read_reply_in(phase p, probe_kind probe, smtp_reply& reply) {
+    auto ec = co_await connection_->read_reply(reply);
+    if (ec) {
+      fail(probe, io_failure(p, ec), 0, io_detail(p, ec));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<bool> command(phase p, probe_kind probe, std::string_view line,
+                                smtp_reply& reply) {
+    auto ec = co_await connection_->write_line(line);
+    if (ec) {
+      fail(probe, io_failure(p, ec), 0, io_detail(p, ec));
+      co_return false;
+    }
+    co_return co_await read_reply_in(p, probe, reply);
+  }
+
+  asio::awaitable<void> execute() {
+    auto executor = co_await asio::this_coro::executor;
+
+    // resolve
+    auto t = clock::now();
+    auto resolved = co_await resolver_.resolve(options_.host, options_.port, deadline_);
+    result_.set_phase(phase::resolve, seconds_since(t));
+    if (!resolved.ok()) {
+      fail(probe_kind::banner, failure_reason::resolve_failed, 0,
+           "resolve: " + (resolved.error.empty() ? std::string("no address") : resolved.error));
+      co_return;
+    }
+
+    // connect
+    connection_ = std::make_shared<smtp_connection>(executor);
+    connection_->set_deadline(deadline_);
+    t = clock::now();
+    auto [connect_ec, endpoint] = co_await asio::async_connect(
+        connection_->socket(), resolved.endpoints, asio::as_tuple(asio::use_awaitable));
+    result_.set_phase(phase::connect, seconds_since(t));
+    if (connect_ec) {
+      failure_reason reason = failure_reason::connect_unreachable;
+      if (connection_->deadline_expired()) {
+        reason = failure_reason::connect_timeout;
+      } else if (connect_ec == asio::error::connection_refused) {
+        reason = failure_reason::connect_refused;
+      } else if (connect_ec == asio::error::timed_out) {
+        reason = failure_reason::connect_timeout;
+      }
+      fail(probe_kind::banner, reason, 0, "connect: " + connect_ec.message());
+      co_return;
+    }
+    result_.peer_address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    {
+      error_code ignored;
+      connection_->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+
+    // implicit TLS: the greeting comes inside TLS
+    if (options_.mode == transport::implicit_tls) {
+      if (!co_await tls_handshake(probe_kind::banner)) co_return;
+    }
+
+    // greeting
+    smtp_reply reply;
+    t = clock::now();
+    bool got_greeting = co_await read_reply_in(phase::banner, probe_kind::banner, reply);
+    result_.set_phase(phase::banner, seconds_since(t));
+    if (!got_greeting) co_return;
+    if (!reply.lines.empty()) {
+      result_.greeting = printable_excerpt(reply.lines.front(), max_greeting_chars);
+    }
+    if (reply.code != 220) {
+      failure_reason reason = reply.code_class() == 5   ? failure_reason::banner_rejected
+                              : reply.code_class() == 4 ? failure_reason::banner_tempfail
+                                                        : failure_reason::protocol_error;
+      fail(probe_kind::banner, reason, reply.code,
+           "greeting: " + std::to_string(reply.code) + " " + result_.greeting);
+      // Tell the server goodbye, but the reason is known: do not wait out the timeout.
+      co_await quit();
+      co_return;
+    }
+    int greeting_code = reply.code;
+    // With implicit TLS there is no STARTTLS reply: the greeting inside TLS decides the tls probe.
+    if (options_.mode == transport::implicit_tls) tls_reply_code_ = greeting_code;
+
+    // EHLO (HELO when EHLO is refused)
+    if (!co_await ehlo(probe_kind::banner)) co_return;
+    succeed(probe_kind::banner, greeting_code);
+
+    if (needs_tls() && options_.mode == transport::starttls) {
+      if (!co_await starttls()) co_return;
+    }
+    if (needs_tls()) {
+      if (!check_verification()) {
+        co_await quit();
+        co_return;
+      }
+      succeed(probe_kind::tls, tls_reply_code_);
+    }
+
+    co_await quit();
+  }
+
+  asio::awaitable<bool> ehlo(probe_kind probe) {
+    smtp_reply reply;
+    auto t = clock::now();
+    bool ok = co_await command(phase::ehlo, probe, "EHLO " + options_.ehlo_name, reply);
+    if (ok && reply.code_class() == 5) {
+      // RFC 5321 4.1.4: a server that does not speak ESMTP answers EHLO with 5xx; HELO still works.
+      ok = co_await command(phase::ehlo, probe, "HELO " + options_.ehlo_name, reply);
+      if (ok && reply.code_class() == 2) {
+        result_.ehlo = capabilities{};
+        result_.ehlo_seen = true;
+      }
+    } else if (ok && reply.code_class() == 2) {
+      result_.ehlo = parse_ehlo(reply);
+      result_.ehlo_seen = true;
+    }
+    result_.set_phase(phase::ehlo, seconds_since(t));
+    if (ok && reply.code_class() != 2) {
+      fail(probe, failure_reason::ehlo_rejected, reply.code,
+           "ehlo: " + std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120));
+      co_await quit();
+      co_return false;
+    }
+    co_return ok;
+  }
+
+  asio::awaitable<bool> starttls() {
+    if (!result_.ehlo.has(extension::starttls)) {
+      fail(probe_kind::tls, failure_reason::starttls_unsupported, 0,
+           "starttls: not advertised in EHLO");
+      co_await quit();
+      co_return false;
+    }
+    smtp_reply reply;
+    auto t = clock::now();
+    bool ok = co_await command(phase::starttls, probe_kind::tls, "STARTTLS", reply);
+    result_.set_phase(phase::starttls, seconds_since(t));
+    if (!ok) co_return false;
+    tls_reply_code_ = reply.code;
+    if (reply.code != 220) {
+      fail(probe_kind::tls, failure_reason::starttls_rejected, reply.code,
+           "starttls: " + std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120));
+      co_await quit();
+      co_return false;
+    }
+    if (!co_await tls_handshake(probe_kind::tls)) co_return false;
+    // RFC 3207: the client must forget what it knew and ask again; AUTH is often offered only now.
+    co_return co_await ehlo(probe_kind::tls);
+  }
+
+  asio::awaitable<bool> tls_handshake(probe_kind probe) {
+    if (options_.tls_context == nullptr) {
+      fail(probe, failure_reason::tls_handshake_failed, 0, "tls: no TLS context configured");
+      co_return false;
+    }
+    auto t = clock::now();
+    const std::string& name = options_.server_name.empty() ? options_.host : options_.server_name;
+    auto ec = co_await connection_->handshake(*options_.tls_context, name,
+                                              options_.min_tls_version);
+    result_.set_phase(phase::tls_handshake, seconds_since(t));
+    if (ec) {
+      fail(probe, io_failure(phase::tls_handshake, ec), 0, io_detail(phase::tls_handshake, ec));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  bool check_verification() {
+    SSL* ssl = connection_->tls_handle();
+    long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_ERR_UNSPECIFIED;
+    auto reason = reason_from_verify_result(verify);
+    if (reason == failure_reason::none || options_.insecure_skip_verify) return true;
+    fail(probe_kind::tls, reason, tls_reply_code_,
+         std::string("tls: certificate verification failed: ") +
+             X509_verify_cert_error_string(verify));
+    return false;
+  }
+
+  asio::awaitable<void> quit() {
+    auto t = clock::now();
+    connection_->set_deadline(std::min(deadline_, clock::now() + quit_grace));
+    smtp_reply reply;
+    if (!(co_await connection_->write_line("QUIT"))) {
+      co_await connection_->read_reply(reply);
+    }
+    result_.set_phase(phase::quit, seconds_since(t));
+  }
+
+  const session_options& options_;
+  dns_resolver& resolver_;
+  session_result result_;
+  std::array<bool, probe_kind_count> decided_{};
+  std::shared_ptr<smtp_connection> connection_;
+  clock::time_point start_;
+  clock::time_point deadline_;
+  int tls_reply_code_ = 0;
+};
+
+}  // namespace
+
+asio::awaitable<session_result> run_session(const session_options& options,
+                                            dns_resolver& resolver) {
+  session_run run(options, resolver);
+  co_return co_await run.run();
+}
+
+}  // namespace smtp_exporter::probes

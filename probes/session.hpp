@@ -1,0 +1,45 @@
+// One SMTP session against one target, running the probes that are due, in the order the sending
+// application itself would: banner (greeting, EHLO), then tls (STARTTLS or implicit TLS, handshake,
+// verification, EHLO again), then auth. One connection per run: providers rate-limit and blacklist
+// eager clients.
+//
+// When a stage fails, every later probe of the run fails with the same reason: auth "failed" because
+// the port is blocked is the truth an alert should carry.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "probes/dns_resolver.hpp"
+#include "probes/result.hpp"
+
+namespace smtp_exporter::probes {
+
+enum class transport : std::uint8_t { plain, starttls, implicit_tls };
+
+struct session_options {
+  std::string host;
+  std::uint16_t port = 25;
+  transport mode = transport::starttls;
+  std::string ehlo_name = "localhost";
+  std::chrono::milliseconds timeout{10000};  // hard deadline for the whole session
+  std::array<bool, probe_kind_count> due{};  // indexed by probe_kind
+  // TLS: SNI and host name check use server_name, or host when empty.
+  std::string server_name;
+  int min_tls_version = 0;  // OpenSSL's TLS1_2_VERSION etc.; 0 = the context's default
+  bool insecure_skip_verify = false;
+  // Context with the trust store (system or ca_file) and client certificate.
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+};
+
+// Runs on the caller's executor; never throws for network or protocol failures.
+boost::asio::awaitable<session_result> run_session(const session_options& options,
+                                                   dns_resolver& resolver);
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,126 @@
+#include "probes/smtp_connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+
+namespace smtp_exporter::probes {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+struct protocol_category : boost::system::error_category {
+  const char* name() const noexcept override { return "smtp"; }
+  std::string message(int) const override { return "malformed SMTP reply"; }
+};
+const protocol_category protocol_category_instance;
+}  // namespace
+
+const error_code smtp_connection::protocol_error{1, protocol_category_instance};
+
+smtp_connection::smtp_connection(asio::any_io_executor executor)
+    : socket_(executor), watchdog_(executor) {}
+
+smtp_connection::~smtp_connection() = default;
+
+void smtp_connection::set_deadline(clock::time_point deadline) {
+  watchdog_.expires_at(deadline);
+  // The handler owns the connection: a deadline that fires just as the session ends still finds
+  // a live socket to close.
+  watchdog_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec) return;  // re-armed or cancelled
+    self->expired_ = true;
+    error_code ignored;
+    self->socket_.close(ignored);
+  });
+}
+
+SSL* smtp_connection::tls_handle() { return tls_ ? tls_->native_handle() : nullptr; }
+
+asio::awaitable<error_code> smtp_connection::handshake(asio::ssl::context& context,
+                                                       const std::string& server_name,
+                                                       int min_tls_version) {
+  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
+  SSL* ssl = tls_->native_handle();
+  error_code address_ec;
+  asio::ip::make_address(server_name, address_ec);
+  // SNI carries host names only (RFC 6066); an IP literal is checked as an address instead.
+  if (address_ec) {
+    SSL_set_tlsext_host_name(ssl, server_name.c_str());
+    SSL_set1_host(ssl, server_name.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+  }
+  if (min_tls_version != 0) SSL_set_min_proto_version(ssl, min_tls_version);
+  // Record the verification result without failing the handshake on it.
+  SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  // Bytes already buffered after STARTTLS's reply would be plaintext injected before TLS: the
+  // classic STARTTLS command-injection; discard them.
+  begin_ = end_ = 0;
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  co_return ec;
+}
+
+asio::awaitable<std::size_t> smtp_connection::read_some(error_code& ec) {
+  std::size_t n = 0;
+  if (tls_) {
+    std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(buffer_), use_nothrow);
+  } else {
+    std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(buffer_), use_nothrow);
+  }
+  co_return n;
+}
+
+asio::awaitable<error_code> smtp_connection::read_reply(smtp_reply& reply) {
+  parser_.reset();
+  for (;;) {
+    if (begin_ < end_) {
+      std::size_t consumed = 0;
+      auto status = parser_.parse(buffer_.data() + begin_, end_ - begin_, consumed);
+      begin_ += consumed;
+      if (status == reply_parser::status::good) {
+        reply = parser_.take_reply();
+        co_return error_code{};
+      }
+      if (status == reply_parser::status::bad) co_return protocol_error;
+    }
+    error_code ec;
+    std::size_t n = co_await read_some(ec);
+    if (expired_) co_return asio::error::operation_aborted;
+    if (ec) {
+      // A TLS peer that vanishes without close_notify is, for SMTP, just a closed connection.
+      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+      co_return ec;
+    }
+    begin_ = 0;
+    end_ = n;
+  }
+}
+
+asio::awaitable<error_code> smtp_connection::write_line(std::string_view line) {
+  std::string data;
+  data.reserve(line.size() + 2);
+  data.append(line).append("\r\n");
+  error_code ec;
+  if (tls_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
+  }
+  if (expired_) co_return asio::error::operation_aborted;
+  co_return ec;
+}
+
+void smtp_connection::close() {
+  watchdog_.cancel();
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace smtp_exporter::probes

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build and the test suite need.
+# Idempotent: skips apt-get when everything is already present.
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config
+  libboost1.81-dev libssl-dev openssl
+  prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
+)
+test_pkgs=(
+  googletest libgtest-dev
+  python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
+  iproute2 procps
+)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  # libboost1.81-dev conflicts with the default 1.74 headers; apt removes those.
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,162 @@
+// The exporter's HTTP surface and reload, through the real binary.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/harness.hpp"
+
+namespace smtp_test {
+namespace {
+
+std::string config_with(const std::vector<std::string>& names, std::uint16_t port) {
+  std::string toml = "[defaults]\ninterval = \"1s\"\ntimeout = \"1s\"\nprobes = [\"banner\"]\n\n";
+  for (const auto& n : names) {
+    toml += "[[target]]\nname = \"" + n + "\"\nhost = \"127.0.0.1\"\nport = " +
+            std::to_string(port) + "\ntls = \"none\"\n\n";
+  }
+  return toml;
+}
+
+class http_surface : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    exporter_ = std::make_unique<exporter_process>(dir_, config_with({"a", "b"}, unused_port()));
+    ASSERT_TRUE(exporter_->started()) << exporter_->process().log();
+  }
+  temp_dir dir_;
+  std::unique_ptr<exporter_process> exporter_;
+};
+
+TEST_F(http_surface, routes_and_methods) {
+  auto port = exporter_->port();
+  auto metrics = http_request(port, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(metrics.body.find("# HELP smtp_probe_result_info"), std::string::npos);
+  EXPECT_NE(metrics.body.find("scrapes never trigger probes"), std::string::npos);
+  EXPECT_EQ(metric_value(metrics.body, "smtp_exporter_build_info", {}), 1);
+  EXPECT_TRUE(metric_value(metrics.body, "process_resident_memory_bytes", {}));
+  EXPECT_TRUE(metric_value(metrics.body, "process_start_time_seconds", {}));
+
+  auto landing = http_request(port, "GET", "/");
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("href=\"/metrics\""), std::string::npos);
+  EXPECT_EQ(http_request(port, "GET", "/-/healthy").status, 200);
+  EXPECT_EQ(http_request(port, "GET", "/-/ready").status, 200);
+  EXPECT_EQ(http_request(port, "GET", "/nope").status, 404);
+  auto get_reload = http_request(port, "GET", "/-/reload");
+  EXPECT_EQ(get_reload.status, 405);
+  EXPECT_EQ(get_reload.headers["allow"], "POST");
+  EXPECT_EQ(http_request(port, "DELETE", "/metrics").status, 405);
+}
+
+TEST_F(http_surface, custom_telemetry_path) {
+  temp_dir dir;
+  exporter_process exporter(dir, config_with({"x"}, unused_port()),
+                            {"--web.telemetry-path", "/probe-metrics"});
+  ASSERT_TRUE(exporter.started());
+  EXPECT_EQ(http_request(exporter.port(), "GET", "/probe-metrics").status, 200);
+  EXPECT_EQ(http_request(exporter.port(), "GET", "/metrics").status, 404);
+}
+
+TEST_F(http_surface, malformed_request_gets_400_and_server_survives) {
+  // A raw request line that is not HTTP.
+  auto reply = http_request(exporter_->port(), "BAD REQUEST LINE", "/");
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(http_request(exporter_->port(), "GET", "/-/healthy").status, 200);
+}
+
+TEST_F(http_surface, reload_by_http_adds_and_removes_targets) {
+  auto refused = unused_port();
+  exporter_->rewrite_config(config_with({"a", "c"}, refused));
+  auto reply = http_request(exporter_->port(), "POST", "/-/reload");
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  auto text = exporter_->scrape();
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 1);
+  EXPECT_TRUE(metric_value(text, "smtp_probe_runs_total", {{"target", "c"}}));
+  EXPECT_FALSE(metric_value(text, "smtp_probe_runs_total", {{"target", "b"}}));
+  EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 2);
+}
+
+TEST_F(http_surface, bad_reload_keeps_the_running_config) {
+  auto before = exporter_->scrape();
+  auto ts_before = metric_value(before, "smtp_exporter_config_last_reload_success_timestamp_seconds", {});
+  exporter_->rewrite_config("[[target]]\nname = \"a\"\nport = 99999\n");
+  auto reply = http_request(exporter_->port(), "POST", "/-/reload");
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_NE(reply.body.find("smtp_exporter.toml:3:"), std::string::npos) << reply.body;
+  auto text = exporter_->scrape();
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 0);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_success_timestamp_seconds", {}), ts_before);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 2);
+  EXPECT_TRUE(metric_value(text, "smtp_probe_runs_total", {{"target", "b"}}));
+}
+
+TEST_F(http_surface, sighup_reloads) {
+  exporter_->rewrite_config(config_with({"a", "b", "d"}, unused_port()));
+  exporter_->process().signal(SIGHUP);
+  auto text = exporter_->scrape_until([](const std::string& t) {
+    return metric_value(t, "smtp_exporter_targets", {}) == 3.0;
+  }, 10s);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 3);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 1);
+}
+
+TEST_F(http_surface, sigterm_stops_promptly) {
+  auto status = exporter_->process().terminate(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+}
+
+TEST(cli, config_check_exit_codes) {
+  temp_dir dir;
+  auto good = dir.write("good.toml", config_with({"a"}, 2525));
+  auto bad = dir.write("bad.toml", "[[target]]\nname = \"a\"\nhost = \"h\"\nport = 0\n");
+  auto run = [&](const fs::path& file) {
+    child_process p({exporter_binary().string(), "--config.check", "--config.file", file.string()},
+                    dir.path() / "check.log");
+    return std::make_pair(p.wait_exit(10s).value_or(-1), p.log());
+  };
+  auto [good_status, good_log] = run(good);
+  EXPECT_EQ(good_status, 0) << good_log;
+  auto [bad_status, bad_log] = run(bad);
+  EXPECT_EQ(bad_status, 1);
+  EXPECT_NE(bad_log.find("bad.toml:4:"), std::string::npos) << bad_log;
+}
+
+TEST(cli, bundled_default_config_is_valid) {
+  temp_dir dir;
+  child_process p({exporter_binary().string(), "--config.check", "--config.file",
+                   (source_dir() / "config/smtp_exporter.toml").string()},
+                  dir.path() / "check.log");
+  EXPECT_EQ(p.wait_exit(10s).value_or(-1), 0) << p.log();
+}
+
+TEST(promtool, check_metrics_passes_on_a_real_scrape) {
+  temp_dir dir;
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port);
+  ASSERT_NE(port, 0);
+  std::string toml = config_with({"ok"}, port) +
+                     "[[target]]\nname = \"refused\"\nhost = \"127.0.0.1\"\nport = " +
+                     std::to_string(unused_port()) + "\ntls = \"none\"\nlabels = { team = \"billing\" }\n";
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started());
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return metric_value(t, "smtp_probe_runs_total", {{"target", "ok"}}).value_or(0) >= 1 &&
+           metric_value(t, "smtp_probe_runs_total", {{"target", "refused"}}).value_or(0) >= 1;
+  });
+  auto file = dir.write("scrape.txt", text);
+  auto out = dir.path() / "promtool.log";
+  std::string cmd = "promtool check metrics < " + file.string() + " > " + out.string() + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream in(out);
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << log << "\n" << text;
+}
+
+}  // namespace
+}  // namespace smtp_test
