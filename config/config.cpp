@@ -254,7 +254,8 @@ std::vector<std::string> loader::in_file_order(std::vector<diagnostic>& found) {
 bool loader::expect(const toml::node& node, node_type type, std::string_view key) {
   if (node.type() == type) return true;
   error(node, key,
-        "expected " + std::string(type_name(type)) + ", got " + std::string(type_name(node.type())));
+        "expected " + std::string(type_name(type)) + ", got " +
+            std::string(type_name(node.type())));
   return false;
 }
 

@@ -26,6 +26,18 @@ double unix_now() {
       .count();
 }
 
+// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
+// lambda captures of coroutines passed to co_spawn (double free seen on reload).
+asio::awaitable<config::load_result> load_config(std::string path) {
+  co_return config::load_file(path);
+}
+
+asio::awaitable<std::string> render_metrics(const metrics_collector* collector) {
+  std::ostringstream out;
+  collector->render(out);
+  co_return std::move(out).str();
+}
+
 http_response text_response(http::status status, std::string body) {
   http_response r{status, 11};
   r.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -127,14 +139,13 @@ void app::wait_for_stop() {
 void app::wait_for_reload() {
   reload_signals_.async_wait([this](boost::system::error_code ec, int) {
     if (ec) return;
-    asio::co_spawn(
-        io_,
-        [this]() -> asio::awaitable<void> {
-          co_await reload("signal");
-          wait_for_reload();
-        },
-        asio::detached);
+    asio::co_spawn(io_, reload_on_signal(), asio::detached);
   });
+}
+
+asio::awaitable<void> app::reload_on_signal() {
+  co_await reload("signal");
+  wait_for_reload();
 }
 
 void app::run() { io_.run(); }
@@ -143,9 +154,7 @@ asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
   if (reloading_) co_return reload_outcome{false, "a reload is already in progress"};
   reloading_ = true;
   auto path = options_.config_file;
-  auto loaded = co_await asio::co_spawn(
-      helpers_, [path]() -> asio::awaitable<config::load_result> { co_return config::load_file(path); },
-      asio::use_awaitable);
+  auto loaded = co_await asio::co_spawn(helpers_, load_config(path), asio::use_awaitable);
   reloading_ = false;
   reload_outcome outcome;
   if (loaded.ok()) {
@@ -188,14 +197,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Rendering 10,000 targets takes tens of milliseconds: do it off the event loop so probes'
     // timers keep their schedule.
-    auto body = co_await asio::co_spawn(
-        helpers_,
-        [this]() -> asio::awaitable<std::string> {
-          std::ostringstream out;
-          collector_.render(out);
-          co_return std::move(out).str();
-        },
-        asio::use_awaitable);
+    auto body = co_await asio::co_spawn(helpers_, render_metrics(&collector_), asio::use_awaitable);
     http_response r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     r.body() = std::move(body);

@@ -46,6 +46,7 @@ class app {
   boost::asio::awaitable<http_response> handle(const http_request& request);
   void wait_for_stop();
   void wait_for_reload();
+  boost::asio::awaitable<void> reload_on_signal();
 
   app_options options_;
   boost::asio::io_context io_{1};

@@ -118,7 +118,8 @@ TEST(cli, config_check_exit_codes) {
   auto run = [&](const fs::path& file) {
     child_process p({exporter_binary().string(), "--config.check", "--config.file", file.string()},
                     dir.path() / "check.log");
-    return std::make_pair(p.wait_exit(10s).value_or(-1), p.log());
+    int status = p.wait_exit(10s).value_or(-1);
+    return std::make_pair(status, p.log());
   };
   auto [good_status, good_log] = run(good);
   EXPECT_EQ(good_status, 0) << good_log;

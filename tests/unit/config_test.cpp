@@ -11,6 +11,10 @@
 
 #include "config/config.hpp"
 
+#ifndef SMTP_SOURCE_DIR
+#error "SMTP_SOURCE_DIR must name the repository root (CMake defines it for unit_tests)"
+#endif
+
 namespace smtp_exporter::config {
 namespace {
 
@@ -344,8 +348,7 @@ std::vector<bad_case> bad_cases() {
       {"empty_duration",
        gmail_target({"tls_interval = \"\""}),
        {"test.toml:4:16: target[0].tls_interval: invalid duration \"\" (want an integer and a "
-        "unit: "
-        "ms, s, m, h; e.g. \"1m30s\")"}},
+        "unit: ms, s, m, h; e.g. \"1m30s\")"}},
       {"zero_interval",
        gmail_target({"interval = \"0s\""}),
        {"test.toml:4:12: target[0].interval: must be greater than 0"}},
@@ -466,8 +469,7 @@ std::vector<bad_case> bad_cases() {
        gmail_target({"[target.auth]", "password_env = \"P\"", "username = \"u\"",
                      "token_file = \"/t\"", "password = \"x\""}),
        {"test.toml:7:14: target[0].auth.token_file: conflicts with password_env; set exactly one "
-        "of "
-        "password_file, password_env, password or token_file",
+        "of password_file, password_env, password or token_file",
         "test.toml:8:12: target[0].auth.password: conflicts with password_env; set exactly one of "
         "password_file, password_env, password or token_file"}},
       {"no_secret_source",
@@ -480,8 +482,7 @@ std::vector<bad_case> bad_cases() {
       {"unknown_mechanism",
        gmail_target({"auth = { username = \"u\", password_env = \"P\", mechanism = \"NTLM\" }"}),
        {"test.toml:4:58: target[0].auth.mechanism: unknown mechanism \"NTLM\" (expected auto, "
-        "PLAIN, "
-        "LOGIN, CRAM-MD5 or XOAUTH2)"}},
+        "PLAIN, LOGIN, CRAM-MD5 or XOAUTH2)"}},
       {"xoauth2_without_token",
        gmail_target({"auth = { username = \"u\", mechanism = \"XOAUTH2\" }"}),
        {"test.toml:4:8: target[0].auth: token_file is required for mechanism XOAUTH2"}},
@@ -526,8 +527,7 @@ std::vector<bad_case> bad_cases() {
        lines({"[[target]]", "interval = \"soon\"", "name = 1", "host = \"h\"", "port = 0",
               "[[target]]", "name = \"b\"", "provider = \"nope\""}),
        {"test.toml:2:12: target[0].interval: invalid duration \"soon\" (want an integer and a "
-        "unit: "
-        "ms, s, m, h; e.g. \"1m30s\")",
+        "unit: ms, s, m, h; e.g. \"1m30s\")",
         "test.toml:3:8: target[0].name: expected string, got integer",
         "test.toml:5:8: target[0].port: port must be between 1 and 65535, got 0",
         "test.toml:8:12: target[1].provider: unknown provider \"nope\" (expected qq, 163, aliyun, "
@@ -648,7 +648,7 @@ TEST(config_scale, ten_thousand_targets_load_quickly) {
 // ---------------------------------------------------------------------------------------------
 // Durations and names.
 
-TEST(duration, parses_valid_text) {
+TEST(config_duration, parses_valid_text) {
   const std::vector<std::pair<std::string_view, duration>> cases = {
       {"500ms", 500ms}, {"10s", 10s},   {"1m", 1min},         {"1h", 1h},
       {"1m30s", 90s},   {"90s", 90s},   {"1h2m3s4ms", 1h + 2min + 3s + 4ms},
@@ -657,7 +657,7 @@ TEST(duration, parses_valid_text) {
   for (const auto& [text, expected] : cases) EXPECT_EQ(parse_duration(text), expected) << text;
 }
 
-TEST(duration, rejects_invalid_text) {
+TEST(config_duration, rejects_invalid_text) {
   for (const std::string_view text :
        {"", "10", "-5s", "+5s", "s", "1.5s", "1d", "5 s", " 5s", "5s ", "30s1m", "1m1m", "1ms1s",
         "5S", "1x", "99999999999999999999ms", "9223372036854775807h"}) {
@@ -665,7 +665,7 @@ TEST(duration, rejects_invalid_text) {
   }
 }
 
-TEST(duration, formats_as_parse_reads) {
+TEST(config_duration, formats_as_parse_reads) {
   const std::vector<std::pair<duration, std::string_view>> cases = {
       {0ms, "0s"},     {500ms, "500ms"}, {10s, "10s"}, {1min, "1m"}, {90s, "1m30s"},
       {1h, "1h"},      {25h, "25h"},     {1500ms, "1s500ms"}, {1h + 1ms, "1h1ms"}, {-90s, "-1m30s"},
@@ -678,7 +678,7 @@ TEST(duration, formats_as_parse_reads) {
   }
 }
 
-TEST(names, enums_round_trip_through_their_strings) {
+TEST(config_names, enums_round_trip_through_their_strings) {
   for (const tls_mode m : {tls_mode::none, tls_mode::starttls, tls_mode::implicit})
     EXPECT_EQ(parse_tls_mode(to_string(m)), m);
   for (std::size_t i = 0; i < probe_count; ++i)
@@ -692,7 +692,7 @@ TEST(names, enums_round_trip_through_their_strings) {
   EXPECT_EQ(parse_probe("dkim"), std::nullopt);
 }
 
-TEST(names, default_ehlo_name_is_a_usable_host_name) {
+TEST(config_names, default_ehlo_name_is_a_usable_host_name) {
   const std::string name = default_ehlo_name();
   EXPECT_FALSE(name.empty());
   EXPECT_EQ(name.find(' '), std::string::npos);

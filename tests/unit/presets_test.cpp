@@ -52,7 +52,7 @@ const std::vector<expected_preset>& seed_table() {
   return table;
 }
 
-TEST(presets, match_the_seed_table) {
+TEST(config_presets, match_the_seed_table) {
   ASSERT_EQ(provider_presets().size(), seed_table().size());
   for (const expected_preset& expected : seed_table()) {
     SCOPED_TRACE(std::string(expected.name));
@@ -66,7 +66,7 @@ TEST(presets, match_the_seed_table) {
   }
 }
 
-TEST(presets, names_are_unique_and_in_seed_order) {
+TEST(config_presets, names_are_unique_and_in_seed_order) {
   std::set<std::string_view> seen;
   std::size_t i = 0;
   for (const provider_preset& preset : provider_presets()) {
@@ -75,14 +75,14 @@ TEST(presets, names_are_unique_and_in_seed_order) {
   }
 }
 
-TEST(presets, unknown_names_are_not_found) {
+TEST(config_presets, unknown_names_are_not_found) {
   EXPECT_EQ(find_provider("gmx"), nullptr);
   EXPECT_EQ(find_provider(""), nullptr);
   EXPECT_EQ(find_provider("Gmail"), nullptr);  // preset names are lower-case ids
 }
 
 // Every preset, named alone in a target, loads into the preset's default port and mode.
-TEST(presets, every_preset_loads_as_a_target) {
+TEST(config_presets, every_preset_loads_as_a_target) {
   for (const provider_preset& preset : provider_presets()) {
     const std::string document =
         "[[target]]\nname = \"x\"\nprovider = \"" + std::string(preset.name) + "\"\n";

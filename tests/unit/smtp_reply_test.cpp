@@ -377,7 +377,9 @@ TEST(smtp_reply_parser, random_chunking_matches_whole_input) {
         std::size_t consumed = 0;
         result = parser.parse(input.data() + offset, chunk, consumed);
         ASSERT_LE(consumed, chunk);
-        if (result == status::indeterminate) ASSERT_EQ(consumed, chunk);
+        if (result == status::indeterminate) {
+          ASSERT_EQ(consumed, chunk);
+        }
         offset += consumed;
       }
       ASSERT_EQ(result, expected.result) << input;
