@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -45,6 +46,27 @@ void append_logfmt_value(std::string& out, std::string_view s) {
   }
   append_json_string(out, s);  // logfmt's quoting rules are JSON's for our purposes
 }
+
+// Level names as the --log.level flag spells them (spdlog's own %l says "warning").
+class level_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view name = "info";
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug: name = "debug"; break;
+      case spdlog::level::warn: name = "warn"; break;
+      case spdlog::level::err:
+      case spdlog::level::critical: name = "error"; break;
+      default: break;
+    }
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<level_flag>();
+  }
+};
 
 std::string render(std::string_view msg, std::initializer_list<field> fields) {
   std::string line;
@@ -101,9 +123,11 @@ bool setup(std::string_view level, std::string_view format, std::string& error) 
   logger = std::make_shared<spdlog::logger>("smtp_exporter",
                                             std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_level(lvl);
-  const char* pattern = json_format ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})"
-                                    : "ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v";
-  logger->set_pattern(pattern, spdlog::pattern_time_type::utc);
+  const char* pattern = json_format ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%*",%v})"
+                                    : "ts=%Y-%m-%dT%H:%M:%S.%eZ level=%* %v";
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<level_flag>('*').set_pattern(pattern);
+  logger->set_formatter(std::move(formatter));
   logger->flush_on(spdlog::level::debug);
   return true;
 }

@@ -384,7 +384,8 @@ TEST(dns_resolver, cancellation_through_a_signal) {
   dns_resolver resolver(io.get_executor(), fake_server_options(server.address()));
   asio::cancellation_signal signal;
   const auto out = spawn_resolve(io, resolver, "silent.example.test", 10s, signal.slot());
-  run_for(io, 50ms);
+  ASSERT_TRUE(run_until(io, [&] { return server.queries() > 0; }, 5s));  // in flight
+  run_for(io, 20ms);
   ASSERT_FALSE(out->result.has_value());
   signal.emit(asio::cancellation_type::terminal);
   ASSERT_TRUE(run_until(io, [&] { return out->result.has_value(); }, 2s));
@@ -487,10 +488,12 @@ TEST(dns_resolver, destroying_the_resolver_completes_queries_in_flight) {
   int done = 0;
   int failed = 0;
   int resumed_inside_destructor = 0;
+  int started = 0;
   for (int i = 0; i < count; ++i) {
     asio::co_spawn(
         io,
         [&, i]() -> asio::awaitable<void> {
+          ++started;
           // A local, not a temporary in the co_await expression: GCC 12 miscompiles a
           // conditional-operator temporary there (a bad free under ASan).
           std::string host = i % 4 ? "silent-" + std::to_string(i) + ".example.test" : "127.0.0.1";
@@ -501,8 +504,9 @@ TEST(dns_resolver, destroying_the_resolver_completes_queries_in_flight) {
         },
         asio::detached);
   }
-  run_for(io, 20ms);  // every query is in flight, the numeric ones are done
-  ASSERT_EQ(done, count / 4);
+  // Wait until every query is in flight (a coroutine that first ran after the reset would
+  // dereference the null resolver) and the numeric ones are done.
+  ASSERT_TRUE(run_until(io, [&] { return started == count && done == count / 4; }, 5s));
   asio::post(io, [&] {
     destroying = true;
     resolver.reset();

@@ -42,7 +42,12 @@ class loopback_peer {
 
 session_result run(asio::io_context& io, dns_resolver& resolver, const session_options& o) {
   auto future = asio::co_spawn(io, run_session(o, resolver), asio::use_future);
-  io.run_for(10s);
+  // The peer's acceptor keeps the loop busy forever: run until the session is done (10 s cap).
+  auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (future.wait_for(0s) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < give_up) {
+    io.run_one_for(50ms);
+  }
   EXPECT_EQ(future.wait_for(0s), std::future_status::ready);
   return future.get();
 }
