@@ -101,8 +101,8 @@ std::string format_duration(duration d);
 std::string default_ehlo_name();
 
 // Labels the exporter itself uses; a target's own labels may not take these names.
-inline constexpr std::array<std::string_view, 12> reserved_label_names{
-    "target", "probe", "phase", "result", "reason", "extension", "mechanism",
-    "version", "cipher", "depth", "subject_cn", "issuer_cn"};
+inline constexpr std::array<std::string_view, 17> reserved_label_names{
+    "target", "probe", "phase", "result", "reason", "extension", "mechanism", "version", "cipher",
+    "depth", "subject_cn", "issuer_cn", "status", "host", "port", "tls", "provider"};
 
 }  // namespace smtp_exporter::config

@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporter/process_metrics.hpp"
+#include "probes/tls_facts.hpp"
 #include "exporter/version.hpp"
 
 namespace smtp_exporter::exporter {
@@ -209,6 +210,120 @@ MetricFamily target_info(const snapshot& snap, const exporter_state&) {
   return f;
 }
 
+// TLS facts come from the last run in which a handshake completed, verified or not.
+template <typename Fn>
+MetricFamily tls_family(const snapshot& snap, std::string name, std::string help_text, Fn&& fn) {
+  MetricFamily f{std::move(name), help(help_text.c_str()), MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    if (s.tls_seen) fn(f, s, s.tls);
+  }
+  return f;
+}
+
+MetricFamily tls_not_after(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_cert_not_after_timestamp_seconds",
+                    "NotAfter of the leaf certificate, Unix seconds.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.chain.front().not_after);
+                    });
+}
+
+MetricFamily tls_not_before(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_cert_not_before_timestamp_seconds",
+                    "NotBefore of the leaf certificate, Unix seconds.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.chain.front().not_before);
+                    });
+}
+
+MetricFamily tls_chain_earliest(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_chain_earliest_expiry_timestamp_seconds",
+                    "Earliest NotAfter over every certificate the server sent, Unix seconds.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.earliest_not_after());
+                    });
+}
+
+MetricFamily tls_chain_certs(const snapshot& snap, const exporter_state&) {
+  return tls_family(
+      snap, "smtp_tls_chain_cert_not_after_timestamp_seconds",
+      "NotAfter of each certificate the server sent (depth 0 = leaf; at most 10 per chain).",
+      [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+        for (const auto& c : t.chain) {
+          add(f,
+              labels_for(s, {{"depth", std::to_string(c.depth)},
+                             {"subject_cn", c.subject_cn},
+                             {"issuer_cn", c.issuer_cn}}),
+              c.not_after);
+        }
+      });
+}
+
+MetricFamily tls_chain_length(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_chain_certificates",
+                    "Certificates the server sent, including any beyond the 10 reported.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {}), static_cast<double>(t.chain_length));
+                    });
+}
+
+MetricFamily tls_verified(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_verified",
+                    "1 if the chain and host name verified against the trust store, else 0.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {}), t.verified ? 1 : 0);
+                    });
+}
+
+MetricFamily tls_hostname_match(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_hostname_match",
+                    "1 if the leaf certificate covers server_name (or host), else 0.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {}), t.hostname_match ? 1 : 0);
+                    });
+}
+
+MetricFamily tls_version(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_version_info", "Always 1; the negotiated TLS version.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {{"version", t.version}}), 1);
+                    });
+}
+
+MetricFamily tls_cipher(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_cipher_info", "Always 1; the negotiated cipher suite.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {{"cipher", t.cipher}}), 1);
+                    });
+}
+
+MetricFamily tls_ocsp_stapled(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_ocsp_stapled",
+                    "1 if the server stapled an OCSP response, else 0.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      add(f, labels_for(s, {}), t.ocsp_stapled ? 1 : 0);
+                    });
+}
+
+MetricFamily tls_ocsp_status(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_ocsp_status_info",
+                    "Always 1 when stapled; status is good, revoked or unknown (the response's "
+                    "signature is not checked).",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      if (t.ocsp_stapled) add(f, labels_for(s, {{"status", to_string(t.ocsp)}}), 1);
+                    });
+}
+
+MetricFamily tls_ocsp_next_update(const snapshot& snap, const exporter_state&) {
+  return tls_family(snap, "smtp_tls_ocsp_next_update_timestamp_seconds",
+                    "nextUpdate of the stapled OCSP response, Unix seconds.",
+                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
+                      if (t.ocsp_stapled && t.ocsp_next_update > 0) {
+                        add(f, labels_for(s, {}), t.ocsp_next_update);
+                      }
+                    });
+}
+
 MetricFamily single(std::string name, std::string help_text, double value,
                     std::vector<ClientMetric::Label> labels = {}) {
   MetricFamily f{std::move(name), std::move(help_text), MetricType::Gauge, {}};
@@ -238,7 +353,9 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
 constexpr family_builder target_builders[] = {
     probe_success,  probe_result_info, probe_duration, phase_duration,  failures_total,
     runs_total,     last_run,          reply_code,     probe_interval,  ehlo_extensions,
-    auth_mechanisms, target_info,
+    auth_mechanisms, target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
+    tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
+    tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,
 };
 
 }  // namespace

@@ -28,6 +28,10 @@ void target_status::record(const probes::session_result& result, double end_time
   greeting = result.greeting;
   detail = result.detail;
   peer_address = result.peer_address;
+  if (result.tls_seen) {
+    tls_seen = true;
+    tls = result.tls;
+  }
 }
 
 void status_store::set_targets(const std::vector<std::shared_ptr<const config::target>>& targets) {

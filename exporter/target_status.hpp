@@ -35,6 +35,8 @@ struct target_status {
   std::string greeting;
   std::string detail;
   std::string peer_address;
+  bool tls_seen = false;  // from the last run in which a TLS handshake completed
+  probes::tls_facts tls;
 
   // Folds one session's result in.
   void record(const probes::session_result& result, double end_timestamp);

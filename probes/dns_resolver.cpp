@@ -166,6 +166,7 @@ class query final : public pending_query {
 
  private:
   struct cancel_handler {
+    explicit cancel_handler(const std::shared_ptr<query>& q) : target(q) {}
     std::weak_ptr<query> target;
     void operator()(asio::cancellation_type type) {
       if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |

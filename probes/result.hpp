@@ -79,6 +79,36 @@ struct capabilities {
   bool operator==(const capabilities&) const = default;
 };
 
+// Certificates reported per chain; longer chains are cut (and their length still reported).
+inline constexpr std::size_t max_chain_certificates = 10;
+
+struct certificate_facts {
+  int depth = 0;  // 0 = leaf, as sent by the server
+  std::string subject_cn;
+  std::string issuer_cn;
+  double not_before = 0;  // Unix seconds
+  double not_after = 0;
+};
+
+enum class ocsp_status : std::uint8_t { good, revoked, unknown };
+std::string_view to_string(ocsp_status s);
+
+struct tls_facts {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+  std::vector<certificate_facts> chain;  // at most max_chain_certificates
+  std::size_t chain_length = 0;          // certificates the server sent
+  bool verified = false;                 // chain and host name verified against the trust store
+  bool hostname_match = false;           // the leaf covers the expected name (alone)
+  failure_reason verify_reason = failure_reason::none;
+  std::string verify_error;              // OpenSSL's text for the deciding error, for logs
+  bool ocsp_stapled = false;
+  ocsp_status ocsp = ocsp_status::unknown;
+  double ocsp_next_update = 0;  // Unix seconds; 0 if absent
+
+  double earliest_not_after() const;  // 0 when no certificate
+};
+
 struct probe_outcome {
   bool ran = false;                     // the probe was due in this session
   failure_reason reason = failure_reason::none;
@@ -96,6 +126,8 @@ struct session_result {
   std::string greeting;        // first line of the greeting, truncated, for humans (status page)
   std::string detail;          // one line on what went wrong, for logs; never holds a secret
   std::string peer_address;    // "ip:port" connected to, empty if none
+  bool tls_seen = false;       // a handshake completed in this session
+  tls_facts tls;
 
   probe_outcome& outcome(probe_kind p) { return probes[static_cast<std::size_t>(p)]; }
   const probe_outcome& outcome(probe_kind p) const { return probes[static_cast<std::size_t>(p)]; }

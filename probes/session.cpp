@@ -7,11 +7,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 #include "probes/ehlo.hpp"
 #include "probes/smtp_connection.hpp"
+#include "probes/tls_facts.hpp"
 
 namespace smtp_exporter::probes {
 
@@ -27,23 +26,6 @@ constexpr auto quit_grace = std::chrono::seconds(2);
 
 double seconds_since(clock::time_point start) {
   return std::chrono::duration<double>(clock::now() - start).count();
-}
-
-// Maps OpenSSL's verification result to the project's reasons.
-failure_reason reason_from_verify_result(long result) {
-  switch (result) {
-    case X509_V_OK:
-      return failure_reason::none;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return failure_reason::cert_expired;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return failure_reason::cert_not_yet_valid;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return failure_reason::cert_hostname_mismatch;
-    default:
-      return failure_reason::cert_untrusted;
-  }
 }
 
 std::string printable_excerpt(std::string_view text, std::size_t max) {
@@ -288,20 +270,20 @@ class session_run {
                                               options_.min_tls_version);
     result_.set_phase(phase::tls_handshake, seconds_since(t));
     if (ec) {
-      fail(probe, io_failure(phase::tls_handshake, ec), 0, io_detail(phase::tls_handshake, ec));
+      fail(probe, io_failure(phase::tls_handshake, ec), tls_reply_code_,
+           io_detail(phase::tls_handshake, ec));
       co_return false;
     }
+    result_.tls_seen = true;
+    result_.tls = collect_tls_facts(connection_->tls_handle(), connection_->tls_verify_errors(), name);
     co_return true;
   }
 
   bool check_verification() {
-    SSL* ssl = connection_->tls_handle();
-    long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_ERR_UNSPECIFIED;
-    auto reason = reason_from_verify_result(verify);
+    auto reason = result_.tls_seen ? result_.tls.verify_reason : failure_reason::cert_untrusted;
     if (reason == failure_reason::none || options_.insecure_skip_verify) return true;
     fail(probe_kind::tls, reason, tls_reply_code_,
-         std::string("tls: certificate verification failed: ") +
-             X509_verify_cert_error_string(verify));
+         "tls: certificate verification failed: " + result_.tls.verify_error);
     return false;
   }
 

@@ -57,8 +57,7 @@ asio::awaitable<error_code> smtp_connection::handshake(asio::ssl::context& conte
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
   }
   if (min_tls_version != 0) SSL_set_min_proto_version(ssl, min_tls_version);
-  // Record the verification result without failing the handshake on it.
-  SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  prepare_tls_client(ssl, &verify_errors_);
   // Bytes already buffered after STARTTLS's reply would be plaintext injected before TLS: the
   // classic STARTTLS command-injection; discard them.
   begin_ = end_ = 0;

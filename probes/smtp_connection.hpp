@@ -21,6 +21,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "probes/smtp_reply.hpp"
+#include "probes/tls_facts.hpp"
 
 namespace smtp_exporter::probes {
 
@@ -52,6 +53,8 @@ class smtp_connection : public std::enable_shared_from_this<smtp_connection> {
   boost::asio::awaitable<boost::system::error_code> write_line(std::string_view line);
 
   const std::string& parse_error() const { return parser_.error(); }
+  // Every certificate verification error of the handshake (recorded, never enforced here).
+  const verify_errors& tls_verify_errors() const { return verify_errors_; }
   void close();
 
   static const boost::system::error_code protocol_error;
@@ -63,6 +66,7 @@ class smtp_connection : public std::enable_shared_from_this<smtp_connection> {
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer watchdog_;
   bool expired_ = false;
+  verify_errors verify_errors_;
   reply_parser parser_;
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;

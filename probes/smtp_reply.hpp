@@ -3,7 +3,7 @@
 //
 // - multi-line replies: "250-first" ... "250 last"; every line must carry the same code;
 // - CRLF and bare LF line endings;
-// - enhanced status codes (RFC 3463, "2.0.0 ") are recognised and split off the text;
+// - enhanced status codes (RFC 3463, "2.0.0 ") are recognised and copied to enhanced_code;
 // - limits: line length and line count, so a hostile server cannot grow memory without bound.
 //
 // Thread-safety: none; one parser per connection.
@@ -39,6 +39,8 @@ class reply_parser {
   // Consumes bytes from [data, data+size). Stops after the last byte of a complete reply:
   // `consumed` says how many bytes were used (bytes after a complete reply belong to the next one).
   // After `good`, reply() holds the reply; after `bad`, error() says why, and the parser stays bad.
+  // On `bad`, `consumed` counts up to and including the offending byte. Once `good`, further calls
+  // consume nothing and return `good` until take_reply() or reset().
   status parse(const char* data, std::size_t size, std::size_t& consumed);
 
   const smtp_reply& reply() const { return reply_; }

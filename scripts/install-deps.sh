@@ -12,6 +12,7 @@ test_pkgs=(
   googletest libgtest-dev
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
+  postfix sasl2-bin libsasl2-modules
 )
 
 want=("${build_pkgs[@]}")
@@ -31,7 +32,20 @@ if ((${#missing[@]})); then
   SUDO=""
   [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # postfix is a test peer run with private config directories (tests/peers/postfix_peer.sh):
+  # preseed so the package writes no system main.cf and sets up no system mail service.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   $SUDO apt-get update -q
   # libboost1.81-dev conflicts with the default 1.74 headers; apt removes those.
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Debian package may start the system postfix (on port 25); the tests never want it.
+# "postfix status" fails when there is no system config (the preseed above) or it is not running.
+if [[ -x /usr/sbin/postfix ]]; then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  if $SUDO /usr/sbin/postfix status >/dev/null 2>&1; then
+    $SUDO /usr/sbin/postfix stop >/dev/null 2>&1 || $SUDO service postfix stop >/dev/null 2>&1 || true
+  fi
 fi

@@ -40,81 +40,98 @@ using asio::ip::udp;
 //   anything else: A 127.0.0.7 and no AAAA.
 class fake_dns_server {
  public:
-  explicit fake_dns_server(asio::io_context& io)
-      : socket_(io, udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)) {
-    // Bursts of a thousand queries must not be dropped by a small default buffer.
-    boost::system::error_code ignored;
-    socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ignored);
-    receive();
+  explicit fake_dns_server(asio::io_context& io) : state_(std::make_shared<state>(io)) {
+    state_->receive();
   }
+  ~fake_dns_server() {
+    state_->stopped = true;
+    boost::system::error_code ignored;
+    state_->socket.close(ignored);
+  }
+  fake_dns_server(const fake_dns_server&) = delete;
+  fake_dns_server& operator=(const fake_dns_server&) = delete;
 
   std::string address() const {
-    return "127.0.0.1:" + std::to_string(socket_.local_endpoint().port());
+    return "127.0.0.1:" + std::to_string(state_->socket.local_endpoint().port());
   }
-  int queries() const { return queries_; }
+  int queries() const { return state_->queries; }
 
  private:
-  void receive() {
-    socket_.async_receive_from(asio::buffer(query_), sender_,
-                               [this](boost::system::error_code ec, std::size_t size) {
-                                 if (ec) return;  // closed: `this` may be gone
-                                 answer(size);
-                                 receive();
-                               });
-  }
-
-  void answer(std::size_t size) {
-    if (size < 12) return;
-    ++queries_;
-    std::size_t pos = 12;
-    std::string first_label;
-    while (pos < size && query_[pos] != 0) {
-      const std::size_t length = query_[pos];
-      if ((length & 0xc0) != 0 || pos + 1 + length > size) return;
-      if (first_label.empty()) {
-        first_label.assign(reinterpret_cast<const char*>(&query_[pos + 1]), length);
-        for (char& c : first_label) c = static_cast<char>(std::tolower(c));
-      }
-      pos += 1 + length;
+  // Shared with the pending receive, whose completion may already be queued when we go.
+  struct state : std::enable_shared_from_this<state> {
+    explicit state(asio::io_context& io)
+        : socket(io, udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)) {
+      // Bursts of a thousand queries must not be dropped by a small default buffer.
+      boost::system::error_code ignored;
+      socket.set_option(asio::socket_base::receive_buffer_size(4 << 20), ignored);
     }
-    if (pos + 5 > size) return;
-    const int qtype = query_[pos + 1] << 8 | query_[pos + 2];
-    const std::size_t question_end = pos + 5;
 
-    const auto starts_with = [&](std::string_view prefix) {
-      return std::string_view(first_label).substr(0, prefix.size()) == prefix;
-    };
-    if (starts_with("silent")) return;
-
-    std::vector<unsigned char> reply(query_.begin(), query_.begin() + question_end);
-    const bool nxdomain = starts_with("nx");
-    reply[2] = static_cast<unsigned char>(0x84 | (query_[2] & 0x01));  // QR, AA, RD as asked
-    reply[3] = nxdomain ? 0x83 : 0x80;                                 // RA, rcode
-    reply[6] = reply[7] = reply[8] = reply[9] = reply[10] = reply[11] = 0;
-    const auto add_answer = [&](int type, std::vector<unsigned char> rdata) {
-      const unsigned char header[] = {0xc0, 0x0c,  // name: pointer to the question
-                                      0, static_cast<unsigned char>(type), 0, 1, 0, 0, 0, 60,
-                                      0, static_cast<unsigned char>(rdata.size())};
-      reply.insert(reply.end(), std::begin(header), std::end(header));
-      reply.insert(reply.end(), rdata.begin(), rdata.end());
-      ++reply[7];
-    };
-    if (!nxdomain && !starts_with("empty")) {
-      if (qtype == 1) add_answer(1, {127, 0, 0, 7});
-      if (qtype == 28 && starts_with("dual")) {
-        std::vector<unsigned char> loopback(16, 0);
-        loopback[15] = 1;
-        add_answer(28, loopback);
-      }
+    void receive() {
+      socket.async_receive_from(asio::buffer(query), sender,
+                                [self = shared_from_this()](boost::system::error_code ec,
+                                                            std::size_t size) {
+                                  if (ec || self->stopped) return;
+                                  self->answer(size);
+                                  self->receive();
+                                });
     }
-    boost::system::error_code ignored;
-    socket_.send_to(asio::buffer(reply), sender_, 0, ignored);
-  }
 
-  udp::socket socket_;
-  std::array<unsigned char, 512> query_{};
-  udp::endpoint sender_;
-  int queries_ = 0;
+    void answer(std::size_t size) {
+      if (size < 12) return;
+      ++queries;
+      std::size_t pos = 12;
+      std::string first_label;
+      while (pos < size && query[pos] != 0) {
+        const std::size_t length = query[pos];
+        if ((length & 0xc0) != 0 || pos + 1 + length > size) return;
+        if (first_label.empty()) {
+          first_label.assign(reinterpret_cast<const char*>(&query[pos + 1]), length);
+          for (char& c : first_label) c = static_cast<char>(std::tolower(c));
+        }
+        pos += 1 + length;
+      }
+      if (pos + 5 > size) return;
+      const int qtype = query[pos + 1] << 8 | query[pos + 2];
+      const std::size_t question_end = pos + 5;
+
+      const auto starts_with = [&](std::string_view prefix) {
+        return std::string_view(first_label).substr(0, prefix.size()) == prefix;
+      };
+      if (starts_with("silent")) return;
+
+      std::vector<unsigned char> reply(query.begin(), query.begin() + question_end);
+      const bool nxdomain = starts_with("nx");
+      reply[2] = static_cast<unsigned char>(0x84 | (query[2] & 0x01));  // QR, AA, RD as asked
+      reply[3] = nxdomain ? 0x83 : 0x80;                                 // RA, rcode
+      reply[6] = reply[7] = reply[8] = reply[9] = reply[10] = reply[11] = 0;
+      const auto add_answer = [&](int type, std::vector<unsigned char> rdata) {
+        const unsigned char header[] = {0xc0, 0x0c,  // name: pointer to the question
+                                        0, static_cast<unsigned char>(type), 0, 1, 0, 0, 0, 60,
+                                        0, static_cast<unsigned char>(rdata.size())};
+        reply.insert(reply.end(), std::begin(header), std::end(header));
+        reply.insert(reply.end(), rdata.begin(), rdata.end());
+        ++reply[7];
+      };
+      if (!nxdomain && !starts_with("empty")) {
+        if (qtype == 1) add_answer(1, {127, 0, 0, 7});
+        if (qtype == 28 && starts_with("dual")) {
+          std::vector<unsigned char> loopback(16, 0);
+          loopback[15] = 1;
+          add_answer(28, loopback);
+        }
+      }
+      boost::system::error_code ignored;
+      socket.send_to(asio::buffer(reply), sender, 0, ignored);
+    }
+
+    udp::socket socket;
+    std::array<unsigned char, 512> query{};
+    udp::endpoint sender;
+    int queries = 0;
+    bool stopped = false;
+  };
+
+  std::shared_ptr<state> state_;
 };
 
 // A loopback UDP port with nobody behind it: queries sent there are refused.

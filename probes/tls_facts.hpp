@@ -1,0 +1,32 @@
+// What a TLS handshake showed: protocol, cipher, every certificate the server sent, verification
+// and host name results, OCSP stapling. Collected whether or not verification passed: the cases
+// where verification fails are exactly the ones an operator needs the facts for.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "probes/result.hpp"
+
+namespace smtp_exporter::probes {
+
+// Verification errors OpenSSL reported during the handshake (every one, not just the first).
+struct verify_errors {
+  std::vector<int> codes;
+};
+
+// Prepares `ssl` before the handshake: records every verification error into `errors` instead of
+// failing the handshake, and asks for a stapled OCSP response.
+void prepare_tls_client(SSL* ssl, verify_errors* errors);
+
+// Reads the facts after a successful handshake. `expected_name` is the SNI name or IP checked.
+tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name);
+
+// The failure reason for a set of OpenSSL verification errors (none when empty). An expired or
+// not-yet-valid certificate says more than "untrusted", and a chain problem more than the name.
+failure_reason reason_for_verify_errors(const std::vector<int>& codes);
+
+}  // namespace smtp_exporter::probes
