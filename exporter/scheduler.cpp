@@ -150,22 +150,22 @@ void scheduler::stop() {
   runners_.clear();
 }
 
-asio::awaitable<void> scheduler::acquire_slot(runner& r) {
+asio::awaitable<void> scheduler::acquire_slot(std::shared_ptr<runner> r) {
   if (slots_used_ < settings_.max_in_flight) {
     ++slots_used_;
-    r.has_slot = true;
+    r->has_slot = true;
     co_return;
   }
-  // The runner's coroutine frame keeps it alive while it is on the list.
-  slot_waiters_.push_back(&r);
-  r.timer.expires_at(clock::time_point::max());
-  co_await r.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (!r.has_slot) std::erase(slot_waiters_, &r);
+  // A stopped waiter is woken by stop() and leaves; release_slot() skips it when it comes up,
+  // which keeps stopping many waiters linear.
+  slot_waiters_.push_back(r);
+  r->timer.expires_at(clock::time_point::max());
+  co_await r->timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 void scheduler::release_slot() {
   while (!slot_waiters_.empty()) {
-    runner* next = slot_waiters_.front();
+    auto next = std::move(slot_waiters_.front());
     slot_waiters_.pop_front();
     if (next->stopped) continue;  // it is leaving; the slot goes to the next waiter
     next->has_slot = true;
@@ -202,8 +202,16 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
     for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
       options.due[p] = t.probes[p] && next_due[p] <= now;
     }
-    co_await acquire_slot(*r);
-    if (!r->has_slot) break;
+    co_await acquire_slot(r);
+    if (r->stopped) {
+      // Stopped while waiting (or just after being handed a slot): never probe a removed target,
+      // nor race the runner that replaced it.
+      if (r->has_slot) {
+        r->has_slot = false;
+        release_slot();
+      }
+      break;
+    }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     auto result = co_await session_runner_(options);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);

@@ -67,7 +67,7 @@ class scheduler {
  private:
   struct runner;
   boost::asio::awaitable<void> run_target(std::shared_ptr<runner> r);
-  boost::asio::awaitable<void> acquire_slot(runner& r);
+  boost::asio::awaitable<void> acquire_slot(std::shared_ptr<runner> r);
   void release_slot();
 
   boost::asio::any_io_executor executor_;
@@ -78,7 +78,7 @@ class scheduler {
   std::map<std::string, std::shared_ptr<runner>> runners_;
   std::atomic<std::size_t> in_flight_{0};
   std::size_t slots_used_ = 0;
-  std::deque<runner*> slot_waiters_;  // FIFO of runners waiting for a slot
+  std::deque<std::shared_ptr<runner>> slot_waiters_;  // FIFO of runners waiting for a slot
 };
 
 // Maps a validated target to the options of one session (the probes due are set per run).
