@@ -57,6 +57,20 @@ probes::session_options session_options_for(const config::target& target) {
   o.server_name = target.tls_config.server_name;
   o.min_tls_version = probes::tls_version_from_name(target.tls_config.min_version);
   o.insecure_skip_verify = target.tls_config.insecure_skip_verify;
+  if (target.auth) {
+    const auto& a = *target.auth;
+    probes::auth_options auth;
+    auth.credentials = {a.username, a.password_file, a.password_env, a.password, a.token_file};
+    switch (a.mechanism) {
+      case config::auth_mechanism::automatic: break;
+      case config::auth_mechanism::plain: auth.mechanism = probes::sasl_mechanism::plain; break;
+      case config::auth_mechanism::login: auth.mechanism = probes::sasl_mechanism::login; break;
+      case config::auth_mechanism::cram_md5: auth.mechanism = probes::sasl_mechanism::cram_md5; break;
+      case config::auth_mechanism::xoauth2: auth.mechanism = probes::sasl_mechanism::xoauth2; break;
+    }
+    auth.allow_plaintext = target.allow_plaintext;
+    o.auth = std::move(auth);
+  }
   return o;
 }
 

@@ -29,8 +29,13 @@ constexpr std::array<std::string_view, failure_reason_count> failure_reason_name
     "cert_not_yet_valid",
     "cert_untrusted",
     "cert_hostname_mismatch",
+    "auth_unsupported",
+    "auth_requires_tls",
+    "auth_rejected",
+    "auth_tempfail",
+    "credentials_unavailable",
 };
-static_assert(static_cast<std::size_t>(failure_reason::cert_hostname_mismatch) + 1 ==
+static_assert(static_cast<std::size_t>(failure_reason::credentials_unavailable) + 1 ==
               failure_reason_count);
 
 constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{"banner", "tls", "auth"};

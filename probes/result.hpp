@@ -34,8 +34,13 @@ enum class failure_reason : std::uint8_t {
   cert_not_yet_valid,
   cert_untrusted,
   cert_hostname_mismatch,
+  auth_unsupported,
+  auth_requires_tls,
+  auth_rejected,
+  auth_tempfail,
+  credentials_unavailable,
 };
-inline constexpr std::size_t failure_reason_count = 20;
+inline constexpr std::size_t failure_reason_count = 25;
 // "success" for none.
 std::string_view to_string(failure_reason r);
 std::optional<failure_reason> parse_failure_reason(std::string_view s);

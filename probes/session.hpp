@@ -11,17 +11,26 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "probes/credentials.hpp"
 #include "probes/dns_resolver.hpp"
+#include "probes/sasl.hpp"
 #include "probes/result.hpp"
 
 namespace smtp_exporter::probes {
 
 enum class transport : std::uint8_t { plain, starttls, implicit_tls };
+
+struct auth_options {
+  credential_source credentials;             // read at every probe: rotated secrets are picked up
+  std::optional<sasl_mechanism> mechanism;   // nullopt: the strongest the server offers
+  bool allow_plaintext = false;              // send credentials without TLS
+};
 
 struct session_options {
   std::string host;
@@ -36,6 +45,7 @@ struct session_options {
   bool insecure_skip_verify = false;
   // Context with the trust store (system or ca_file) and client certificate.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
+  std::optional<auth_options> auth;  // required for the auth probe
 };
 
 // Runs on the caller's executor; never throws for network or protocol failures.

@@ -182,16 +182,6 @@ TEST_F(credentials_test, missing_file) {
             "cannot read token_file " + source.token_file + ": No such file or directory");
 }
 
-TEST_F(credentials_test, unreadable_file) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
-  credential_source source;
-  source.password_file = write("password", the_secret);
-  fs::permissions(source.password_file, fs::perms::none);
-  const auto c = load_credentials(source);
-  EXPECT_EQ(c.error, "cannot read password_file " + source.password_file + ": Permission denied");
-  expect_no_secret(c);
-}
-
 TEST_F(credentials_test, directory_is_not_a_secret_file) {
   credential_source source;
   source.password_file = dir_.string();

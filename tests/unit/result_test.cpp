@@ -21,7 +21,7 @@ TEST(result_strings, failure_reasons_round_trip) {
 }
 
 TEST(result_strings, failure_reason_count_matches_the_enum) {
-  EXPECT_EQ(static_cast<std::size_t>(failure_reason::cert_hostname_mismatch) + 1,
+  EXPECT_EQ(static_cast<std::size_t>(failure_reason::credentials_unavailable) + 1,
             failure_reason_count);
   EXPECT_EQ(to_string(static_cast<failure_reason>(failure_reason_count)), "unknown");
 }
