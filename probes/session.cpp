@@ -21,6 +21,8 @@ using clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t max_greeting_chars = 200;
+constexpr std::size_t max_transcript_lines = 100;
+constexpr std::size_t max_transcript_line = 300;
 // A polite QUIT must not hold a failed session open: the reason is already known.
 constexpr auto quit_grace = std::chrono::seconds(2);
 
@@ -32,6 +34,28 @@ std::string printable_excerpt(std::string_view text, std::size_t max) {
   std::string out;
   for (char c : text.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
   return out;
+}
+
+// "STARTTLS SIZE PIPELINING AUTH(PLAIN LOGIN)": the capabilities the exporter understands.
+std::string describe(const capabilities& caps) {
+  std::string out;
+  for (std::size_t i = 0; i < extension_count; ++i) {
+    auto e = static_cast<extension>(i);
+    if (!caps.has(e)) continue;
+    if (!out.empty()) out += ' ';
+    out += to_string(e);
+    if (e == extension::auth) {
+      std::string mechs;
+      for (std::size_t m = 0; m < auth_mechanism_count; ++m) {
+        auto mech = static_cast<auth_mechanism>(m);
+        if (!caps.has(mech)) continue;
+        if (!mechs.empty()) mechs += ' ';
+        mechs += to_string(mech);
+      }
+      out += "(" + mechs + ")";
+    }
+  }
+  return out.empty() ? std::string("no extensions") : out;
 }
 
 // The run's state as it moves through the stages. Probes are decided in order; a failure decides
@@ -106,21 +130,46 @@ class session_run {
     return d + ec.message();
   }
 
-  // Runs one timed phase step; returns the reply or nullopt after recording the failure.
+  void note(std::string line) {
+    if (result_.transcript.size() >= max_transcript_lines) return;
+    if (line.size() > max_transcript_line) line.resize(max_transcript_line);
+    result_.transcript.push_back(std::move(line));
+  }
+
+  // Records a phase's duration and tells an interested caller (diagnose) at once.
+  void phase_done(phase p, clock::time_point started, bool ok, std::string summary) {
+    double seconds = seconds_since(started);
+    result_.set_phase(p, seconds);
+    if (options_.on_event) options_.on_event(session_event{p, ok, seconds, std::move(summary)});
+  }
+
+  void note_reply(const smtp_reply& reply) {
+    for (std::size_t i = 0; i < reply.lines.size(); ++i) {
+      note("S: " + std::to_string(reply.code) + (i + 1 < reply.lines.size() ? "-" : " ") +
+           printable_excerpt(reply.lines[i], max_transcript_line));
+    }
+  }
+
+  // Reads one reply; false after recording the failure.
   asio::awaitable<bool> read_reply_in(phase p, probe_kind probe, smtp_reply& reply) {
     auto ec = co_await connection_->read_reply(reply);
     if (ec) {
       fail(probe, io_failure(p, ec), 0, io_detail(p, ec));
+      note("* " + io_detail(p, ec));
       co_return false;
     }
+    note_reply(reply);
     co_return true;
   }
 
   asio::awaitable<bool> command(phase p, probe_kind probe, std::string_view line,
                                 smtp_reply& reply) {
+    // Anything sent during AUTH may carry the secret or its base64: only the redacted form is kept.
+    note("C: " + (p == phase::auth ? sasl_client::redact(line) : std::string(line)));
     auto ec = co_await connection_->write_line(line);
     if (ec) {
       fail(probe, io_failure(p, ec), 0, io_detail(p, ec));
+      note("* " + io_detail(p, ec));
       co_return false;
     }
     co_return co_await read_reply_in(p, probe, reply);
@@ -132,11 +181,21 @@ class session_run {
     // resolve
     auto t = clock::now();
     auto resolved = co_await resolver_.resolve(options_.host, options_.port, deadline_);
-    result_.set_phase(phase::resolve, seconds_since(t));
     if (!resolved.ok()) {
-      fail(probe_kind::banner, failure_reason::resolve_failed, 0,
-           "resolve: " + (resolved.error.empty() ? std::string("no address") : resolved.error));
+      std::string why = resolved.error.empty() ? std::string("no address") : resolved.error;
+      note("* resolve " + options_.host + " failed: " + why);
+      phase_done(phase::resolve, t, false, why);
+      fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);
       co_return;
+    }
+    {
+      std::string addresses;
+      for (const auto& e : resolved.endpoints) {
+        if (!addresses.empty()) addresses += ", ";
+        addresses += e.address().to_string();
+      }
+      note("* resolved " + options_.host + " to " + addresses);
+      phase_done(phase::resolve, t, true, addresses);
     }
 
     // connect
@@ -145,8 +204,11 @@ class session_run {
     t = clock::now();
     auto [connect_ec, endpoint] = co_await asio::async_connect(
         connection_->socket(), resolved.endpoints, asio::as_tuple(asio::use_awaitable));
-    result_.set_phase(phase::connect, seconds_since(t));
     if (connect_ec) {
+      std::string why = connection_->deadline_expired() ? "no answer before the deadline"
+                                                        : connect_ec.message();
+      note("* connect to port " + std::to_string(options_.port) + " failed: " + why);
+      phase_done(phase::connect, t, false, why);
       failure_reason reason = failure_reason::connect_unreachable;
       if (connection_->deadline_expired()) {
         reason = failure_reason::connect_timeout;
@@ -159,6 +221,8 @@ class session_run {
       co_return;
     }
     result_.peer_address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    note("* connected to " + result_.peer_address);
+    phase_done(phase::connect, t, true, result_.peer_address);
     {
       error_code ignored;
       connection_->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -173,11 +237,15 @@ class session_run {
     smtp_reply reply;
     t = clock::now();
     bool got_greeting = co_await read_reply_in(phase::banner, probe_kind::banner, reply);
-    result_.set_phase(phase::banner, seconds_since(t));
-    if (!got_greeting) co_return;
+    if (!got_greeting) {
+      phase_done(phase::banner, t, false, result_.detail);
+      co_return;
+    }
     if (!reply.lines.empty()) {
       result_.greeting = printable_excerpt(reply.lines.front(), max_greeting_chars);
     }
+    phase_done(phase::banner, t, reply.code == 220,
+               std::to_string(reply.code) + " " + result_.greeting);
     if (reply.code != 220) {
       failure_reason reason = reply.code_class() == 5   ? failure_reason::banner_rejected
                               : reply.code_class() == 4 ? failure_reason::banner_tempfail
@@ -277,7 +345,10 @@ class session_run {
       ok = co_await command(phase::auth, probe_kind::auth, *next, reply);
       cleanse(*next);
     }
-    result_.set_phase(phase::auth, seconds_since(t));
+    phase_done(phase::auth, t, ok && reply.code == 235,
+               ok ? std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120) + " (" +
+                        std::string(to_string(*mechanism)) + ")"
+                  : result_.detail);
     if (!ok) {
       co_await quit();
       co_return false;
@@ -328,7 +399,8 @@ class session_run {
       result_.ehlo = parse_ehlo(reply);
       result_.ehlo_seen = true;
     }
-    result_.set_phase(phase::ehlo, seconds_since(t));
+    phase_done(phase::ehlo, t, ok && reply.code_class() == 2,
+               ok ? describe(result_.ehlo) : result_.detail);
     if (ok && reply.code_class() != 2) {
       fail(probe, failure_reason::ehlo_rejected, reply.code,
            "ehlo: " + std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120));
@@ -348,7 +420,9 @@ class session_run {
     smtp_reply reply;
     auto t = clock::now();
     bool ok = co_await command(phase::starttls, probe_kind::tls, "STARTTLS", reply);
-    result_.set_phase(phase::starttls, seconds_since(t));
+    phase_done(phase::starttls, t, ok && reply.code == 220,
+               ok ? std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120)
+                  : result_.detail);
     if (!ok) co_return false;
     tls_reply_code_ = reply.code;
     if (reply.code != 220) {
@@ -371,14 +445,20 @@ class session_run {
     const std::string& name = options_.server_name.empty() ? options_.host : options_.server_name;
     auto ec = co_await connection_->handshake(*options_.tls_context, name,
                                               options_.min_tls_version);
-    result_.set_phase(phase::tls_handshake, seconds_since(t));
     if (ec) {
       fail(probe, io_failure(phase::tls_handshake, ec), tls_reply_code_,
            io_detail(phase::tls_handshake, ec));
+      note("* " + io_detail(phase::tls_handshake, ec));
+      phase_done(phase::tls_handshake, t, false, io_detail(phase::tls_handshake, ec));
       co_return false;
     }
     result_.tls_seen = true;
     result_.tls = collect_tls_facts(connection_->tls_handle(), connection_->tls_verify_errors(), name);
+    std::string summary = result_.tls.version + " " + result_.tls.cipher +
+                          (result_.tls.verified ? ", certificate verified"
+                                                : ", certificate NOT verified: " + result_.tls.verify_error);
+    note("* TLS " + summary);
+    phase_done(phase::tls_handshake, t, true, summary);
     co_return true;
   }
 
@@ -394,10 +474,11 @@ class session_run {
     auto t = clock::now();
     connection_->set_deadline(std::min(deadline_, clock::now() + quit_grace));
     smtp_reply reply;
-    if (!(co_await connection_->write_line("QUIT"))) {
-      co_await connection_->read_reply(reply);
+    note("C: QUIT");
+    if (!(co_await connection_->write_line("QUIT")) && !(co_await connection_->read_reply(reply))) {
+      note_reply(reply);
     }
-    result_.set_phase(phase::quit, seconds_since(t));
+    phase_done(phase::quit, t, true, reply.code ? std::to_string(reply.code) : std::string("closed"));
   }
 
   const session_options& options_;

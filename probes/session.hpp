@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,14 @@ struct auth_options {
   bool allow_plaintext = false;              // send credentials without TLS
 };
 
+// A phase that ended, as it ended: for `diagnose`, which prints each step as it completes.
+struct session_event {
+  phase step;
+  bool ok = true;
+  double seconds = 0;
+  std::string summary;  // one human line: addresses, the greeting, capabilities, TLS facts…
+};
+
 struct session_options {
   std::string host;
   std::uint16_t port = 25;
@@ -46,6 +55,7 @@ struct session_options {
   // Context with the trust store (system or ca_file) and client certificate.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::optional<auth_options> auth;  // required for the auth probe
+  std::function<void(const session_event&)> on_event;  // optional
 };
 
 // Runs on the caller's executor; never throws for network or protocol failures.
