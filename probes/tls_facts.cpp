@@ -13,11 +13,18 @@ namespace {
 
 constexpr std::size_t max_cn_length = 64;
 
+// Our own ex_data slot: Asio's ssl::stream owns SSL_get_app_data (and deletes what it finds there).
+int verify_errors_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 int record_verify_error(int preverify_ok, X509_STORE_CTX* ctx) {
   if (!preverify_ok) {
     auto* ssl = static_cast<SSL*>(
         X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    auto* errors = ssl ? static_cast<verify_errors*>(SSL_get_app_data(ssl)) : nullptr;
+    auto* errors =
+        ssl ? static_cast<verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
     if (errors && errors->codes.size() < 32) errors->codes.push_back(X509_STORE_CTX_get_error(ctx));
   }
   // Go on: every error gets recorded, and the caller judges the whole picture afterwards.
@@ -106,7 +113,7 @@ double tls_facts::earliest_not_after() const {
 }
 
 void prepare_tls_client(SSL* ssl, verify_errors* errors) {
-  SSL_set_app_data(ssl, errors);
+  SSL_set_ex_data(ssl, verify_errors_index(), errors);
   SSL_set_verify(ssl, SSL_VERIFY_NONE, record_verify_error);
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
 }

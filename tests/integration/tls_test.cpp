@@ -1,0 +1,203 @@
+// The TLS probe end to end: certificates from the test's own PKI, served by aiosmtpd (STARTTLS),
+// postfix (STARTTLS and implicit TLS) and scripted servers; every assertion reads /metrics.
+#include <gtest/gtest.h>
+
+#include "tests/support/certs.hpp"
+#include "tests/support/harness.hpp"
+
+namespace smtp_test {
+namespace {
+
+std::string tls_target(const std::string& name, std::uint16_t port, const test_pki& pki,
+                       const std::string& tls = "starttls", const std::string& extra = "") {
+  // `tls` cannot be both a string and a table in TOML: with [target.tls], the mode goes inside.
+  return "[[target]]\nname = \"" + name + "\"\nhost = \"127.0.0.1\"\nport = " +
+         std::to_string(port) + "\nprobes = [\"banner\", \"tls\"]\n" + extra +
+         "\n[target.tls]\nmode = \"" + tls + "\"\nserver_name = \"mx.test\"\nca_file = \"" +
+         pki.root_file.string() + "\"\n\n";
+}
+
+const std::string fast_defaults = "[defaults]\ninterval = \"1s\"\ntimeout = \"1s\"\n\n";
+
+using labels = std::map<std::string, std::string>;
+
+std::string tls_result(const std::string& text, const std::string& target) {
+  return label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", "tls"}}, "result")
+      .value_or("<absent>");
+}
+
+bool decided(const std::string& text, const std::vector<std::string>& targets) {
+  for (const auto& t : targets) {
+    auto r = tls_result(text, t);
+    if (r == "pending" || r == "<absent>") return false;
+  }
+  return true;
+}
+
+struct expected_tls {
+  const char* leaf;
+  const char* result;
+  int verified;
+  int hostname_match;
+};
+
+const expected_tls cases[] = {
+    {"valid", "success", 1, 1},
+    {"expiring_soon", "success", 1, 1},
+    {"expired", "cert_expired", 0, 1},
+    {"not_yet_valid", "cert_not_yet_valid", 0, 1},
+    {"self_signed", "cert_untrusted", 0, 1},
+    {"wrong_host", "cert_hostname_mismatch", 0, 0},
+};
+
+// Asserts everything the scrape says about `target`, served with `leaf`.
+void expect_tls_metrics(const std::string& text, const std::string& target, const expected_tls& c,
+                        const test_pki& pki) {
+  SCOPED_TRACE(target);
+  const auto& leaf = pki.get(c.leaf);
+  EXPECT_EQ(tls_result(text, target), c.result) << text;
+  EXPECT_EQ(metric_value(text, "smtp_tls_verified", {{"target", target}}), c.verified);
+  EXPECT_EQ(metric_value(text, "smtp_tls_hostname_match", {{"target", target}}), c.hostname_match);
+  EXPECT_EQ(metric_value(text, "smtp_tls_cert_not_after_timestamp_seconds", {{"target", target}}),
+            static_cast<double>(leaf.cert.not_after));
+  EXPECT_EQ(metric_value(text, "smtp_tls_cert_not_before_timestamp_seconds", {{"target", target}}),
+            static_cast<double>(leaf.cert.not_before));
+  bool self_signed = std::string(c.leaf) == "self_signed";
+  double earliest = self_signed ? leaf.cert.not_after
+                                : std::min(leaf.cert.not_after, pki.intermediate.not_after);
+  EXPECT_EQ(metric_value(text, "smtp_tls_chain_earliest_expiry_timestamp_seconds", {{"target", target}}),
+            earliest);
+  EXPECT_EQ(metric_value(text, "smtp_tls_chain_cert_not_after_timestamp_seconds",
+                         {{"target", target}, {"depth", "0"}, {"subject_cn", leaf.cert.subject_cn}}),
+            static_cast<double>(leaf.cert.not_after));
+  if (!self_signed) {
+    EXPECT_EQ(metric_value(text, "smtp_tls_chain_cert_not_after_timestamp_seconds",
+                           {{"target", target},
+                            {"depth", "1"},
+                            {"subject_cn", "smtp_exporter test intermediate CA"},
+                            {"issuer_cn", "smtp_exporter test root CA"}}),
+              static_cast<double>(pki.intermediate.not_after));
+  }
+  EXPECT_EQ(metric_value(text, "smtp_tls_chain_certificates", {{"target", target}}), self_signed ? 1 : 2);
+  EXPECT_TRUE(label_value(text, "smtp_tls_version_info", {{"target", target}}, "version").has_value());
+  EXPECT_TRUE(label_value(text, "smtp_tls_cipher_info", {{"target", target}}, "cipher").has_value());
+  EXPECT_EQ(metric_value(text, "smtp_tls_ocsp_stapled", {{"target", target}}), 0);
+  EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", target}, {"probe", "tls"}}), 220);
+  EXPECT_TRUE(metric_value(text, "smtp_probe_phase_duration_seconds", {{"target", target}, {"phase", "tls_handshake"}}));
+}
+
+TEST(tls_probe, aiosmtpd_starttls_every_certificate_case) {
+  temp_dir dir;
+  test_pki pki;
+  std::vector<std::unique_ptr<child_process>> peers;
+  std::string toml = fast_defaults;
+  std::vector<std::string> names;
+  for (const auto& c : cases) {
+    const auto& leaf = pki.get(c.leaf);
+    std::uint16_t port = 0;
+    peers.push_back(start_aiosmtpd(dir, port, {"--tls-cert", leaf.chain_file.string(), "--tls-key",
+                                               leaf.key_file.string()}));
+    ASSERT_NE(port, 0) << peers.back()->log();
+    toml += tls_target(std::string("aio-") + c.leaf, port, pki);
+    names.push_back(std::string("aio-") + c.leaf);
+  }
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([&](const std::string& t) { return decided(t, names); });
+  for (const auto& c : cases) expect_tls_metrics(text, std::string("aio-") + c.leaf, c, pki);
+  // STARTTLS advertised before TLS, and the capabilities after TLS are the ones reported.
+  EXPECT_EQ(metric_value(text, "smtp_ehlo_extension_info", {{"target", "aio-valid"}, {"extension", "SIZE"}}), 1);
+  EXPECT_TRUE(metric_value(text, "smtp_probe_phase_duration_seconds", {{"target", "aio-valid"}, {"phase", "starttls"}}));
+}
+
+TEST(tls_probe, insecure_skip_verify_still_records_the_facts) {
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port, {"--tls-cert", pki.expired.chain_file.string(), "--tls-key",
+                                         pki.expired.key_file.string()});
+  ASSERT_NE(port, 0);
+  std::string toml = fast_defaults + tls_target("skip", port, pki);
+  toml += "insecure_skip_verify = true\n";
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"skip"}); });
+  EXPECT_EQ(tls_result(text, "skip"), "success") << text;
+  EXPECT_EQ(metric_value(text, "smtp_tls_verified", {{"target", "skip"}}), 0);
+  EXPECT_EQ(metric_value(text, "smtp_tls_cert_not_after_timestamp_seconds", {{"target", "skip"}}),
+            static_cast<double>(pki.expired.cert.not_after));
+}
+
+struct scripted_tls_case {
+  const char* script;
+  const char* tls;
+  const char* result;
+  int code;
+};
+
+class scripted_tls : public ::testing::TestWithParam<scripted_tls_case> {};
+
+TEST_P(scripted_tls, reports_reason) {
+  const auto& c = GetParam();
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  std::vector<std::string> extra{"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
+                                 pki.valid.key_file.string()};
+  if (std::string(c.tls) == "implicit") extra.push_back("--implicit-tls");
+  auto peer = start_fake_smtp(dir, c.script, port, extra);
+  ASSERT_NE(port, 0) << peer->log();
+  exporter_process exporter(dir, fast_defaults + tls_target("peer", port, pki, c.tls));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"peer"}); });
+  EXPECT_EQ(tls_result(text, "peer"), c.result) << text << exporter.process().log();
+  EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "peer"}, {"probe", "tls"}}), c.code);
+  EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "peer"}, {"probe", "banner"}}, "result"),
+            "success");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    scripts, scripted_tls,
+    ::testing::Values(scripted_tls_case{"starttls_last_line", "starttls", "success", 220},
+                      scripted_tls_case{"auth_no_auth", "starttls", "starttls_unsupported", 0},
+                      scripted_tls_case{"starttls_454", "starttls", "starttls_rejected", 454},
+                      scripted_tls_case{"starttls_stall", "starttls", "tls_timeout", 220},
+                      scripted_tls_case{"implicit_tls", "implicit", "success", 220}),
+    [](const auto& info) { return std::string(info.param.script); });
+
+TEST(tls_probe, stalled_handshake_ends_within_the_timeout) {
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  auto peer = start_fake_smtp(dir, "starttls_stall", port);
+  ASSERT_NE(port, 0);
+  exporter_process exporter(dir, fast_defaults + tls_target("stall", port, pki));
+  ASSERT_TRUE(exporter.started());
+  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"stall"}); });
+  EXPECT_EQ(tls_result(text, "stall"), "tls_timeout");
+  auto duration = metric_value(text, "smtp_probe_duration_seconds", {{"target", "stall"}});
+  ASSERT_TRUE(duration);
+  EXPECT_LT(*duration, 1.5);  // timeout = 1s
+}
+
+TEST(tls_probe, plain_text_probe_of_an_implicit_tls_port_is_a_banner_timeout) {
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  auto peer = start_fake_smtp(dir, "implicit_tls", port,
+                              {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
+                               pki.valid.key_file.string(), "--implicit-tls"});
+  ASSERT_NE(port, 0);
+  exporter_process exporter(dir, fast_defaults + "[[target]]\nname = \"p\"\nhost = \"127.0.0.1\"\nport = " +
+                                     std::to_string(port) + "\ntls = \"none\"\nprobes = [\"banner\"]\n");
+  ASSERT_TRUE(exporter.started());
+  auto text = exporter.scrape_until([](const std::string& t) {
+    auto r = label_value(t, "smtp_probe_result_info", {{"target", "p"}, {"probe", "banner"}}, "result");
+    return r && *r != "pending";
+  });
+  EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "p"}, {"probe", "banner"}}, "result"),
+            "banner_timeout");
+}
+
+}  // namespace
+}  // namespace smtp_test
