@@ -4,6 +4,7 @@
 
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/postfix.hpp"
 
 namespace smtp_test {
 namespace {
@@ -197,6 +198,114 @@ TEST(tls_probe, plain_text_probe_of_an_implicit_tls_port_is_a_banner_timeout) {
   });
   EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "p"}, {"probe", "banner"}}, "result"),
             "banner_timeout");
+}
+
+// A real MTA: the same certificates give the same metrics through postfix, on its STARTTLS port
+// and on its implicit-TLS (465-style) port.
+TEST(tls_probe, postfix_starttls_and_implicit_tls_match_aiosmtpd) {
+  ASSERT_TRUE(postfix_peer::available()) << "run scripts/install-deps.sh --test as root";
+  temp_dir dir;
+  test_pki pki;
+  std::vector<std::unique_ptr<postfix_peer>> servers;
+  std::string toml = fast_defaults;
+  std::vector<std::string> names;
+  const std::vector<const expected_tls*> chosen{&cases[0], &cases[2], &cases[4], &cases[5]};
+  for (const auto* c : chosen) {
+    const auto& leaf = pki.get(c->leaf);
+    servers.push_back(std::make_unique<postfix_peer>(dir, leaf.chain_file, leaf.key_file));
+    ASSERT_TRUE(servers.back()->started()) << servers.back()->log();
+    toml += tls_target(std::string("pf-starttls-") + c->leaf, servers.back()->starttls_port(), pki);
+    toml += tls_target(std::string("pf-implicit-") + c->leaf, servers.back()->implicit_port(), pki, "implicit");
+    names.push_back(std::string("pf-starttls-") + c->leaf);
+    names.push_back(std::string("pf-implicit-") + c->leaf);
+  }
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([&](const std::string& t) { return decided(t, names); });
+  for (const auto* c : chosen) {
+    expect_tls_metrics(text, std::string("pf-starttls-") + c->leaf, *c, pki);
+    expect_tls_metrics(text, std::string("pf-implicit-") + c->leaf, *c, pki);
+  }
+  // Implicit TLS: no STARTTLS phase, and the greeting came inside TLS.
+  EXPECT_FALSE(metric_value(text, "smtp_probe_phase_duration_seconds",
+                            {{"target", "pf-implicit-valid"}, {"phase", "starttls"}}));
+  EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "pf-implicit-valid"}, {"probe", "banner"}}), 220);
+}
+
+// CRAM-MD5 (and the auto choice of it) against postfix with Cyrus SASL, after STARTTLS and on
+// the implicit-TLS port; a wrong password is auth_rejected; nothing is sent before TLS.
+TEST(auth_over_tls, postfix_cram_md5) {
+  ASSERT_TRUE(postfix_peer::available());
+  temp_dir dir;
+  test_pki pki;
+  postfix_peer server(dir, pki.valid.chain_file, pki.valid.key_file,
+                      sasl_options{"alice", "s3cr3t-Pa55word", ""});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto good = dir.write("good.pw", "s3cr3t-Pa55word\n");
+  auto bad = dir.write("bad.pw", "not-the-password\n");
+  auto auth_target = [&](const std::string& name, std::uint16_t port, const std::string& mode,
+                         const fs::path& password, const std::string& mechanism) {
+    return "[[target]]\nname = \"" + name + "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
+           "\nprobes = [\"banner\", \"tls\", \"auth\"]\n[target.tls]\nmode = \"" + mode +
+           "\"\nserver_name = \"mx.test\"\nca_file = \"" + pki.root_file.string() +
+           "\"\n[target.auth]\nusername = \"alice\"\npassword_file = \"" + password.string() +
+           "\"\nmechanism = \"" + mechanism + "\"\n\n";
+  };
+  std::string toml = "[defaults]\ninterval = \"2s\"\ntimeout = \"2s\"\n\n" +
+                     auth_target("cram", server.starttls_port(), "starttls", good, "CRAM-MD5") +
+                     auth_target("auto", server.starttls_port(), "starttls", good, "auto") +
+                     auth_target("implicit", server.implicit_port(), "implicit", good, "PLAIN") +
+                     auth_target("wrong", server.starttls_port(), "starttls", bad, "CRAM-MD5");
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto auth_result = [](const std::string& t, const std::string& target) {
+    return label_value(t, "smtp_probe_result_info", {{"target", target}, {"probe", "auth"}}, "result")
+        .value_or("<absent>");
+  };
+  auto text = exporter.scrape_until([&](const std::string& t) {
+    for (const char* n : {"cram", "auto", "implicit", "wrong"}) {
+      auto r = auth_result(t, n);
+      if (r == "pending" || r == "<absent>") return false;
+    }
+    return true;
+  }, 30s);
+  EXPECT_EQ(auth_result(text, "cram"), "success") << text << server.log();
+  EXPECT_EQ(auth_result(text, "auto"), "success");
+  EXPECT_EQ(auth_result(text, "implicit"), "success");
+  EXPECT_EQ(auth_result(text, "wrong"), "auth_rejected");
+  EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "cram"}, {"probe", "auth"}}), 235);
+  EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "wrong"}, {"probe", "auth"}}), 535);
+  // AUTH is offered only after STARTTLS; the metric reflects the capabilities seen after TLS.
+  EXPECT_EQ(metric_value(text, "smtp_auth_mechanism_info", {{"target", "cram"}, {"mechanism", "CRAM-MD5"}}), 1);
+}
+
+// Credentials never go to a server whose certificate failed verification.
+TEST(auth_over_tls, untrusted_certificate_fails_auth_with_the_certificate_reason) {
+  temp_dir dir;
+  test_pki pki;
+  auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port,
+                             {"--tls-cert", pki.self_signed.chain_file.string(), "--tls-key",
+                              pki.self_signed.key_file.string(), "--auth-user", "alice",
+                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  ASSERT_NE(port, 0) << peer->log();
+  std::string toml = fast_defaults + "[[target]]\nname = \"mitm\"\nhost = \"127.0.0.1\"\nport = " +
+                     std::to_string(port) + "\nprobes = [\"banner\", \"tls\", \"auth\"]\n[target.tls]\n"
+                     "server_name = \"mx.test\"\nca_file = \"" + pki.root_file.string() +
+                     "\"\n[target.auth]\nusername = \"alice\"\npassword = \"s3cr3t-Pa55word\"\n";
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    auto r = label_value(t, "smtp_probe_result_info", {{"target", "mitm"}, {"probe", "auth"}}, "result");
+    return r && *r != "pending";
+  });
+  EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "mitm"}, {"probe", "auth"}}, "result"),
+            "cert_untrusted");
+  peer->terminate();
+  // aiosmtpd logs every command it receives: no AUTH ever arrived.
+  EXPECT_NE(peer->log().find(">> b'STARTTLS'"), std::string::npos) << peer->log();
+  EXPECT_EQ(peer->log().find(">> b'AUTH"), std::string::npos) << peer->log();
 }
 
 }  // namespace
