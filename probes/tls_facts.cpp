@@ -56,9 +56,9 @@ std::string common_name(const X509_NAME* name) {
   return out;
 }
 
-void read_ocsp(SSL* ssl, tls_facts& facts) {
-  const unsigned char* data = nullptr;
-  long len = SSL_get_tlsext_status_ocsp_resp(ssl, &data);
+}  // namespace
+
+void read_ocsp_response(const unsigned char* data, long len, tls_facts& facts) {
   if (len <= 0 || !data) return;
   facts.ocsp_stapled = true;
   OCSP_RESPONSE* response = d2i_OCSP_RESPONSE(nullptr, &data, len);
@@ -79,6 +79,8 @@ void read_ocsp(SSL* ssl, tls_facts& facts) {
   }
   OCSP_RESPONSE_free(response);
 }
+
+namespace {
 
 bool name_matches(X509* leaf, const std::string& name) {
   if (!leaf || name.empty()) return false;
@@ -167,7 +169,9 @@ tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::st
     }
     facts.verify_error = X509_verify_cert_error_string(deciding);
   }
-  read_ocsp(ssl, facts);
+  const unsigned char* ocsp = nullptr;
+  long ocsp_len = SSL_get_tlsext_status_ocsp_resp(ssl, &ocsp);
+  read_ocsp_response(ocsp, ocsp_len, facts);
   return facts;
 }
 

@@ -25,6 +25,10 @@ void prepare_tls_client(SSL* ssl, verify_errors* errors);
 // Reads the facts after a successful handshake. `expected_name` is the SNI name or IP checked.
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name);
 
+// Parses a stapled OCSP response (DER) into facts.ocsp_*: stapled, status of the first single
+// response, nextUpdate. The response's signature is not checked.
+void read_ocsp_response(const unsigned char* der, long length, tls_facts& facts);
+
 // The failure reason for a set of OpenSSL verification errors (none when empty). An expired or
 // not-yet-valid certificate says more than "untrusted", and a chain problem more than the name.
 failure_reason reason_for_verify_errors(const std::vector<int>& codes);

@@ -1,0 +1,50 @@
+# smtp_exporter container image: built on Debian 12 (bookworm); the runtime image holds the
+# binary, its default config and the shared libraries it links (plus the CA store), nothing else.
+#
+#   docker build -t smtp_exporter:0.1.0 .
+#   docker run --rm -p 9465:9465 smtp_exporter:0.1.0
+#   docker run --rm -p 9465:9465 \
+#     -v "$PWD/my.toml:/etc/smtp_exporter/smtp_exporter.toml:ro" smtp_exporter:0.1.0 --log.level=debug
+#
+# Arguments after the image name are appended to the entrypoint's flags; --config.file is already
+# set, so mount your config over /etc/smtp_exporter/smtp_exporter.toml instead of passing it.
+
+FROM debian:bookworm-slim AS build
+# .git is not in the build context: pass the revision, e.g. --build-arg REVISION=$(git rev-parse --short=12 HEAD)
+ARG REVISION=unknown
+WORKDIR /src
+# The same dependency list as a developer machine (the -dev packages, cmake, the compiler).
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN ./scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+      -DSMTP_EXPORTER_BUILD_TESTS=OFF -DSMTP_EXPORTER_BUILD_BENCH=OFF \
+      -DSMTP_EXPORTER_REVISION="${REVISION}" \
+    && cmake --build /build -j"$(nproc)" \
+    && DESTDIR=/staging cmake --install /build --strip \
+    && /staging/usr/bin/smtp_exporter --config.check \
+         --config.file /staging/etc/smtp_exporter/smtp_exporter.toml
+
+FROM debian:bookworm-slim AS runtime
+# The runtime packages of the libraries the binary links (ldd, mapped with dpkg -S; libc6,
+# libgcc-s1 and libstdc++6 are in the base image; tests/helm/run.sh checks this list against
+# ldd). ca-certificates: the system CA store that TLS verification uses by default.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+      ca-certificates \
+      libc-ares2 \
+      libfmt9 \
+      libprometheus-cpp-core1.0 \
+      libspdlog1.10 \
+      libssl3 \
+      libtomlplusplus3 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 65532 smtp_exporter \
+    && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin smtp_exporter
+COPY --from=build /staging/usr/bin/smtp_exporter /usr/bin/smtp_exporter
+COPY --from=build /staging/etc/smtp_exporter/smtp_exporter.toml /etc/smtp_exporter/smtp_exporter.toml
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 9465
+ENTRYPOINT ["/usr/bin/smtp_exporter", "--config.file=/etc/smtp_exporter/smtp_exporter.toml"]
