@@ -1,6 +1,7 @@
 #include "exporter/app.hpp"
 
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -10,8 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "exporter/landing_page.hpp"
 #include "exporter/log.hpp"
+#include "exporter/status_page.hpp"
 #include "probes/tls_context.hpp"
 
 namespace smtp_exporter::exporter {
@@ -36,6 +37,31 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector) 
   std::ostringstream out;
   collector->render(out);
   co_return std::move(out).str();
+}
+
+// The pages copy the records they show under the store's lock, then render without it.
+asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path) {
+  status_page_options options;
+  options.telemetry_path = std::move(telemetry_path);
+  options.now = unix_now();
+  co_return render_status_page(store->snapshot(), options);
+}
+
+asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
+                                                         std::string name) {
+  auto status = store->find(name);
+  if (!status) co_return std::nullopt;
+  co_return render_debug_page(*status, unix_now());
+}
+
+http_response html_response(std::string body) {
+  http_response r{http::status::ok, 11};
+  r.set(http::field::content_type, "text/html; charset=utf-8");
+  // The pages have no script and load nothing: say so, so injected markup could not either.
+  r.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+  r.set("X-Content-Type-Options", "nosniff");
+  r.body() = std::move(body);
+  return r;
 }
 
 http_response text_response(http::status status, std::string body) {
@@ -220,10 +246,19 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
   }
   if (path == "/") {
     if (!read_only) co_return not_allowed("GET, HEAD");
-    http_response r{http::status::ok, 11};
-    r.set(http::field::content_type, "text/html; charset=utf-8");
-    r.body() = render_landing_page(options_.telemetry_path, store_.size());
-    co_return r;
+    // Off the event loop, like /metrics: the page reads every target's record.
+    co_return html_response(co_await asio::co_spawn(
+        helpers_, render_status(&store_, options_.telemetry_path), asio::use_awaitable));
+  }
+  if (path == "/probe/debug") {
+    if (!read_only) co_return not_allowed("GET, HEAD");
+    auto name = query_parameter(query == std::string_view::npos ? std::string_view{}
+                                                                : target.substr(query + 1),
+                                "target");
+    if (!name) co_return text_response(http::status::bad_request, "want ?target=NAME\n");
+    auto page = co_await asio::co_spawn(helpers_, render_debug(&store_, *name), asio::use_awaitable);
+    if (!page) co_return text_response(http::status::not_found, "no such target\n");
+    co_return html_response(std::move(*page));
   }
   co_return text_response(http::status::not_found, "404 page not found\n");
 }

@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.hpp"
+#include "exporter/advice.hpp"
 #include "exporter/app.hpp"
+#include "exporter/diagnose.hpp"
 #include "exporter/log.hpp"
 #include "exporter/version.hpp"
 
@@ -58,7 +60,88 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"logfmt", "json"}));
   cli.add_flag("--version", show_version, "Show the version and exit.");
-  CLI11_PARSE(cli, argc, argv);
+
+  // Subcommands: without one, the exporter runs exactly as before.
+  exporter::diagnose_options diagnose;
+  std::string diagnose_output = "text";
+  auto* diagnose_cmd = cli.add_subcommand(
+      "diagnose",
+      "Probe one target now, step by step, with what to do about a failure (docs/diagnose.md).");
+  diagnose_cmd->add_option("target", diagnose.target,
+                           "A provider (see `providers`), host:port, or a target in --config.file.")
+      ->required();
+  diagnose_cmd->add_option("--config.file", diagnose.config_file,
+                           "Look TARGET up among this file's targets first.");
+  diagnose_cmd->add_option("--host", diagnose.host, "Connect to this host instead.");
+  diagnose_cmd->add_option("--port", diagnose.ports, "Port(s) to try, e.g. 465,587 (default: all "
+                                                     "of the provider's, or the target's).")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 65535));
+  diagnose_cmd->add_option("--tls", diagnose.tls, "TLS mode for every port (default: per port).")
+      ->check(CLI::IsMember({"none", "starttls", "implicit"}));
+  diagnose_cmd->add_option("--server-name", diagnose.server_name,
+                           "SNI and the name the certificate must cover (default: the host).");
+  diagnose_cmd->add_option("--ca-file", diagnose.ca_file, "PEM file of trusted CAs (default: the "
+                                                          "system CA store).");
+  diagnose_cmd->add_flag("--insecure-skip-verify", diagnose.insecure_skip_verify,
+                         "Report certificate problems without failing on them.");
+  diagnose_cmd->add_option("--ehlo-name", diagnose.ehlo_name,
+                           "Name sent in EHLO (default: this machine's host name).");
+  diagnose_cmd->add_option("--username", diagnose.username, "Run AUTH as this user.");
+  auto* password_file = diagnose_cmd->add_option("--password-file", diagnose.password_file,
+                                                 "File holding the password.");
+  auto* password_env = diagnose_cmd->add_option("--password-env", diagnose.password_env,
+                                                "Environment variable holding the password.");
+  auto* token_file = diagnose_cmd->add_option("--token-file", diagnose.token_file,
+                                              "File holding an OAuth 2.0 token (XOAUTH2).");
+  password_file->excludes(password_env)->excludes(token_file);
+  password_env->excludes(token_file);
+  // Not an option: a password on the command line ends up in the shell history and in `ps`.
+  std::string refused_password;
+  auto* password_flag = diagnose_cmd->add_option("--password", refused_password)->group("");
+  diagnose_cmd->add_option("--auth-mechanism", diagnose.auth_mechanism,
+                           "auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.");
+  diagnose_cmd->add_flag("--allow-plaintext", diagnose.allow_plaintext,
+                         "Allow AUTH over an unencrypted connection.");
+  diagnose_cmd->add_option("--timeout", diagnose.timeout, "Deadline per port (default 10s).");
+  diagnose_cmd->add_option("--output", diagnose_output, "text or json.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  diagnose_cmd->add_flag("--verbose", diagnose.verbose, "Print each port's SMTP transcript too.");
+
+  std::string providers_output = "text";
+  auto* providers_cmd =
+      cli.add_subcommand("providers", "List the provider presets: host, ports, TLS mode.");
+  providers_cmd->add_option("--output", providers_output, "text or json.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  cli.require_subcommand(0, 1);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = cli.exit(e);
+    // The subcommands document their own usage status; the exporter keeps CLI11's.
+    if (status != 0 && (diagnose_cmd->parsed() || providers_cmd->parsed())) {
+      return exporter::exit_code::usage;
+    }
+    return status;
+  }
+
+  if (*providers_cmd) return exporter::run_providers(providers_output == "json", std::cout);
+  if (*diagnose_cmd) {
+    if (password_flag->count() > 0) {
+      std::cerr << "smtp_exporter diagnose: no password on the command line (it ends up in the "
+                   "shell history and in `ps`): use --password-file or --password-env\n";
+      return exporter::exit_code::usage;
+    }
+    diagnose.json = diagnose_output == "json";
+    // --config.file given before the subcommand counts too; the exporter's default file does not.
+    if (diagnose.config_file.empty() && cli.get_option("--config.file")->count() > 0) {
+      diagnose.config_file = options.config_file;
+    }
+    return exporter::run_diagnose(diagnose, std::cout, std::cerr);
+  }
 
   if (show_version) {
     std::printf("smtp_exporter, version %s (revision: %s)\n  compiler: %s\n", version(),

@@ -66,6 +66,13 @@ std::vector<target_status> status_store::snapshot() const {
   return out;
 }
 
+std::optional<target_status> status_store::find(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = targets_.find(name);
+  if (it == targets_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::size_t status_store::size() const {
   std::lock_guard lock(mutex_);
   return targets_.size();

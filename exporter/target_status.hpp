@@ -7,7 +7,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -56,6 +58,8 @@ class status_store {
   void record(const std::shared_ptr<const config::target>& target,
               const probes::session_result& result, double end_timestamp);
   std::vector<target_status> snapshot() const;
+  // One target's record (a copy), for pages about a single target; nullopt if unknown.
+  std::optional<target_status> find(std::string_view name) const;
   std::size_t size() const;
 
  private:

@@ -13,6 +13,11 @@ test_pkgs=(
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
   postfix sasl2-bin libsasl2-modules
+  chromium
+  # tests/helm: render.go (Go + sprig + yaml.v3), validate.mjs (node; npm ci from the npm
+  # registry). npm ships inside the nodejs package where that comes from NodeSource.
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
+  nodejs $(command -v npm >/dev/null 2>&1 || echo npm)
 )
 
 want=("${build_pkgs[@]}")

@@ -1,0 +1,42 @@
+// The HTML pages a person reads: the status page at "/" (every target's last results at a glance)
+// and /probe/debug?target=NAME (one target's last run, step by step). Plain server-rendered HTML
+// with inline CSS and no script or external asset, so it works offline and behind any proxy.
+//
+// Everything that comes from the config or from a server is HTML-escaped here, once.
+//
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/target_status.hpp"
+
+namespace smtp_exporter::exporter {
+
+struct status_page_options {
+  std::string telemetry_path = "/metrics";
+  // With 10,000 targets the page stays readable and cheap: failing targets come first, and rows
+  // past this many are counted, not shown.
+  std::size_t max_rows = 1000;
+  double now = 0;  // Unix seconds, for ages and certificate days left
+};
+
+// `targets` in any order (status_store::snapshot gives them by name).
+std::string render_status_page(std::vector<target_status> targets,
+                               const status_page_options& options);
+
+// The last run of one target: results, timings, TLS facts, advice, and the (redacted) transcript.
+std::string render_debug_page(const target_status& target, double now);
+
+// Escapes &, <, >, " and ' for HTML text and attribute values.
+std::string html_escape(std::string_view text);
+// Percent-encodes everything but RFC 3986's unreserved characters, for a query value.
+std::string url_encode(std::string_view text);
+// The decoded value of `name` in a query string ("a=1&target=x%20y"); "+" is a space.
+std::optional<std::string> query_parameter(std::string_view query, std::string_view name);
+
+}  // namespace smtp_exporter::exporter

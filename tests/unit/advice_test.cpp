@@ -1,0 +1,103 @@
+// Every failure reason has a class, an exit code, a headline and advice; the seed's checklist
+// shows up where it belongs.
+#include "exporter/advice.hpp"
+
+#include <gtest/gtest.h>
+
+namespace smtp_exporter::exporter {
+namespace {
+
+using probes::failure_reason;
+using probes::probe_kind;
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+advice_context context(failure_reason r, std::uint16_t port = 587) {
+  advice_context c;
+  c.reason = r;
+  c.host = "smtp.example.com";
+  c.port = port;
+  c.openssl_version = "OpenSSL 3.0.99 test";
+  return c;
+}
+
+TEST(advice, every_reason_has_text_and_a_class) {
+  for (std::size_t i = 1; i < probes::failure_reason_count; ++i) {
+    auto r = static_cast<failure_reason>(i);
+    SCOPED_TRACE(std::string(probes::to_string(r)));
+    EXPECT_FALSE(headline(r).empty());
+    EXPECT_FALSE(advice_for(context(r)).empty());
+    auto c = class_of(r, probe_kind::banner);
+    EXPECT_NE(c, failure_class::none);
+    EXPECT_GE(exit_code_for(c), 3);
+    EXPECT_LE(exit_code_for(c), 7);
+  }
+  EXPECT_TRUE(headline(failure_reason::none).empty());
+  EXPECT_TRUE(advice_for(context(failure_reason::none)).empty());
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::none, probe_kind::banner)), 0);
+}
+
+TEST(advice, exit_codes_per_class) {
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::resolve_failed, probe_kind::banner)), 3);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_timeout, probe_kind::banner)), 4);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_refused, probe_kind::banner)), 4);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::banner_rejected, probe_kind::banner)), 5);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::cert_untrusted, probe_kind::tls)), 6);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::auth_rejected, probe_kind::auth)), 7);
+  // The generic reasons belong to the stage that failed with them.
+  EXPECT_EQ(class_of(failure_reason::protocol_error, probe_kind::banner), failure_class::smtp);
+  EXPECT_EQ(class_of(failure_reason::connection_closed, probe_kind::tls), failure_class::tls);
+  EXPECT_EQ(class_of(failure_reason::protocol_error, probe_kind::auth), failure_class::auth);
+}
+
+TEST(advice, follows_the_seed_checklist) {
+  auto timeout = joined(advice_for(context(failure_reason::connect_timeout, 465)));
+  EXPECT_NE(timeout.find("security group"), std::string::npos) << timeout;
+  EXPECT_NE(timeout.find("iptables"), std::string::npos);
+  EXPECT_NE(timeout.find("block outbound 25"), std::string::npos);
+  EXPECT_NE(timeout.find("port 465"), std::string::npos);
+  EXPECT_NE(timeout.find("telnet"), std::string::npos);
+
+  auto refused = joined(advice_for(context(failure_reason::connect_refused)));
+  EXPECT_NE(refused.find("REJECT"), std::string::npos);
+
+  auto rejected = joined(advice_for(context(failure_reason::banner_rejected)));
+  EXPECT_NE(rejected.find("blacklist"), std::string::npos);
+
+  for (auto r : {failure_reason::cert_untrusted, failure_reason::tls_handshake_failed}) {
+    auto text = joined(advice_for(context(r)));
+    EXPECT_NE(text.find("OpenSSL 3.0.99 test"), std::string::npos) << text;
+    EXPECT_NE(text.find("CA store"), std::string::npos) << text;
+  }
+}
+
+TEST(advice, authorization_code_for_qq_and_163_only) {
+  auto c = context(failure_reason::auth_rejected);
+  c.reply_code = 535;
+  c.provider = config::find_provider("qq");
+  auto qq = joined(advice_for(c));
+  EXPECT_NE(qq.find("authorization code"), std::string::npos) << qq;
+  EXPECT_NE(qq.find("535"), std::string::npos);
+  c.provider = config::find_provider("163");
+  EXPECT_NE(joined(advice_for(c)).find("authorization code"), std::string::npos);
+  c.provider = config::find_provider("gmail");
+  EXPECT_EQ(joined(advice_for(c)).find("authorization code"), std::string::npos);
+}
+
+TEST(advice, plain_text_probe_of_an_implicit_tls_port) {
+  auto c = context(failure_reason::banner_timeout, 465);
+  EXPECT_NE(joined(advice_for(c)).find("--tls implicit"), std::string::npos);
+  c.mode = config::tls_mode::implicit;
+  EXPECT_EQ(joined(advice_for(c)).find("--tls implicit"), std::string::npos);
+}
+
+TEST(advice, openssl_version_is_the_running_library) {
+  EXPECT_EQ(openssl_version().rfind("OpenSSL 3", 0), 0u) << openssl_version();
+}
+
+}  // namespace
+}  // namespace smtp_exporter::exporter
