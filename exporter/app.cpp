@@ -1,3 +1,4 @@
+#include "exporter/clock.hpp"
 #include "exporter/app.hpp"
 
 #include <map>
@@ -21,11 +22,6 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
 // lambda captures of coroutines passed to co_spawn (double free seen on reload).

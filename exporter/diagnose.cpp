@@ -1,3 +1,4 @@
+#include "exporter/clock.hpp"
 #include "exporter/diagnose.hpp"
 
 #include <algorithm>
@@ -34,11 +35,6 @@ namespace {
 constexpr auto default_timeout = std::chrono::seconds(10);
 // A certificate this close to its end is worth a "warn" before it becomes a failure.
 constexpr long expiry_warning_days = 14;
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct port_plan {
   std::uint16_t port = 0;
@@ -282,19 +278,6 @@ std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3fs", s);
   return buf;
-}
-
-std::string utc_text(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-long days_left(double not_after, double now) {
-  return static_cast<long>(std::floor((not_after - now) / 86400));
 }
 
 std::string days_text(long days) {

@@ -1,3 +1,4 @@
+#include "exporter/clock.hpp"
 #include "exporter/scheduler.hpp"
 
 #include <algorithm>
@@ -18,11 +19,6 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
 namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 probes::transport transport_for(config::tls_mode mode) {
   switch (mode) {

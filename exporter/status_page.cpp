@@ -1,3 +1,4 @@
+#include "exporter/clock.hpp"
 #include "exporter/status_page.hpp"
 
 #include <algorithm>
@@ -46,15 +47,6 @@ std::string truncated(std::string_view text, std::size_t max) {
   return std::string(text.substr(0, max)) + "…";
 }
 
-std::string utc_text(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 std::string age_text(double then, double now) {
   double s = std::max(0.0, now - then);
   char buf[32];
@@ -74,10 +66,6 @@ std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f s", s);
   return buf;
-}
-
-long days_left(double not_after, double now) {
-  return static_cast<long>(std::floor((not_after - now) / 86400));
 }
 
 std::string host_port(const config::target& c) {
