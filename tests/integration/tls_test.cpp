@@ -200,6 +200,28 @@ TEST(tls_probe, plain_text_probe_of_an_implicit_tls_port_is_a_banner_timeout) {
             "banner_timeout");
 }
 
+// min_tls_version is enforced: a server that stops at TLS 1.2 fails a target that wants 1.3.
+TEST(tls_probe, min_tls_version) {
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  auto peer = start_fake_smtp(dir, "implicit_tls", port,
+                              {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
+                               pki.valid.key_file.string(), "--implicit-tls", "--tls-max-version",
+                               "TLSv1_2"});
+  ASSERT_NE(port, 0) << peer->log();
+  std::string toml = fast_defaults + tls_target("tls12", port, pki, "implicit") +
+                     tls_target("tls13", port, pki, "implicit");
+  toml += "min_tls_version = \"TLS1.3\"\n";  // lands in the last [target.tls] table
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"tls12", "tls13"}); });
+  EXPECT_EQ(tls_result(text, "tls12"), "success") << text;
+  EXPECT_EQ(metric_value(text, "smtp_tls_version_info", {{"target", "tls12"}, {"version", "TLSv1.2"}}), 1);
+  EXPECT_EQ(tls_result(text, "tls13"), "tls_handshake_failed");
+  EXPECT_FALSE(metric_value(text, "smtp_tls_version_info", {{"target", "tls13"}}));
+}
+
 // A real MTA: the same certificates give the same metrics through postfix, on its STARTTLS port
 // and on its implicit-TLS (465-style) port.
 TEST(tls_probe, postfix_starttls_and_implicit_tls_match_aiosmtpd) {

@@ -97,6 +97,8 @@ async def main(args):
     if args.tls_cert:
         tls_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_max_version:
+            tls_ctx.maximum_version = getattr(ssl.TLSVersion, args.tls_max_version)
 
     async def handle(reader, writer):
         peer = writer.get_extra_info("peername")
@@ -132,6 +134,8 @@ def parse_args():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--implicit-tls", action="store_true", help="TLS right after accept")
+    p.add_argument("--tls-max-version", choices=["TLSv1_2", "TLSv1_3"],
+                   help="highest TLS version the server accepts")
     args = p.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
