@@ -38,6 +38,7 @@ RUN apt-get update \
       libspdlog1.10 \
       libssl3 \
       libtomlplusplus3 \
+      zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 smtp_exporter \
     && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

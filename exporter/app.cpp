@@ -1,4 +1,5 @@
 #include "exporter/clock.hpp"
+#include "exporter/gzip.hpp"
 #include "exporter/app.hpp"
 
 #include <map>
@@ -29,10 +30,10 @@ asio::awaitable<config::load_result> load_config(std::string path) {
   co_return config::load_file(path);
 }
 
-asio::awaitable<std::string> render_metrics(const metrics_collector* collector) {
+asio::awaitable<std::string> render_metrics(const metrics_collector* collector, bool gzip) {
   std::ostringstream out;
   collector->render(out);
-  co_return std::move(out).str();
+  co_return gzip ? gzip_compress(out.view()) : std::move(out).str();
 }
 
 // The pages copy the records they show under the store's lock, then render without it.
@@ -219,9 +220,13 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Rendering 10,000 targets takes ~110 ms (bench/README.md): do it off the event loop so
     // probes' timers keep their schedule.
-    auto body = co_await asio::co_spawn(helpers_, render_metrics(&collector_), asio::use_awaitable);
+    const bool gzip = accepts_gzip(request[http::field::accept_encoding]);
+    auto body =
+        co_await asio::co_spawn(helpers_, render_metrics(&collector_, gzip), asio::use_awaitable);
     http_response r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    if (gzip) r.set(http::field::content_encoding, "gzip");
+    r.set(http::field::vary, "Accept-Encoding");
     r.body() = std::move(body);
     co_return r;
   }

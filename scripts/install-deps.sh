@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev openssl
-  prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
+  prometheus-cpp-dev libtomlplusplus-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
 )
 test_pkgs=(
   googletest libgtest-dev
