@@ -13,9 +13,11 @@ std::span<const provider_preset> provider_presets() {
   static const std::array<provider_preset, 10> presets{{
       // The seed: "465 or 587 for SSL-encrypted email"; 465 is implicit TLS, 587 upgrades.
       {"qq", "QQ Mail", "smtp.qq.com",
-       {{465, tls_mode::implicit}, {587, tls_mode::starttls}}, true},
+       {{465, tls_mode::implicit}, {587, tls_mode::starttls}}, true,
+       "an authorization code applied for in QQ Mail's settings, not the mailbox password"},
       {"163", "163 Mail (NetEase)", "smtp.163.com",
-       {{465, tls_mode::implicit}, {994, tls_mode::implicit}}, true},
+       {{465, tls_mode::implicit}, {994, tls_mode::implicit}}, true,
+       "an authorization code applied for in 163 Mail's settings, not the mailbox password"},
       {"aliyun", "Aliyun Mail", "smtp.mxhichina.com", {{465, tls_mode::implicit}}, false},
       // 587 first: 25 is blocked outbound by most cloud networks.
       {"sendgrid", "SendGrid", "smtp.sendgrid.net",
@@ -26,7 +28,8 @@ std::span<const provider_preset> provider_presets() {
       {"hotmail", "Hotmail", "smtp.live.com", {{587, tls_mode::starttls}}, false},
       {"yahoo", "Yahoo Mail", "smtp.mail.yahoo.com",
        {{465, tls_mode::implicit}, {587, tls_mode::starttls}}, false},
-      {"icloud", "iCloud Mail", "smtp.mail.me.com", {{587, tls_mode::starttls}}, false},
+      {"icloud", "iCloud Mail", "smtp.mail.me.com", {{587, tls_mode::starttls}}, false,
+       "an app-specific password, not the Apple ID password"},
       {"zoho", "Zoho Mail", "smtp.zoho.com", {{465, tls_mode::implicit}}, false},
   }};
   return presets;

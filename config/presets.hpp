@@ -22,6 +22,8 @@ struct provider_preset {
   std::string_view host;         // "smtp.gmail.com"
   std::vector<provider_port> ports;  // every port the seed lists; the first is the default
   bool authorization_code;       // the password is an app-specific authorization code (qq, 163)
+  // What the SMTP password is, when it is not the mailbox password (from the seed); else empty.
+  std::string_view password_note = {};
 };
 
 std::span<const provider_preset> provider_presets();

@@ -293,6 +293,10 @@ std::vector<std::string> advice_for(const advice_context& c) {
                       ": the SMTP password is not the mailbox password but an authorization code "
                       "you apply for in the mailbox's settings. Use that code, and generate a new "
                       "one if it was revoked.");
+      } else if (c.provider != nullptr && !c.provider->password_note.empty()) {
+        out.push_back(std::string(c.provider->display_name) + ": the SMTP password is " +
+                      std::string(c.provider->password_note) + "; generate a new one if it was "
+                      "revoked.");
       }
       out.push_back("The username is usually the full e-mail address.");
       return out;

@@ -638,7 +638,8 @@ int run_providers(bool as_json, std::ostream& out) {
                                   {"name", preset.display_name},
                                   {"host", preset.host},
                                   {"ports", std::move(ports)},
-                                  {"authorization_code", preset.authorization_code}});
+                                  {"authorization_code", preset.authorization_code},
+                                  {"password_note", preset.password_note}});
     }
     out << json::serialize(list) << "\n";
     return 0;
@@ -657,7 +658,9 @@ int run_providers(bool as_json, std::ostream& out) {
                   static_cast<int>(preset.name.size()), preset.name.data(),
                   static_cast<int>(preset.display_name.size()), preset.display_name.data(),
                   static_cast<int>(preset.host.size()), preset.host.data(), ports.c_str(),
-                  preset.authorization_code ? "the password is an authorization code" : "");
+                  preset.password_note.empty()
+                      ? ""
+                      : ("password: " + std::string(preset.password_note)).c_str());
     out << line;
   }
   out << "\nCheck one from this machine: smtp_exporter diagnose PROVIDER (every port is tried).\n";

@@ -380,6 +380,7 @@ TEST_F(diagnose, providers_lists_the_presets) {
   EXPECT_TRUE(has(line_starting(r.out, "qq "), "465 (implicit), 587 (starttls)"));
   EXPECT_TRUE(has(line_starting(r.out, "qq "), "authorization code"));
   EXPECT_TRUE(has(line_starting(r.out, "sendgrid "), "587 (starttls), 25 (starttls), 465 (implicit)"));
+  EXPECT_TRUE(has(line_starting(r.out, "icloud "), "app-specific password"));
   auto j = run({"providers", "--output", "json"});
   EXPECT_EQ(j.status, 0);
   auto list = json::parse(j.out).as_array();

@@ -75,6 +75,13 @@ TEST(config_presets, names_are_unique_and_in_seed_order) {
   }
 }
 
+TEST(config_presets, password_notes_from_the_seed) {
+  EXPECT_NE(find_provider("qq")->password_note.find("authorization code"), std::string_view::npos);
+  EXPECT_NE(find_provider("163")->password_note.find("authorization code"), std::string_view::npos);
+  EXPECT_NE(find_provider("icloud")->password_note.find("app-specific"), std::string_view::npos);
+  EXPECT_TRUE(find_provider("gmail")->password_note.empty());
+}
+
 TEST(config_presets, unknown_names_are_not_found) {
   EXPECT_EQ(find_provider("gmx"), nullptr);
   EXPECT_EQ(find_provider(""), nullptr);
