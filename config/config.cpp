@@ -198,7 +198,34 @@ load_result syntax_error(const std::string& source, const parse_error& e) {
   return result;
 }
 
+// TOML allows no control characters but tab, CR and LF outside comments, and toml++ 3.3 trips
+// an internal assertion (undefined behaviour in release builds) on some, e.g. a NUL in a table
+// header, found by tests/fuzz. Such bytes are rejected here, before toml++ sees them.
+std::optional<std::string> control_character_error(std::string_view source, std::string_view text) {
+  std::size_t line = 1, column = 1;
+  for (unsigned char c : text) {
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      return std::string(source) + ':' + std::to_string(line) + ':' + std::to_string(column) +
+             ": syntax error: control character " + code + " is not allowed in TOML";
+    }
+    ++column;
+  }
+  return std::nullopt;
+}
+
 load_result loader::run(std::string_view text) {
+  if (auto error = control_character_error(source_, text)) {
+    load_result result;
+    result.errors.push_back(std::move(*error));
+    return result;
+  }
   toml::table root;
 #if TOML_EXCEPTIONS
   try {

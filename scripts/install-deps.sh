@@ -14,6 +14,8 @@ test_pkgs=(
   iproute2 procps
   postfix sasl2-bin libsasl2-modules
   chromium
+  # tests/fuzz: libFuzzer with ASan and UBSan
+  clang libclang-rt-14-dev
   # tests/helm: render.go (Go + sprig + yaml.v3), validate.mjs (node; npm ci from the npm
   # registry). npm ships inside the nodejs package where that comes from NodeSource.
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev

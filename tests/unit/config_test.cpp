@@ -521,6 +521,13 @@ std::vector<bad_case> bad_cases() {
        lines({"[[target]]", "name = \"a\"", "name = \"b\""}),
        {"test.toml:3:8: syntax error: Error while parsing key-value pair: cannot redefine existing "
         "string 'name'"}},
+      // Found by tests/fuzz: toml++ asserts on a NUL in a table header; rejected before parsing.
+      {"nul_byte_in_table_header",
+       std::string("[[target]]\nname = \"a\"\n[\0defaults]\n", 25),
+       {"test.toml:3:2: syntax error: control character 0x00 is not allowed in TOML"}},
+      {"escape_character_in_value",
+       lines({"[[target]]", "name = \"a\x1b[31m\""}),
+       {"test.toml:2:10: syntax error: control character 0x1b is not allowed in TOML"}},
 
       // Every error is collected and reported in file order.
       {"errors_in_file_order",

@@ -1,0 +1,30 @@
+// libFuzzer: the SASL client answering arbitrary 334 challenges, for every mechanism. It must
+// stop after its round-trip cap and never crash on bad base64 or odd prompts.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "probes/sasl.hpp"
+
+using namespace smtp_exporter::probes;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
+  if (size == 0) return 0;
+  auto mechanism = static_cast<sasl_mechanism>(bytes[0] % 4);
+  std::string_view rest(reinterpret_cast<const char*>(bytes) + 1, size - 1);
+  sasl_client client(mechanism, "alice", secret_string(std::string_view("s3cret")));
+  (void)client.initial_command();
+  int answered = 0;
+  std::size_t pos = 0;
+  // Each line of the input is one challenge.
+  while (pos <= rest.size()) {
+    auto nl = rest.find('\n', pos);
+    auto challenge = rest.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (client.respond(challenge)) ++answered;
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  if (answered > sasl_client::max_round_trips) std::abort();
+  return 0;
+}
