@@ -135,8 +135,9 @@ bool app::start() {
     return false;
   }
   auto bound = http_.local_endpoint();
-  log::info("listening", {{"address", bound.address().to_string() + ":" +
-                                          std::to_string(bound.port())},
+  const auto host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                            : bound.address().to_string();
+  log::info("listening", {{"address", host + ":" + std::to_string(bound.port())},
                           {"telemetry_path", options_.telemetry_path}});
   http_.start();
   wait_for_stop();

@@ -66,8 +66,16 @@ bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std:
 http_server::http_server(asio::any_io_executor executor, http_handler handler, limits l)
     : executor_(executor), handler_(std::move(handler)), limits_(l), acceptor_(executor) {}
 
-bool http_server::listen(const tcp::endpoint& endpoint, std::string& error) {
+bool http_server::listen(const tcp::endpoint& requested, std::string& error) {
   error_code ec;
+  tcp::endpoint endpoint = requested;
+  // ":port" means every address; on a host or pod without IPv6 that is 0.0.0.0, not a failure.
+  if (endpoint.address() == asio::ip::address_v6::any()) {
+    tcp::acceptor probe(acceptor_.get_executor());
+    error_code v6_ec;
+    probe.open(tcp::v6(), v6_ec);
+    if (v6_ec) endpoint = tcp::endpoint(asio::ip::address_v4::any(), endpoint.port());
+  }
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec && endpoint.address().is_v6()) {
