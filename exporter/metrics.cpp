@@ -194,6 +194,17 @@ MetricFamily auth_mechanisms(const snapshot& snap, const exporter_state&) {
   return f;
 }
 
+MetricFamily ip_protocol(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_ip_protocol",
+                 help("4 or 6: the address family of the last connection made (DNS order, first "
+                      "address that answered); absent until a connection succeeds."),
+                 MetricType::Gauge, {}};
+  for (const auto& s : snap) {
+    if (s.ip_protocol != 0) add(f, labels_for(s, {}), s.ip_protocol);
+  }
+  return f;
+}
+
 MetricFamily target_info(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_target_info",
                  "Always 1; the target's host, port, TLS mode and provider preset.",
@@ -353,7 +364,7 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
 constexpr family_builder target_builders[] = {
     probe_success,  probe_result_info, probe_duration, phase_duration,  failures_total,
     runs_total,     last_run,          reply_code,     probe_interval,  ehlo_extensions,
-    auth_mechanisms, target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
+    auth_mechanisms, ip_protocol,    target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
     tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
     tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,
 };

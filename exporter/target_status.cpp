@@ -28,6 +28,7 @@ void target_status::record(const probes::session_result& result, double end_time
   greeting = result.greeting;
   detail = result.detail;
   peer_address = result.peer_address;
+  if (result.ip_protocol != 0) ip_protocol = result.ip_protocol;
   transcript = std::make_shared<const std::vector<std::string>>(result.transcript);
   if (result.tls_seen) {
     tls_seen = true;

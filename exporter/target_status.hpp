@@ -37,6 +37,7 @@ struct target_status {
   std::string greeting;
   std::string detail;
   std::string peer_address;
+  int ip_protocol = 0;  // of the last run that connected
   // The last run's dialogue (redacted). Shared, so a scrape's snapshot copies a pointer, not text.
   std::shared_ptr<const std::vector<std::string>> transcript;
   bool tls_seen = false;  // from the last run in which a TLS handshake completed

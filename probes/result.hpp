@@ -131,6 +131,7 @@ struct session_result {
   std::string greeting;        // first line of the greeting, truncated, for humans (status page)
   std::string detail;          // one line on what went wrong, for logs; never holds a secret
   std::string peer_address;    // "ip:port" connected to, empty if none
+  int ip_protocol = 0;         // 4 or 6: the family of the address connected to; 0 if none
   // The dialogue, "C: " and "S: " lines plus "* " notes; AUTH payloads redacted; bounded.
   std::vector<std::string> transcript;
   bool tls_seen = false;       // a handshake completed in this session

@@ -169,6 +169,7 @@ asio::awaitable<void> session_run::execute() {
     co_return;
   }
   result_.peer_address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  result_.ip_protocol = endpoint.address().is_v6() ? 6 : 4;
   note("* connected to " + result_.peer_address);
   phase_done(phase::connect, t, true, result_.peer_address);
   {

@@ -66,6 +66,7 @@ TEST_F(banner_probe, aiosmtpd_success_with_capabilities) {
     EXPECT_GE(*v, 0);
   }
   EXPECT_FALSE(metric_value(text, "smtp_probe_phase_duration_seconds", {{"target", "aiosmtpd"}, {"phase", "starttls"}}));
+  EXPECT_EQ(metric_value(text, "smtp_probe_ip_protocol", {{"target", "aiosmtpd"}}), 4);
 }
 
 TEST_F(banner_probe, localhost_name_resolves) {
@@ -147,6 +148,18 @@ TEST_F(banner_probe, refused_port) {
   auto text = scrape_result(exporter, "refused");
   EXPECT_EQ(banner_result(text, "refused"), "connect_refused") << text;
   EXPECT_EQ(reply_code(text, "refused"), 0);
+  EXPECT_FALSE(metric_value(text, "smtp_probe_ip_protocol", {{"target", "refused"}}));
+}
+
+TEST_F(banner_probe, ipv6_loopback) {
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir_, port, {"--host", "::1"});
+  ASSERT_NE(port, 0) << peer->log();
+  exporter_process exporter(dir_, fast_defaults + target_toml("v6", "::1", port));
+  ASSERT_TRUE(exporter.started());
+  auto text = scrape_result(exporter, "v6");
+  EXPECT_EQ(banner_result(text, "v6"), "success") << text;
+  EXPECT_EQ(metric_value(text, "smtp_probe_ip_protocol", {{"target", "v6"}}), 6);
 }
 
 TEST_F(banner_probe, dropped_syns_are_a_connect_timeout) {
