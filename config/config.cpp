@@ -30,10 +30,12 @@ constexpr std::size_t max_name_length = 128;
 constexpr std::string_view top_keys[] = {"defaults", "target"};
 constexpr std::string_view defaults_keys[] = {
     "interval", "timeout", "ehlo_name", "probes", "banner_interval", "tls_interval",
-    "auth_interval", "allow_plaintext", "tls"};
+    "auth_interval", "allow_plaintext", "tls", "ip_protocol"};
 constexpr std::string_view target_keys[] = {
     "name", "provider", "host", "port", "tls", "probes", "interval", "banner_interval",
-    "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth"};
+    "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth",
+    "ip_protocol"};
+constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
 constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
                                          "min_tls_version", "insecure_skip_verify", "mode"};
@@ -132,6 +134,7 @@ struct defaults_block {
   std::array<bool, probe_count> probes{true, true, false};
   std::string ehlo_name;
   bool allow_plaintext = false;
+  std::string ip_protocol = "any";
   tls_settings tls;
 };
 
@@ -163,6 +166,7 @@ class loader {
   const toml::node* find(const toml::table& table, std::string_view key, node_type type,
                          std::string_view base);
   void check_keys(const toml::table& table, key_list allowed, std::string_view base);
+  void read_ip_protocol(const toml::table& table, std::string_view base, std::string& out);
   void read_string(const toml::table& table, std::string_view key, std::string_view base,
                    std::string& out);
   void read_bool(const toml::table& table, std::string_view key, std::string_view base, bool& out);
@@ -300,6 +304,18 @@ void loader::check_keys(const toml::table& table, key_list allowed, std::string_
   }
 }
 
+void loader::read_ip_protocol(const toml::table& table, std::string_view base, std::string& out) {
+  if (const toml::node* node = find(table, "ip_protocol", node_type::string, base)) {
+    const std::string& value = node->as_string()->get();
+    if (contains(ip_protocols, value)) {
+      out = value;
+    } else {
+      error(*node, join(base, "ip_protocol"),
+            "unknown IP protocol " + quote_value(value) + " (expected " + one_of(ip_protocols) + ")");
+    }
+  }
+}
+
 void loader::read_string(const toml::table& table, std::string_view key, std::string_view base,
                          std::string& out) {
   if (const toml::node* node = find(table, key, node_type::string, base))
@@ -393,6 +409,7 @@ void loader::parse_defaults(const toml::table& table, defaults_block& out) {
   }
   read_ehlo_name(table, base, out.ehlo_name);
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);
+  read_ip_protocol(table, base, out.ip_protocol);
   if (const toml::node* node = find(table, "tls", node_type::table, base)) {
     check_keys(*node->as_table(), key_list(tls_keys).first(std::size(tls_keys) - 1),
                "defaults.tls");
@@ -655,6 +672,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
 
   out.ehlo_name = defaults.ehlo_name;
   read_ehlo_name(table, base, out.ehlo_name);
+  out.ip_protocol = defaults.ip_protocol;
+  read_ip_protocol(table, base, out.ip_protocol);
   out.allow_plaintext = defaults.allow_plaintext;
   const toml::node* plaintext = table.get("allow_plaintext");
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);

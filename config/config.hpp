@@ -67,6 +67,8 @@ struct target {
   duration timeout{};                      // hard deadline for one run (session)
   std::string ehlo_name;
   bool allow_plaintext = false;  // auth over an unencrypted connection
+  // Which resolved addresses to connect to: "any" (DNS order), "ip4" or "ip6" only.
+  std::string ip_protocol = "any";
   // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
   // with the exporter's own labels.
   std::vector<std::pair<std::string, std::string>> labels;

@@ -50,6 +50,7 @@ probes::session_options session_options_for(const config::target& target) {
   o.mode = transport_for(target.tls);
   o.ehlo_name = target.ehlo_name;
   o.timeout = target.timeout;
+  o.ip_protocol = target.ip_protocol == "ip4" ? 4 : target.ip_protocol == "ip6" ? 6 : 0;
   o.server_name = target.tls_config.server_name;
   o.min_tls_version = probes::tls_version_from_name(target.tls_config.min_version);
   o.insecure_skip_verify = target.tls_config.insecure_skip_verify;

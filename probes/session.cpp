@@ -136,6 +136,17 @@ asio::awaitable<void> session_run::execute() {
     fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);
     co_return;
   }
+  if (options_.ip_protocol != 0) {
+    const bool want_v6 = options_.ip_protocol == 6;
+    std::erase_if(resolved.endpoints, [&](const auto& e) { return e.address().is_v6() != want_v6; });
+    if (resolved.endpoints.empty()) {
+      std::string why = "no IPv" + std::to_string(options_.ip_protocol) + " address";
+      note("* resolve " + options_.host + ": " + why);
+      phase_done(phase::resolve, t, false, why);
+      fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);
+      co_return;
+    }
+  }
   {
     std::string addresses;
     for (const auto& e : resolved.endpoints) {

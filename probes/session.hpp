@@ -47,6 +47,7 @@ struct session_options {
   transport mode = transport::starttls;
   std::string ehlo_name = "localhost";
   std::chrono::milliseconds timeout{10000};  // hard deadline for the whole session
+  int ip_protocol = 0;  // 4 or 6: connect only to addresses of that family; 0: any, in DNS order
   std::array<bool, probe_kind_count> due{};  // indexed by probe_kind
   // TLS: SNI and host name check use server_name, or host when empty.
   std::string server_name;

@@ -151,6 +151,26 @@ TEST_F(banner_probe, refused_port) {
   EXPECT_FALSE(metric_value(text, "smtp_probe_ip_protocol", {{"target", "refused"}}));
 }
 
+TEST_F(banner_probe, ip_protocol_restricts_the_addresses_tried) {
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir_, port);  // IPv4 loopback only
+  ASSERT_NE(port, 0);
+  exporter_process exporter(
+      dir_, fast_defaults + target_toml("v4", "127.0.0.1", port, "ip_protocol = \"ip4\"") +
+                target_toml("v6-of-a-v4-literal", "127.0.0.1", port, "ip_protocol = \"ip6\""));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    for (const char* n : {"v4", "v6-of-a-v4-literal"}) {
+      auto r = label_value(t, "smtp_probe_result_info", {{"target", n}, {"probe", "banner"}}, "result");
+      if (!r || *r == "pending") return false;
+    }
+    return true;
+  });
+  EXPECT_EQ(banner_result(text, "v4"), "success") << text;
+  EXPECT_EQ(metric_value(text, "smtp_probe_ip_protocol", {{"target", "v4"}}), 4);
+  EXPECT_EQ(banner_result(text, "v6-of-a-v4-literal"), "resolve_failed");
+}
+
 TEST_F(banner_probe, ipv6_loopback) {
   std::uint16_t port = 0;
   auto peer = start_aiosmtpd(dir_, port, {"--host", "::1"});

@@ -69,6 +69,14 @@ std::vector<good_case> good_cases() {
          EXPECT_FALSE(t.auth.has_value());
          EXPECT_TRUE(c.warnings.empty());
        }},
+      {"ip_protocol_from_defaults_and_per_target",
+       lines({"[defaults]", "ip_protocol = \"ip4\"", "[[target]]", "name = \"a\"",
+              "host = \"mx.example.com\"", "port = 25", "[[target]]", "name = \"b\"",
+              "host = \"mx.example.com\"", "port = 25", "ip_protocol = \"ip6\""}),
+       [](const exporter_config& c) {
+         EXPECT_EQ(c.targets.at(0).ip_protocol, "ip4");
+         EXPECT_EQ(c.targets.at(1).ip_protocol, "ip6");
+       }},
       {"port_465_defaults_to_implicit_tls",
        lines({"[[target]]", "name = \"a\"", "host = \"mx.example.com\"", "port = 465"}),
        [](const exporter_config& c) { EXPECT_EQ(c.targets.at(0).tls, tls_mode::implicit); }},
@@ -403,6 +411,10 @@ std::vector<bad_case> bad_cases() {
       {"empty_probe_list",
        lines({"[defaults]", "probes = []"}),
        {"test.toml:2:10: defaults.probes: must list at least one probe"}},
+      {"unknown_ip_protocol",
+       gmail_target({"ip_protocol = \"ipv4\""}),
+       {"test.toml:4:15: target[0].ip_protocol: unknown IP protocol \"ipv4\" (expected any, ip4 "
+        "or ip6)"}},
       {"unknown_tls_mode",
        gmail_target({"tls = \"ssl\""}),
        {"test.toml:4:7: target[0].tls: unknown tls mode \"ssl\" (expected none, starttls or "
