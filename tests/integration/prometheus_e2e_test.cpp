@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exporter/status_page.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 
@@ -35,21 +36,6 @@ const std::string job_name = "smtp_exporter";
 
 // ---------------------------------------------------------------------------------------------
 // HTTP and Prometheus' API
-
-std::string url_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // Go's HTTP server answers larger bodies with chunked transfer encoding.
 std::string body_of(const http_reply& r) {
@@ -156,14 +142,14 @@ class prometheus_process {
   std::string log() const { return process_ ? process_->log() : ""; }
 
   api_result query(const std::string& expr) {
-    return api_get(port_, "/api/v1/query?query=" + url_encode(expr));
+    return api_get(port_, "/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr));
   }
   api_result query_range(const std::string& expr, std::chrono::seconds range,
                          std::chrono::seconds step) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    return api_get(port_, "/api/v1/query_range?query=" + url_encode(expr) + "&start=" +
+    return api_get(port_, "/api/v1/query_range?query=" + smtp_exporter::exporter::url_encode(expr) + "&start=" +
                               std::to_string(now - range.count()) + "&end=" + std::to_string(now) +
                               "&step=" + std::to_string(step.count()));
   }
@@ -667,7 +653,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       auto selector = substitute(m[1].str(), vars, error);
       EXPECT_TRUE(error.empty()) << error;
       auto res =
-          prom.get("/api/v1/label/" + m[2].str() + "/values?match[]=" + url_encode(selector));
+          prom.get("/api/v1/label/" + m[2].str() + "/values?match[]=" + smtp_exporter::exporter::url_encode(selector));
       ASSERT_TRUE(res.ok) << name << ": " << res.error;
       name_set values;
       for (const auto& x : res.data.as_array()) values.insert(str(x));
