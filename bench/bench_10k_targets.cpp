@@ -9,8 +9,14 @@
 //   exporter's HTTP handler does on its helper thread;
 // - prints a summary: sessions, results by reason, scrape cost, RSS, CPU.
 //
+// --tls starttls|implicit: the responder speaks TLS with a certificate from the test PKI
+// (tests/support/certs.hpp, made at start in a temp dir), every target runs the banner and tls
+// probes against it with server_name "localhost" and ca_file root.pem, and all targets share one
+// client context (probes::make_client_context), as the exporter shares one per CA file.
+//
 // Usage: bench_10k_targets [--targets N] [--interval 20s] [--max-in-flight 512] [--seconds S]
-//                          [--log-level warn]
+//                          [--log-level warn] [--tls none|starttls|implicit]
+//                          [--responder-threads 1]
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -44,10 +50,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/crypto.h>
 
 #include "config/config.hpp"
 #include "exporter/log.hpp"
@@ -55,6 +64,8 @@
 #include "exporter/scheduler.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/result.hpp"
+#include "probes/tls_context.hpp"
+#include "tests/support/certs.hpp"
 
 namespace asio = boost::asio;
 namespace config = smtp_exporter::config;
@@ -145,12 +156,15 @@ struct bench_options {
   std::size_t max_in_flight = 512;
   double seconds = -1;  // <0: one interval + 3 s
   std::string log_level = "warn";
+  config::tls_mode tls = config::tls_mode::none;  // of the responder and every target
+  std::size_t responder_threads = 1;
 };
 
 [[noreturn]] void usage(const char* argv0, int code) {
   std::fprintf(code == 0 ? stdout : stderr,
                "usage: %s [--targets N] [--interval 20s] [--max-in-flight 512] [--seconds S] "
-               "[--log-level debug|info|warn|error]\n",
+               "[--log-level debug|info|warn|error] [--tls none|starttls|implicit] "
+               "[--responder-threads 1]\n",
                argv0);
   std::exit(code);
 }
@@ -176,6 +190,13 @@ bench_options parse_flags(int argc, char** argv) {
       if (*end != '\0' || o.seconds <= 0) usage(argv[0], 2);
     } else if (flag == "--log-level") {
       o.log_level = value;
+    } else if (flag == "--tls") {
+      const auto mode = config::parse_tls_mode(value);
+      if (!mode) usage(argv[0], 2);
+      o.tls = *mode;
+    } else if (flag == "--responder-threads") {
+      o.responder_threads = std::strtoull(value.c_str(), &end, 10);
+      if (*end != '\0' || o.responder_threads == 0 || o.responder_threads > 16) usage(argv[0], 2);
     } else {
       usage(argv[0], 2);
     }
@@ -184,47 +205,84 @@ bench_options parse_flags(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The in-process SMTP responder: 127.0.0.1 only, its own thread and io_context.
+// The in-process SMTP responder: 127.0.0.1 only, its own thread(s) and io_context.
+//
+// With a server TLS context it speaks STARTTLS (advertised in EHLO, "220 ready", then the
+// server-side handshake and the rest of the dialogue inside TLS) or implicit TLS (handshake right
+// after accept, greeting inside TLS).
+
+constexpr std::string_view greeting = "220 bench.test ESMTP\r\n";
+constexpr std::string_view ehlo_reply =
+    "250-bench.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n";
+constexpr std::string_view ehlo_starttls_reply =
+    "250-bench.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250 8BITMIME\r\n";
+constexpr std::string_view starttls_reply = "220 ready\r\n";
+constexpr std::string_view quit_reply = "221 bye\r\n";
+constexpr std::string_view ok_reply = "250 ok\r\n";
 
 class smtp_responder {
  public:
-  smtp_responder() : acceptor_(io_) {
+  // `tls_context` nullptr: plain SMTP (`mode` is ignored).
+  smtp_responder(config::tls_mode mode = config::tls_mode::none,
+                 std::shared_ptr<asio::ssl::context> tls_context = nullptr, std::size_t threads = 1)
+      : io_(static_cast<int>(threads)),
+        accept_strand_(asio::make_strand(io_)),
+        acceptor_(io_),
+        mode_(tls_context ? mode : config::tls_mode::none),
+        tls_context_(std::move(tls_context)),
+        thread_cpu_(threads, 0.0) {
     const asio::ip::tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] {
-      io_.run();
-      cpu_seconds_ = cpu_seconds(RUSAGE_THREAD);
-    });
+    // The acceptor is touched only on its strand (accept loop, close), even with several threads.
+    asio::co_spawn(accept_strand_, accept_loop(), asio::detached);
+    for (std::size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, i] {
+        io_.run();
+        thread_cpu_[i] = cpu_seconds(RUSAGE_THREAD);
+      });
+    }
   }
   ~smtp_responder() { stop(); }
   smtp_responder(const smtp_responder&) = delete;
   smtp_responder& operator=(const smtp_responder&) = delete;
 
   void stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
+    if (threads_.empty()) return;
+    asio::post(accept_strand_, [this] {
       error_code ignored;
       acceptor_.close(ignored);
       io_.stop();
     });
-    thread_.join();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
   }
 
   std::uint16_t port() const { return port_; }
   std::uint64_t accepted() const { return accepted_.load(); }
   std::uint64_t quits() const { return quits_.load(); }
   std::uint64_t accept_errors() const { return accept_errors_.load(); }
+  std::uint64_t handshakes() const { return handshakes_.load(); }
+  std::uint64_t handshake_errors() const { return handshake_errors_.load(); }
   std::size_t max_open() const { return max_open_.load(); }
   std::string last_accept_error() const {
     std::lock_guard lock(error_mutex_);
     return last_accept_error_;
   }
-  double cpu() const { return cpu_seconds_; }  // valid after stop()
+  std::string last_handshake_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_handshake_error_;
+  }
+  // Valid after stop(): the sum over the responder's threads, and each thread's.
+  double cpu() const {
+    double sum = 0;
+    for (double c : thread_cpu_) sum += c;
+    return sum;
+  }
+  const std::vector<double>& thread_cpu() const { return thread_cpu_; }
 
  private:
   asio::awaitable<void> accept_loop() {
@@ -243,7 +301,11 @@ class smtp_responder {
         continue;
       }
       ++accepted_;
-      asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+      if (mode_ == config::tls_mode::none) {
+        asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+      } else {
+        asio::co_spawn(io_, serve_tls(std::move(socket)), asio::detached);
+      }
     }
   }
 
@@ -257,17 +319,15 @@ class smtp_responder {
     return line.size() == command.size() || line[command.size()] == ' ';
   }
 
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
-    static constexpr std::string_view greeting = "220 bench.test ESMTP\r\n";
-    static constexpr std::string_view ehlo_reply =
-        "250-bench.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n";
-    static constexpr std::string_view quit_reply = "221 bye\r\n";
-    static constexpr std::string_view ok_reply = "250 ok\r\n";
-
+  void count_open() {
     const std::size_t open = ++open_;
     for (std::size_t seen = max_open_.load(); open > seen;) {
       if (max_open_.compare_exchange_weak(seen, open)) break;
     }
+  }
+
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
+    count_open();
     {
       error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -301,18 +361,111 @@ class smtp_responder {
     --open_;
   }
 
-  asio::io_context io_{1};
+  enum class dialogue_end { quit, starttls, closed };
+
+  // Answers commands on `stream` until QUIT, STARTTLS (when `starttls_allowed`) or an error.
+  template <typename Stream>
+  asio::awaitable<dialogue_end> answer_commands(Stream& stream, std::string& buffer,
+                                                std::string_view ehlo, bool starttls_allowed) {
+    for (;;) {
+      auto [read_ec, length] = co_await asio::async_read_until(
+          stream, asio::dynamic_buffer(buffer, 4096), "\r\n", use_nothrow);
+      if (read_ec) co_return dialogue_end::closed;
+      const std::string_view line(buffer.data(), length - 2);
+      std::string_view reply = ok_reply;
+      std::optional<dialogue_end> end;
+      if (starts_with_command(line, "EHLO")) {
+        reply = ehlo;
+      } else if (starts_with_command(line, "QUIT")) {
+        reply = quit_reply;
+        end = dialogue_end::quit;
+      } else if (starttls_allowed && starts_with_command(line, "STARTTLS")) {
+        reply = starttls_reply;
+        end = dialogue_end::starttls;
+      }
+      buffer.erase(0, length);
+      auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(reply), use_nothrow);
+      (void)written;
+      if (write_ec) co_return dialogue_end::closed;
+      if (end) co_return *end;
+    }
+  }
+
+  asio::awaitable<bool> server_handshake(asio::ssl::stream<asio::ip::tcp::socket&>& tls) {
+    auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (ec) {
+      ++handshake_errors_;
+      std::lock_guard lock(error_mutex_);
+      last_handshake_error_ = ec.message();
+      co_return false;
+    }
+    ++handshakes_;
+    co_return true;
+  }
+
+  // The TLS dialogue. After QUIT the connection is closed without close_notify (the probe does
+  // not wait for one either).
+  asio::awaitable<void> serve_tls(asio::ip::tcp::socket socket) {
+    count_open();
+    {
+      error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    asio::ssl::stream<asio::ip::tcp::socket&> tls(socket, *tls_context_);
+    std::string buffer;
+    bool encrypted = false;
+    if (mode_ == config::tls_mode::implicit) {
+      if (co_await server_handshake(tls)) {
+        auto [write_ec, written] = co_await asio::async_write(tls, asio::buffer(greeting), use_nothrow);
+        (void)written;
+        encrypted = !write_ec;
+      }
+    } else {
+      auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(greeting), use_nothrow);
+      (void)written;
+      if (!write_ec) {
+        switch (co_await answer_commands(socket, buffer, ehlo_starttls_reply, true)) {
+          case dialogue_end::quit:
+            ++quits_;
+            break;
+          case dialogue_end::starttls:
+            // Plaintext pipelined after STARTTLS must not leak into the TLS dialogue.
+            buffer.clear();
+            encrypted = co_await server_handshake(tls);
+            break;
+          case dialogue_end::closed:
+            break;
+        }
+      }
+    }
+    // RFC 3207: no STARTTLS in EHLO once TLS is on.
+    if (encrypted && co_await answer_commands(tls, buffer, ehlo_reply, false) == dialogue_end::quit) {
+      ++quits_;
+    }
+    error_code ignored;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    --open_;
+  }
+
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> accept_strand_;
   asio::ip::tcp::acceptor acceptor_;
+  config::tls_mode mode_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
   std::uint16_t port_ = 0;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
+  std::vector<double> thread_cpu_;
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> quits_{0};
   std::atomic<std::uint64_t> accept_errors_{0};
+  std::atomic<std::uint64_t> handshakes_{0};
+  std::atomic<std::uint64_t> handshake_errors_{0};
   std::atomic<std::size_t> open_{0};
   std::atomic<std::size_t> max_open_{0};
   mutable std::mutex error_mutex_;
   std::string last_accept_error_;
-  double cpu_seconds_ = 0;
+  std::string last_handshake_error_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -324,9 +477,28 @@ std::string target_name(std::size_t i) {
   return buf;
 }
 
-std::string generate_config(std::size_t targets, const std::string& interval, std::uint16_t port) {
+// A TOML basic string.
+std::string toml_quote(const std::string& value) {
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// tls none: `tls = "none"`, banner probe only. starttls/implicit: banner and tls probes and a
+// [target.tls] table with the mode, server_name "localhost" and `ca_file`.
+std::string generate_config(std::size_t targets, const std::string& interval, std::uint16_t port,
+                            config::tls_mode tls = config::tls_mode::none,
+                            const std::string& ca_file = {}) {
+  const bool plain = tls == config::tls_mode::none;
+  const std::string tls_table =
+      plain ? std::string()
+            : "[target.tls]\nmode = \"" + std::string(config::to_string(tls)) +
+                  "\"\nserver_name = \"localhost\"\nca_file = " + toml_quote(ca_file) + "\n";
   std::string text;
-  text.reserve(targets * 150 + 128);
+  text.reserve(targets * (150 + tls_table.size()) + 128);
   text += "[defaults]\ninterval = \"" + interval + "\"\ntimeout = \"5s\"\n\n";
   const std::string port_text = std::to_string(port);
   for (std::size_t i = 0; i < targets; ++i) {
@@ -334,9 +506,12 @@ std::string generate_config(std::size_t targets, const std::string& interval, st
     text += target_name(i);
     text += "\"\nhost = \"127.0.0.1\"\nport = ";
     text += port_text;
-    text += "\ntls = \"none\"\nprobes = [\"banner\"]\nlabels = { team = \"t";
+    text += plain ? "\ntls = \"none\"\nprobes = [\"banner\"]\nlabels = { team = \"t"
+                  : "\nprobes = [\"banner\", \"tls\"]\nlabels = { team = \"t";
     text += std::to_string(i % 10);
-    text += "\" }\n\n";
+    text += "\" }\n";
+    text += tls_table;
+    text += "\n";
   }
   return text;
 }
@@ -476,14 +651,45 @@ int main(int argc, char** argv) {
   out("flags: targets=%zu interval=%s timeout=5s max_in_flight=%zu run_seconds=%.1f log_level=%s\n",
       opt.targets, opt.interval.c_str(), opt.max_in_flight, run_seconds, opt.log_level.c_str());
 
-  smtp_responder responder;
-  out("responder: 127.0.0.1:%u (own thread, own io_context)\n",
-      static_cast<unsigned>(responder.port()));
+  // --tls: a certificate from the test PKI for the responder, root.pem as every target's ca_file.
+  const bool use_tls = opt.tls != config::tls_mode::none;
+  std::unique_ptr<smtp_test::test_pki> pki;
+  std::shared_ptr<asio::ssl::context> server_context;
+  if (use_tls) {
+    try {
+      auto t0 = steady::now();
+      pki = std::make_unique<smtp_test::test_pki>();
+      const double pki_ms = ms_since(t0);
+      server_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+      server_context->use_certificate_chain_file(pki->valid.chain_file.string());
+      server_context->use_private_key_file(pki->valid.key_file.string(), asio::ssl::context::pem);
+      out("flags: tls=%s responder_threads=%zu (server: leaf \"valid\" + intermediate, EC P-256, "
+          "OpenSSL defaults; %s)\n",
+          std::string(config::to_string(opt.tls)).c_str(), opt.responder_threads,
+          OpenSSL_version(OPENSSL_VERSION));
+      out("tls: test PKI made in %.1f ms, ca_file %s\n", pki_ms, pki->root_file.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tls setup failed: %s\n", e.what());
+      return 1;
+    }
+  }
+
+  smtp_responder responder(opt.tls, server_context, opt.responder_threads);
+  if (opt.responder_threads == 1) {
+    out("responder: 127.0.0.1:%u (own thread, own io_context)%s\n",
+        static_cast<unsigned>(responder.port()),
+        !use_tls ? "" : opt.tls == config::tls_mode::starttls ? ", STARTTLS" : ", implicit TLS");
+  } else {
+    out("responder: 127.0.0.1:%u (%zu threads, own io_context)%s\n",
+        static_cast<unsigned>(responder.port()), opt.responder_threads,
+        !use_tls ? "" : opt.tls == config::tls_mode::starttls ? ", STARTTLS" : ", implicit TLS");
+  }
 
   // 1-2. Config text and load.
   const memory_figures mem_start = read_memory();
   auto t = steady::now();
-  std::string text = generate_config(opt.targets, opt.interval, responder.port());
+  std::string text = generate_config(opt.targets, opt.interval, responder.port(), opt.tls,
+                                     pki ? pki->root_file.string() : std::string());
   const double generate_ms = ms_since(t);
   const memory_figures mem_before_load = read_memory();
   t = steady::now();
@@ -515,9 +721,24 @@ int main(int argc, char** argv) {
   state.config_last_reload_successful = true;
   exporter::metrics_collector collector(store, state);
 
+  // TLS: ONE client context for all targets, as the exporter builds one per distinct CA file.
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;
+  if (use_tls) {
+    t = steady::now();
+    std::string context_error;
+    auto client_context = probes::make_client_context({pki->root_file.string(), "", ""}, context_error);
+    if (!client_context) {
+      std::fprintf(stderr, "make_client_context: %s\n", context_error.c_str());
+      return 1;
+    }
+    for (const auto& target : loaded.config->targets) tls_contexts.emplace(target.name, client_context);
+    out("tls: one client context (make_client_context, ca_file root.pem) for %zu targets in %.1f ms\n",
+        tls_contexts.size(), ms_since(t));
+  }
+
   // apply() must run on the scheduler's executor; nothing runs the loop yet, so this thread is it.
   t = steady::now();
-  sched.apply(loaded.config->targets, {});
+  sched.apply(loaded.config->targets, std::move(tls_contexts));
   const double apply_ms = ms_since(t);
   const steady::time_point origin = steady::now();
   const memory_figures mem_after_apply = read_memory();
@@ -592,8 +813,10 @@ int main(int argc, char** argv) {
   });
 
   const double loop_cpu_before = cpu_seconds(RUSAGE_THREAD);
+  const steady::time_point io_started = steady::now();
   io.run();
   const double loop_cpu = cpu_seconds(RUSAGE_THREAD) - loop_cpu_before;
+  const double io_run_seconds = seconds_since(io_started);
   const double wall_seconds = std::chrono::duration<double>(stop_at - origin).count();
   const double io_exit_ms = ms_since(stop_at);
 
@@ -661,6 +884,70 @@ int main(int argc, char** argv) {
   out_line(last_line);
   out("session duration ms      p50=%.2f p99=%.2f max=%.2f (last run of each target)\n",
       percentile(0.5), percentile(0.99), percentile(1.0));
+  if (use_tls) {
+    // The tls probe's own counters, the phases of the last run, and what the handshakes agreed.
+    constexpr auto tls_probe = static_cast<std::size_t>(probes::probe_kind::tls);
+    std::uint64_t tls_runs = 0;
+    std::array<std::uint64_t, probes::failure_reason_count> tls_failures{};
+    std::map<std::string, std::size_t> tls_last;
+    std::map<std::string, std::size_t> negotiated;
+    std::size_t verified = 0, hostname_match = 0, chain2 = 0;
+    std::array<std::vector<double>, probes::phase_count> phases;
+    for (const auto& s : snap) {
+      const auto& p = s.probes[tls_probe];
+      tls_runs += p.runs_total;
+      for (std::size_t r = 1; r < probes::failure_reason_count; ++r) tls_failures[r] += p.failures_total[r];
+      tls_last[p.has_result ? std::string(probes::to_string(p.reason)) : "pending"]++;
+      for (std::size_t ph = 0; ph < probes::phase_count; ++ph) {
+        if (s.phase_seconds[ph] >= 0) phases[ph].push_back(s.phase_seconds[ph] * 1000);
+      }
+      if (!s.tls_seen) continue;
+      negotiated[s.tls.version + " " + s.tls.cipher]++;
+      verified += s.tls.verified;
+      hostname_match += s.tls.hostname_match;
+      chain2 += s.tls.chain_length == 2;
+    }
+    std::uint64_t tls_failed = 0;
+    for (auto n : tls_failures) tls_failed += n;
+    out("tls probe                runs=%llu success=%llu failures=%llu\n",
+        static_cast<unsigned long long>(tls_runs), static_cast<unsigned long long>(tls_runs - tls_failed),
+        static_cast<unsigned long long>(tls_failed));
+    for (std::size_t r = 1; r < probes::failure_reason_count; ++r) {
+      if (tls_failures[r] == 0) continue;
+      out("  %-22s %llu\n",
+          std::string(probes::to_string(static_cast<probes::failure_reason>(r))).c_str(),
+          static_cast<unsigned long long>(tls_failures[r]));
+    }
+    std::string tls_line = "tls last result/target   ";
+    for (const auto& [result, n] : tls_last) tls_line += result + "=" + std::to_string(n) + " ";
+    out_line(tls_line);
+    auto phase_percentile = [&](probes::phase ph, double p) {
+      auto& v = phases[static_cast<std::size_t>(ph)];
+      if (v.empty()) return -1.0;
+      std::sort(v.begin(), v.end());
+      return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+    };
+    out("tls_handshake phase ms   p50=%.2f p99=%.2f max=%.2f (last run of each target, "
+        "phase_seconds)\n",
+        phase_percentile(probes::phase::tls_handshake, 0.5),
+        phase_percentile(probes::phase::tls_handshake, 0.99),
+        phase_percentile(probes::phase::tls_handshake, 1.0));
+    std::string phase_line = "phases ms p50/p99        ";
+    for (std::size_t ph = 0; ph < probes::phase_count; ++ph) {
+      const auto phase = static_cast<probes::phase>(ph);
+      if (phases[ph].empty()) continue;
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s=%.2f/%.2f ", std::string(probes::to_string(phase)).c_str(),
+                    phase_percentile(phase, 0.5), phase_percentile(phase, 0.99));
+      phase_line += buf;
+    }
+    out_line(phase_line);
+    std::string seen_line = "TLS seen (last run)      ";
+    for (const auto& [what, n] : negotiated) seen_line += what + " x" + std::to_string(n) + "; ";
+    out_line(seen_line);
+    out("certificate (last run)   verified=%zu hostname_match=%zu chain_length_2=%zu\n", verified,
+        hostname_match, chain2);
+  }
   out("in flight at stop        %zu; in_flight 0 after %s ms; io.run() returned %.1f ms after stop%s\n",
       in_flight_at_stop, drain_ms >= 0 ? format_ms(drain_ms).c_str() : "(never)",
       io_exit_ms, io_forced_stop ? " [forced by watchdog]" : "");
@@ -676,6 +963,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(responder.quits()), responder.max_open(),
       static_cast<unsigned long long>(responder.accept_errors()),
       responder.accept_errors() ? " last: " : "", responder.last_accept_error().c_str());
+  if (use_tls) {
+    out("responder TLS            handshakes=%llu handshake_errors=%llu%s%s\n",
+        static_cast<unsigned long long>(responder.handshakes()),
+        static_cast<unsigned long long>(responder.handshake_errors()),
+        responder.handshake_errors() ? " last: " : "", responder.last_handshake_error().c_str());
+  }
   out("RSS after load           %.1f MiB\n", mem_after_load.rss_mib);
   out("RSS after apply          %.1f MiB\n", mem_after_apply.rss_mib);
   out("RSS at end               %.1f MiB\n", mem_end.rss_mib);
@@ -683,5 +976,28 @@ int main(int argc, char** argv) {
   out("CPU seconds (process)    %.2f (user+sys, all threads, whole run incl. config)\n", process_cpu);
   out("CPU seconds by thread    exporter loop %.2f, responder %.2f, scrape thread %.2f\n", loop_cpu,
       responder.cpu(), scrape_thread_cpu);
+  if (use_tls) {
+    if (responder.thread_cpu().size() > 1) {
+      std::string line = "responder threads CPU    ";
+      for (double c : responder.thread_cpu()) line += format_ms(c * 1000) + " ms ";
+      out_line(line);
+    }
+    // Per session: every accepted connection is one session the loop ran (those in flight at stop
+    // finish during the drain; their results are dropped, their CPU is in loop_cpu).
+    const double sessions = static_cast<double>(std::max<std::uint64_t>(responder.accepted(), 1));
+    out("CPU per TLS session      exporter loop %.3f ms, responder %.3f ms (CPU-s / %llu sessions "
+        "accepted)\n",
+        loop_cpu * 1000 / sessions, responder.cpu() * 1000 / sessions,
+        static_cast<unsigned long long>(responder.accepted()));
+    out("busy during io.run()     exporter loop %.1f%% of one core, responder %.1f%% of its %zu "
+        "thread(s) (%.2f s)\n",
+        io_run_seconds > 0 ? 100 * loop_cpu / io_run_seconds : 0.0,
+        io_run_seconds > 0
+            ? 100 * responder.cpu() / (io_run_seconds * static_cast<double>(opt.responder_threads))
+            : 0.0,
+        opt.responder_threads, io_run_seconds);
+    out("note                     the responder's CPU is the server side of every handshake (key "
+        "exchange, signing, tickets); it is not the exporter's cost. The exporter's is the loop's.\n");
+  }
   return 0;
 }

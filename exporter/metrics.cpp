@@ -13,7 +13,7 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using snapshot = std::vector<target_status>;
+using snapshot = std::vector<std::shared_ptr<const target_status>>;
 
 constexpr const char* from_last_run =
     " From the last completed run; scrapes never trigger probes, which run on each target's own "
@@ -46,7 +46,8 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
 // Calls fn(status, probe_kind, probe_status) for every probe a target has enabled.
 template <typename Fn>
 void for_each_probe(const snapshot& snap, Fn&& fn) {
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
       if (!s.config->probes[i]) continue;
       fn(s, static_cast<probes::probe_kind>(i), s.probes[i]);
@@ -83,7 +84,8 @@ MetricFamily probe_result_info(const snapshot& snap, const exporter_state&) {
 MetricFamily probe_duration(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_probe_duration_seconds", help("Duration of the whole SMTP session."),
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     if (s.last_duration_seconds >= 0) add(f, labels_for(s, {}), s.last_duration_seconds);
   }
   return f;
@@ -93,7 +95,8 @@ MetricFamily phase_duration(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_probe_phase_duration_seconds",
                  help("Duration of each phase, from the last run in which that phase ran."),
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     for (std::size_t i = 0; i < probes::phase_count; ++i) {
       if (s.phase_seconds[i] < 0) continue;
       add(f, labels_for(s, {{"phase", probes::to_string(static_cast<probes::phase>(i))}}),
@@ -170,7 +173,8 @@ MetricFamily ehlo_extensions(const snapshot& snap, const exporter_state&) {
                  help("1 for each known EHLO extension the server advertised (after TLS when "
                       "TLS ran)."),
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     if (!s.ehlo_seen) continue;
     for (std::size_t i = 0; i < probes::extension_count; ++i) {
       auto e = static_cast<probes::extension>(i);
@@ -184,7 +188,8 @@ MetricFamily auth_mechanisms(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_auth_mechanism_info",
                  help("1 for each AUTH mechanism the server offered (after TLS when TLS ran)."),
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     if (!s.ehlo_seen) continue;
     for (std::size_t i = 0; i < probes::auth_mechanism_count; ++i) {
       auto m = static_cast<probes::auth_mechanism>(i);
@@ -199,7 +204,8 @@ MetricFamily ip_protocol(const snapshot& snap, const exporter_state&) {
                  help("4 or 6: the address family of the last connection made (DNS order, first "
                       "address that answered); absent until a connection succeeds."),
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     if (s.ip_protocol != 0) add(f, labels_for(s, {}), s.ip_protocol);
   }
   return f;
@@ -209,7 +215,8 @@ MetricFamily target_info(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_target_info",
                  "Always 1; the target's host, port, TLS mode and provider preset.",
                  MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     const auto& c = *s.config;
     add(f,
         labels_for(s, {{"host", c.host},
@@ -225,7 +232,8 @@ MetricFamily target_info(const snapshot& snap, const exporter_state&) {
 template <typename Fn>
 MetricFamily tls_family(const snapshot& snap, std::string name, std::string help_text, Fn&& fn) {
   MetricFamily f{std::move(name), help(help_text.c_str()), MetricType::Gauge, {}};
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
     if (s.tls_seen) fn(f, s, s.tls);
   }
   return f;
@@ -375,7 +383,7 @@ metrics_collector::metrics_collector(const status_store& store, const exporter_s
     : store_(store), state_(state) {}
 
 std::vector<MetricFamily> metrics_collector::Collect() const {
-  auto snap = store_.snapshot();
+  auto snap = store_.shared_snapshot();
   std::vector<MetricFamily> out;
   for (auto build : target_builders) out.push_back(build(snap, state_));
   for (auto& f : exporter_families(snap, state_)) out.push_back(std::move(f));
@@ -384,7 +392,7 @@ std::vector<MetricFamily> metrics_collector::Collect() const {
 }
 
 void metrics_collector::render(std::ostream& out) const {
-  auto snap = store_.snapshot();
+  auto snap = store_.shared_snapshot();
   prometheus::TextSerializer serializer;
   std::vector<MetricFamily> one(1);
   for (auto build : target_builders) {

@@ -37,41 +37,61 @@ void target_status::record(const probes::session_result& result, double end_time
 }
 
 void status_store::set_targets(const std::vector<std::shared_ptr<const config::target>>& targets) {
-  std::map<std::string, target_status, std::less<>> next;
+  std::map<std::string, std::shared_ptr<const target_status>, std::less<>> next;
   std::lock_guard lock(mutex_);
   for (const auto& t : targets) {
     auto it = targets_.find(t->name);
-    if (it != targets_.end() && *it->second.config == *t) {
-      auto& kept = next[t->name] = std::move(it->second);
-      kept.config = t;
-    } else {
-      next[t->name].config = t;
-    }
+    auto status = std::make_shared<target_status>();
+    if (it != targets_.end() && *it->second->config == *t) *status = *it->second;
+    status->config = t;
+    next.emplace(t->name, std::move(status));
   }
   targets_ = std::move(next);
 }
 
 void status_store::record(const std::shared_ptr<const config::target>& target,
                           const probes::session_result& result, double end_timestamp) {
+  std::shared_ptr<const target_status> current;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = targets_.find(target->name);
+    if (it == targets_.end() || it->second->config != target) return;
+    current = it->second;
+  }
+  // Build the next record outside the lock; only the runner of this target records it, so the
+  // record cannot change meanwhile except by set_targets(), which the check below catches.
+  auto next = std::make_shared<target_status>(*current);
+  next->record(result, end_timestamp);
   std::lock_guard lock(mutex_);
   auto it = targets_.find(target->name);
-  if (it == targets_.end() || it->second.config != target) return;
-  it->second.record(result, end_timestamp);
+  if (it != targets_.end() && it->second == current) it->second = std::move(next);
 }
 
-std::vector<target_status> status_store::snapshot() const {
+std::vector<std::shared_ptr<const target_status>> status_store::shared_snapshot() const {
+  std::vector<std::shared_ptr<const target_status>> out;
   std::lock_guard lock(mutex_);
-  std::vector<target_status> out;
   out.reserve(targets_.size());
   for (const auto& [name, status] : targets_) out.push_back(status);
   return out;
 }
 
+std::vector<target_status> status_store::snapshot() const {
+  auto shared = shared_snapshot();
+  std::vector<target_status> out;
+  out.reserve(shared.size());
+  for (const auto& s : shared) out.push_back(*s);
+  return out;
+}
+
 std::optional<target_status> status_store::find(std::string_view name) const {
-  std::lock_guard lock(mutex_);
-  auto it = targets_.find(name);
-  if (it == targets_.end()) return std::nullopt;
-  return it->second;
+  std::shared_ptr<const target_status> found;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = targets_.find(name);
+    if (it == targets_.end()) return std::nullopt;
+    found = it->second;
+  }
+  return *found;
 }
 
 std::size_t status_store::size() const {

@@ -59,13 +59,18 @@ class status_store {
   void record(const std::shared_ptr<const config::target>& target,
               const probes::session_result& result, double end_timestamp);
   std::vector<target_status> snapshot() const;
+  // The same records, shared: a scrape takes pointers under the lock (microseconds for 10,000
+  // targets) and reads them without it. Records are immutable once published.
+  std::vector<std::shared_ptr<const target_status>> shared_snapshot() const;
   // One target's record (a copy), for pages about a single target; nullopt if unknown.
   std::optional<target_status> find(std::string_view name) const;
   std::size_t size() const;
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::string, target_status, std::less<>> targets_;
+  // Copy-on-write: record() publishes a new record instead of changing the one a scrape may be
+  // reading, so the lock is only ever held to swap or copy pointers.
+  std::map<std::string, std::shared_ptr<const target_status>, std::less<>> targets_;
 };
 
 }  // namespace smtp_exporter::exporter
