@@ -1,12 +1,29 @@
 #include "exporter/gzip.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include <zlib.h>
 
 namespace smtp_exporter::exporter {
 
+namespace {
+// q=0, q=0.0, q=0.000: "not acceptable"; anything else is a preference, not a refusal.
+bool zero_quality(std::string_view params) {
+  auto q = params.find("q=");
+  if (q == std::string_view::npos) return false;
+  auto value = params.substr(q + 2);
+  if (value.empty() || value.front() != '0') return false;
+  for (std::size_t i = 1; i < value.size() && value[i] != ' ' && value[i] != ';'; ++i) {
+    if (value[i] != '.' && value[i] != '0') return false;
+  }
+  return true;
+}
+}  // namespace
+
 bool accepts_gzip(std::string_view accept_encoding) {
+  // RFC 9110 12.5.3: an explicit "gzip;q=0" wins over "*".
+  std::optional<bool> gzip, any;
   std::size_t pos = 0;
   while (pos < accept_encoding.size()) {
     auto comma = accept_encoding.find(',', pos);
@@ -17,20 +34,11 @@ bool accepts_gzip(std::string_view accept_encoding) {
     auto semicolon = item.find(';');
     auto coding = item.substr(0, semicolon);
     while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
-    if (coding != "gzip" && coding != "*") continue;
-    if (semicolon == std::string_view::npos) return true;
-    auto params = item.substr(semicolon + 1);
-    auto q = params.find("q=");
-    if (q == std::string_view::npos) return true;
-    auto value = params.substr(q + 2);
-    // q=0, q=0.0, q=0.000: refused; anything else is a preference, not a refusal.
-    bool zero = !value.empty() && value.front() == '0';
-    for (std::size_t i = 1; zero && i < value.size() && value[i] != ' ' && value[i] != ';'; ++i) {
-      if (value[i] != '.' && value[i] != '0') zero = false;
-    }
-    if (!zero) return true;
+    bool accepted = semicolon == std::string_view::npos || !zero_quality(item.substr(semicolon + 1));
+    if (coding == "gzip") gzip = accepted;
+    if (coding == "*") any = accepted;
   }
-  return false;
+  return gzip.value_or(any.value_or(false));
 }
 
 std::string gzip_compress(std::string_view data) {

@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "exporter/log.hpp"
@@ -173,7 +174,15 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
     response.keep_alive(request.keep_alive());
     response.prepare_payload();
     stream.expires_after(limits_.request_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, response, use_nothrow);
+    error_code wec;
+    if (request.method() == http::verb::head) {
+      // HEAD: the headers (with the Content-Length a GET would have), never the body, or a
+      // keep-alive client would read the body as the start of the next response.
+      http::response_serializer<http::string_body> serializer{response};
+      std::tie(wec, std::ignore) = co_await http::async_write_header(stream, serializer, use_nothrow);
+    } else {
+      std::tie(wec, std::ignore) = co_await http::async_write(stream, response, use_nothrow);
+    }
     if (wec || !response.keep_alive()) break;
   }
   error_code ignored;

@@ -91,7 +91,7 @@ asio::awaitable<bool> session_run::authenticate() {
     reason = failure_reason::protocol_error;
   }
   std::string detail = std::to_string(reply.code) + " " + printable_excerpt(reply.text(), 120);
-  if (!client.xoauth2_error().empty()) detail += " " + client.xoauth2_error();
+  if (!client.xoauth2_error().empty()) detail += " " + printable_excerpt(client.xoauth2_error(), 200);
   fail_auth(reason, reply.code, std::move(detail));
   co_await quit();
   co_return false;

@@ -1,5 +1,7 @@
 #include "probes/smtp_connection.hpp"
 
+#include "probes/secret.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -111,6 +113,8 @@ asio::awaitable<error_code> smtp_connection::write_line(std::string_view line) {
   } else {
     std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
   }
+  // AUTH lines carry the secret (or its base64): wipe this copy like every other.
+  cleanse(data);
   if (expired_) co_return asio::error::operation_aborted;
   co_return ec;
 }

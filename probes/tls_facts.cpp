@@ -46,17 +46,33 @@ std::string common_name(const X509_NAME* name) {
   unsigned char* utf8 = nullptr;
   int len = ASN1_STRING_to_UTF8(&utf8, data);
   if (len < 0) return {};
-  std::string out;
-  // A label value, so keep it printable and bounded.
-  for (int i = 0; i < len && out.size() < max_cn_length; ++i) {
-    unsigned char c = utf8[i];
-    out.push_back(c >= 0x20 && c != 0x7f ? static_cast<char>(c) : '?');
-  }
+  std::string out = label_text(std::string_view(reinterpret_cast<const char*>(utf8),
+                                                static_cast<std::size_t>(len)),
+                               max_cn_length);
   OPENSSL_free(utf8);
   return out;
 }
 
 }  // namespace
+
+std::string label_text(std::string_view utf8, std::size_t max_bytes) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < utf8.size()) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    // The length of a well-formed UTF-8 sequence starting here; 0 if it is not one.
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    for (std::size_t k = 1; n != 0 && k < n; ++k) {
+      if (i + k >= utf8.size() || (static_cast<unsigned char>(utf8[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    std::string_view piece = n == 0 ? std::string_view("?") : utf8.substr(i, n);
+    if (n == 1 && (c < 0x20 || c == 0x7f)) piece = "?";
+    if (out.size() + piece.size() > max_bytes) break;  // never cut a character in two
+    out.append(piece);
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
 
 void read_ocsp_response(const unsigned char* data, long len, tls_facts& facts) {
   if (len <= 0 || !data) return;

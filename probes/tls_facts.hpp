@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <openssl/ssl.h>
@@ -24,6 +25,12 @@ void prepare_tls_client(SSL* ssl, verify_errors* errors);
 
 // Reads the facts after a successful handshake. `expected_name` is the SNI name or IP checked.
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name);
+
+// Certificate text made safe for a Prometheus label value: valid UTF-8 (a malformed byte becomes
+// '?'), no control characters, at most `max_bytes`, never cut inside a character. An exposition
+// with invalid UTF-8 is rejected whole by Prometheus, so one odd certificate would blank every
+// target's metrics.
+std::string label_text(std::string_view utf8, std::size_t max_bytes);
 
 // Parses a stapled OCSP response (DER) into facts.ocsp_*: stapled, status of the first single
 // response, nextUpdate. The response's signature is not checked.

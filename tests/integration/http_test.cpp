@@ -1,5 +1,9 @@
 // The exporter's HTTP surface and reload, through the real binary.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -51,6 +55,34 @@ TEST_F(http_surface, routes_and_methods) {
   EXPECT_EQ(get_reload.status, 405);
   EXPECT_EQ(get_reload.headers["allow"], "POST");
   EXPECT_EQ(http_request(port, "DELETE", "/metrics").status, 405);
+}
+
+// Found in review: a HEAD response carried its body, which a keep-alive client then read as the
+// start of the next response.
+TEST_F(http_surface, head_sends_headers_only_on_a_kept_alive_connection) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(exporter_->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string requests =
+      "HEAD /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, requests.data(), requests.size(), 0), static_cast<ssize_t>(requests.size()));
+  std::string raw;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  auto first_end = raw.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << raw;
+  EXPECT_NE(raw.substr(0, first_end).find("Content-Length: 9"), std::string::npos) << raw;
+  EXPECT_EQ(raw.substr(first_end + 4, 15), "HTTP/1.1 200 OK") << raw;
+  EXPECT_NE(raw.find("Ready."), std::string::npos);
+  EXPECT_EQ(raw.find("Healthy."), std::string::npos);
 }
 
 TEST_F(http_surface, custom_telemetry_path) {

@@ -31,6 +31,8 @@ TEST(gzip, accept_encoding) {
   EXPECT_FALSE(accepts_gzip("gzip;q=0"));
   EXPECT_FALSE(accepts_gzip("gzip; q=0.000"));
   EXPECT_FALSE(accepts_gzip("x-gzip2"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0, *"));  // the explicit refusal wins over the wildcard
+  EXPECT_FALSE(accepts_gzip("*;q=0"));
 }
 
 TEST(gzip, round_trip_and_shrinks_exposition_text) {

@@ -76,6 +76,18 @@ TEST(tls_facts, no_or_garbage_ocsp_response) {
   EXPECT_EQ(bad.ocsp_next_update, 0);
 }
 
+// Found in review: a 64-byte cut through "é" made invalid UTF-8, and Prometheus rejects the whole
+// scrape for one bad label value.
+TEST(tls_facts, label_text_is_valid_utf8_and_never_cuts_a_character) {
+  EXPECT_EQ(label_text(std::string(63, 'a') + "\xc3\xa9", 64), std::string(63, 'a'));
+  EXPECT_EQ(label_text(std::string(62, 'a') + "\xc3\xa9", 64), std::string(62, 'a') + "\xc3\xa9");
+  EXPECT_EQ(label_text("mx\x01\x7f.test", 64), "mx??.test");
+  EXPECT_EQ(label_text("bad \xc3 byte \xff", 64), "bad ? byte ?");
+  EXPECT_EQ(label_text("\xe2\x82", 64), "??");  // truncated sequence
+  EXPECT_EQ(label_text("\xf0\x9f\x93\xa7 mail", 64), "\xf0\x9f\x93\xa7 mail");
+  EXPECT_EQ(label_text("", 64), "");
+}
+
 TEST(tls_facts, earliest_not_after_over_the_chain) {
   tls_facts facts;
   EXPECT_EQ(facts.earliest_not_after(), 0);
