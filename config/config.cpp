@@ -25,6 +25,9 @@ using key_list = std::span<const std::string_view>;
 
 constexpr duration builtin_interval = 60s;
 constexpr duration builtin_timeout = 10s;
+// Intervals and timeouts are added to steady_clock time points (nanoseconds); a bound keeps that
+// arithmetic far from overflow, and no probe needs to run less than weekly.
+constexpr duration max_duration = std::chrono::hours(168);
 constexpr std::size_t max_name_length = 128;
 
 constexpr std::string_view top_keys[] = {"defaults", "target"};
@@ -348,6 +351,8 @@ bool loader::read_duration(const toml::table& table, std::string_view key, std::
               " (want an integer and a unit: ms, s, m, h; e.g. \"1m30s\")");
   } else if (parsed->count() == 0) {
     error(*node, path, "must be greater than 0");
+  } else if (*parsed > max_duration) {
+    error(*node, path, "must be at most 168h (7 days)");
   } else {
     out = *parsed;
     return true;

@@ -411,6 +411,9 @@ std::vector<bad_case> bad_cases() {
       {"empty_probe_list",
        lines({"[defaults]", "probes = []"}),
        {"test.toml:2:10: defaults.probes: must list at least one probe"}},
+      {"duration_over_a_week",
+       gmail_target({"interval = \"100000000h\""}),
+       {"test.toml:4:12: target[0].interval: must be at most 168h (7 days)"}},
       {"unknown_ip_protocol",
        gmail_target({"ip_protocol = \"ipv4\""}),
        {"test.toml:4:15: target[0].ip_protocol: unknown IP protocol \"ipv4\" (expected any, ip4 "
