@@ -91,6 +91,7 @@ struct load_result {
   bool ok() const { return config.has_value(); }
 };
 
+inline constexpr std::size_t max_config_bytes = 64 * 1024 * 1024;
 load_result load_file(const std::filesystem::path& path);
 // `source_name` stands in for the file name in error messages.
 load_result load_string(std::string_view toml_text, std::string_view source_name);

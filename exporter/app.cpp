@@ -26,8 +26,41 @@ namespace {
 
 // Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
 // lambda captures of coroutines passed to co_spawn (double free seen on reload).
-asio::awaitable<config::load_result> load_config(std::string path) {
-  co_return config::load_file(path);
+// Parses the file and loads every TLS context it needs (CA bundles, client certificates): all the
+// file I/O of a reload, so that it can run off the event loop.
+prepared_config prepare_config(const std::string& path) {
+  prepared_config out;
+  auto loaded = config::load_file(path);
+  if (!loaded.ok()) {
+    out.errors = std::move(loaded.errors);
+    return out;
+  }
+  // One context per distinct trust store and client certificate, loaded now rather than at probe
+  // time, so a missing CA file is a reload error, not a failing probe.
+  std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<asio::ssl::context>>
+      by_files;
+  for (const auto& t : loaded.config->targets) {
+    if (t.tls == config::tls_mode::none) continue;
+    auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
+    auto it = by_files.find(key);
+    if (it == by_files.end()) {
+      std::string context_error;
+      auto ctx = probes::make_client_context(
+          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
+      if (!ctx) {
+        out.errors.push_back("target " + t.name + ": " + context_error);
+        return out;
+      }
+      it = by_files.emplace(key, std::move(ctx)).first;
+    }
+    out.tls_contexts[t.name] = it->second;
+  }
+  out.config = std::move(loaded.config);
+  return out;
+}
+
+asio::awaitable<prepared_config> prepare_config_async(std::string path) {
+  co_return prepare_config(path);
 }
 
 asio::awaitable<std::string> render_metrics(const metrics_collector* collector, bool gzip) {
@@ -81,48 +114,25 @@ app::app(app_options options)
 
 app::~app() {
   io_.stop();
+  metrics_thread_.stop();
   helpers_.stop();
+  metrics_thread_.join();
   helpers_.join();
 }
 
-bool app::apply(const config::exporter_config& cfg, std::string& error) {
-  // One context per distinct trust store and client certificate, loaded now rather than at probe
-  // time, so a missing CA file is a reload error, not a failing probe.
-  std::map<std::tuple<std::string, std::string, std::string>,
-           std::shared_ptr<asio::ssl::context>> by_files;
-  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
-  for (const auto& t : cfg.targets) {
-    if (t.tls == config::tls_mode::none) continue;
-    auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
-    auto it = by_files.find(key);
-    if (it == by_files.end()) {
-      std::string context_error;
-      auto ctx = probes::make_client_context(
-          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
-      if (!ctx) {
-        error = "target " + t.name + ": " + context_error;
-        return false;
-      }
-      it = by_files.emplace(key, std::move(ctx)).first;
-    }
-    contexts[t.name] = it->second;
-  }
-  scheduler_.apply(cfg.targets, std::move(contexts));
-  return true;
+void app::apply(prepared_config& prepared) {
+  scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
 }
 
 bool app::start() {
-  auto loaded = config::load_file(options_.config_file);
-  if (!loaded.ok()) {
+  auto loaded = prepare_config(options_.config_file);
+  if (!loaded.config) {
     for (const auto& e : loaded.errors) log::error("invalid configuration", {{"err", e}});
     return false;
   }
   for (const auto& w : loaded.config->warnings) log::warn("configuration", {{"warning", w}});
+  apply(loaded);
   std::string error;
-  if (!apply(*loaded.config, error)) {
-    log::error("invalid configuration", {{"err", error}});
-    return false;
-  }
   state_.config_last_reload_successful = true;
   state_.config_last_reload_success_timestamp = unix_now();
   log::info("configuration loaded", {{"file", options_.config_file},
@@ -168,39 +178,53 @@ void app::wait_for_reload() {
 }
 
 asio::awaitable<void> app::reload_on_signal() {
-  co_await reload("signal");
-  wait_for_reload();
+  try {
+    co_await reload("signal");
+  } catch (const std::exception& e) {
+    log::error("configuration reload failed", {{"trigger", "signal"}, {"err", e.what()}});
+  }
+  wait_for_reload();  // whatever happened, the next SIGHUP is heard
 }
 
 void app::run() { io_.run(); }
 
 asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
-  if (reloading_) co_return reload_outcome{false, "a reload is already in progress"};
+  if (reloading_) {
+    log::warn("configuration reload skipped: another is in progress", {{"trigger", trigger}});
+    co_return reload_outcome{false, "a reload is already in progress"};
+  }
   reloading_ = true;
-  auto path = options_.config_file;
-  auto loaded = co_await asio::co_spawn(helpers_, load_config(path), asio::use_awaitable);
-  reloading_ = false;
+  struct reset_flag {
+    bool& flag;
+    ~reset_flag() { flag = false; }
+  } reset{reloading_};
+
   reload_outcome outcome;
-  if (loaded.ok()) {
-    for (const auto& w : loaded.config->warnings) log::warn("configuration", {{"warning", w}});
-    outcome.ok = apply(*loaded.config, outcome.message);
+  prepared_config prepared;
+  try {
+    prepared = co_await asio::co_spawn(helpers_, prepare_config_async(options_.config_file),
+                                       asio::use_awaitable);
+  } catch (const std::exception& e) {
+    prepared.errors.push_back(options_.config_file + ": " + e.what());
+  }
+  if (prepared.config) {
+    for (const auto& w : prepared.config->warnings) log::warn("configuration", {{"warning", w}});
+    const auto targets = prepared.config->targets.size();
+    apply(prepared);
+    outcome.ok = true;
+    outcome.message = "configuration reloaded: " + std::to_string(targets) + " targets";
+    state_.config_last_reload_success_timestamp = unix_now();
+    log::info("configuration reloaded",
+              {{"trigger", trigger}, {"targets", std::to_string(targets)}});
   } else {
-    for (const auto& e : loaded.errors) {
+    for (const auto& e : prepared.errors) {
       if (!outcome.message.empty()) outcome.message += "\n";
       outcome.message += e;
     }
-  }
-  state_.config_last_reload_successful = outcome.ok;
-  if (outcome.ok) {
-    state_.config_last_reload_success_timestamp = unix_now();
-    log::info("configuration reloaded", {{"trigger", trigger},
-                                         {"targets", std::to_string(loaded.config->targets.size())}});
-    outcome.message = "configuration reloaded: " + std::to_string(loaded.config->targets.size()) +
-                      " targets";
-  } else {
     log::error("configuration reload failed; keeping the running configuration",
                {{"trigger", trigger}, {"err", outcome.message}});
   }
+  state_.config_last_reload_successful = outcome.ok;
   co_return outcome;
 }
 
@@ -223,7 +247,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     // probes' timers keep their schedule.
     const bool gzip = accepts_gzip(request[http::field::accept_encoding]);
     auto body =
-        co_await asio::co_spawn(helpers_, render_metrics(&collector_, gzip), asio::use_awaitable);
+        co_await asio::co_spawn(metrics_thread_, render_metrics(&collector_, gzip), asio::use_awaitable);
     http_response r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     if (gzip) r.set(http::field::content_encoding, "gzip");

@@ -2,7 +2,10 @@
 // metrics collector and the HTTP routes, all on one io_context; scrapes render on a helper thread.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +19,13 @@
 #include "exporter/target_status.hpp"
 
 namespace smtp_exporter::exporter {
+
+// A config file parsed and its TLS contexts loaded, ready to apply; or the errors.
+struct prepared_config {
+  std::optional<config::exporter_config> config;
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
+  std::vector<std::string> errors;
+};
 
 struct app_options {
   std::string config_file;
@@ -42,7 +52,7 @@ class app {
   };
   // Parses the config file off the event loop, then applies it on the loop.
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
-  bool apply(const config::exporter_config& cfg, std::string& error);
+  void apply(prepared_config& prepared);
   boost::asio::awaitable<http_response> handle(const http_request& request);
   void wait_for_stop();
   void wait_for_reload();
@@ -50,7 +60,9 @@ class app {
 
   app_options options_;
   boost::asio::io_context io_{1};
-  boost::asio::thread_pool helpers_{1};  // scrapes and config parsing, off the event loop
+  // Off the event loop: scrapes on their own thread, so pages and reloads never delay them.
+  boost::asio::thread_pool metrics_thread_{1};
+  boost::asio::thread_pool helpers_{1};  // status pages, config parsing and TLS context loading
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};

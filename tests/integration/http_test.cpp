@@ -127,6 +127,25 @@ TEST_F(http_surface, bad_reload_keeps_the_running_config) {
   EXPECT_TRUE(metric_value(text, "smtp_probe_runs_total", {{"target", "b"}}));
 }
 
+TEST_F(http_surface, reload_with_a_missing_ca_file_fails_and_the_next_good_one_applies) {
+  exporter_->rewrite_config(config_with({"a"}, unused_port()) +
+                            "[[target]]\nname = \"tls\"\nhost = \"127.0.0.1\"\nport = 587\n"
+                            "probes = [\"banner\", \"tls\"]\n[target.tls]\nmode = \"starttls\"\n"
+                            "ca_file = \"/nonexistent/ca.pem\"\n");
+  auto bad = http_request(exporter_->port(), "POST", "/-/reload");
+  EXPECT_EQ(bad.status, 500);
+  EXPECT_NE(bad.body.find("target tls: cannot load CA file /nonexistent/ca.pem"), std::string::npos)
+      << bad.body;
+  EXPECT_EQ(metric_value(exporter_->scrape(), "smtp_exporter_targets", {}), 2);  // a and b still run
+
+  exporter_->rewrite_config(config_with({"a", "b", "c"}, unused_port()));
+  exporter_->process().signal(SIGHUP);
+  auto text = exporter_->scrape_until(
+      [](const std::string& t) { return metric_value(t, "smtp_exporter_targets", {}) == 3.0; }, 10s);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 3);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 1);
+}
+
 TEST_F(http_surface, sighup_reloads) {
   exporter_->rewrite_config(config_with({"a", "b", "d"}, unused_port()));
   exporter_->process().signal(SIGHUP);

@@ -606,6 +606,12 @@ TEST(config_secrets, never_appear_in_errors_or_warnings) {
 // ---------------------------------------------------------------------------------------------
 // Files.
 
+TEST(config_file, an_endless_file_is_refused_at_the_size_cap) {
+  auto result = load_file("/dev/zero");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.errors.at(0), "/dev/zero: cannot read: larger than 64 MiB");
+}
+
 TEST(config_file, bundled_config_loads_cleanly) {
   const load_result result = load_file(SMTP_SOURCE_DIR "/config/smtp_exporter.toml");
   ASSERT_TRUE(result.ok()) << joined(result.errors);
