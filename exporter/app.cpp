@@ -74,7 +74,7 @@ asio::awaitable<std::string> render_status(const status_store* store, std::strin
   status_page_options options;
   options.telemetry_path = std::move(telemetry_path);
   options.now = unix_now();
-  co_return render_status_page(store->snapshot(), options);
+  co_return render_status_page(store->shared_snapshot(), options);
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,

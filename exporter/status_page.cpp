@@ -259,18 +259,21 @@ std::optional<std::string> query_parameter(std::string_view query, std::string_v
   return std::nullopt;
 }
 
-std::string render_status_page(std::vector<target_status> targets,
-                               const status_page_options& options) {
+namespace {
+
+// The page over pointers, so the scrape-time records are read where they are, never copied.
+std::string render_rows(std::vector<const target_status*> targets,
+                        const status_page_options& options) {
   std::size_t failing = 0, pending = 0;
-  for (const auto& t : targets) {
-    auto s = state_of(t);
+  for (const target_status* t : targets) {
+    auto s = state_of(*t);
     failing += s == row_state::failing;
     pending += s == row_state::pending;
   }
   // Failing first, each group in name order (the snapshot's order), then cut: the rows that
   // matter survive the cap.
-  std::stable_partition(targets.begin(), targets.end(), [](const target_status& t) {
-    return state_of(t) == row_state::failing;
+  std::stable_partition(targets.begin(), targets.end(), [](const target_status* t) {
+    return state_of(*t) == row_state::failing;
   });
   const std::size_t shown = std::min(targets.size(), options.max_rows);
 
@@ -294,7 +297,7 @@ std::string render_status_page(std::vector<target_status> targets,
       "<table>\n<thead><tr><th>state</th><th>target</th><th>address</th><th>banner</th>"
       "<th>tls</th><th>auth</th><th>last duration</th><th>certificate</th><th>last run</th>"
       "<th>detail / greeting</th></tr></thead>\n<tbody>\n";
-  for (std::size_t i = 0; i < shown; ++i) target_row(page, targets[i], options.now);
+  for (std::size_t i = 0; i < shown; ++i) target_row(page, *targets[i], options.now);
   page += "</tbody></table>\n";
   if (shown < targets.size()) {
     std::size_t hidden_failing = failing > shown ? failing - shown : 0;
@@ -306,6 +309,24 @@ std::string render_status_page(std::vector<target_status> targets,
   }
   page += "</body></html>\n";
   return page;
+}
+
+}  // namespace
+
+std::string render_status_page(const std::vector<target_status>& targets,
+                               const status_page_options& options) {
+  std::vector<const target_status*> rows;
+  rows.reserve(targets.size());
+  for (const auto& t : targets) rows.push_back(&t);
+  return render_rows(std::move(rows), options);
+}
+
+std::string render_status_page(const std::vector<std::shared_ptr<const target_status>>& targets,
+                               const status_page_options& options) {
+  std::vector<const target_status*> rows;
+  rows.reserve(targets.size());
+  for (const auto& t : targets) rows.push_back(t.get());
+  return render_rows(std::move(rows), options);
 }
 
 std::string render_debug_page(const target_status& t, double now) {

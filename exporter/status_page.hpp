@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,8 +26,11 @@ struct status_page_options {
   double now = 0;  // Unix seconds, for ages and certificate days left
 };
 
-// `targets` in any order (status_store::snapshot gives them by name).
-std::string render_status_page(std::vector<target_status> targets,
+// `targets` in any order (status_store's snapshots give them by name). The shared form reads the
+// published records in place (status_store::shared_snapshot), with no copy of 10,000 records.
+std::string render_status_page(const std::vector<target_status>& targets,
+                               const status_page_options& options);
+std::string render_status_page(const std::vector<std::shared_ptr<const target_status>>& targets,
                                const status_page_options& options);
 
 // The last run of one target: results, timings, TLS facts, advice, and the (redacted) transcript.
