@@ -17,18 +17,6 @@ std::string auth_target(const std::string& name, std::uint16_t port, const std::
          "[target.auth]\n" + auth_block + "\n";
 }
 
-std::string auth_result(const std::string& text, const std::string& target) {
-  return label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", "auth"}}, "result")
-      .value_or("<absent>");
-}
-
-std::string wait_auth(exporter_process& exporter, const std::string& target) {
-  return exporter.scrape_until([&](const std::string& text) {
-    auto r = auth_result(text, target);
-    return r != "pending" && r != "<absent>";
-  });
-}
-
 class auth_probe : public ::testing::Test {
  protected:
   temp_dir dir_;
@@ -46,16 +34,16 @@ TEST_F(auth_probe, aiosmtpd_accepts_and_rejects_and_rotation_needs_no_reload) {
                                               "username = \"alice\"\npassword_file = \"" +
                                                   client_password.string() + "\"\n"));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = wait_auth(exporter, "aio");
-  EXPECT_EQ(auth_result(text, "aio"), "auth_rejected") << text;
+  auto text = exporter.scrape_until_decided({"aio"}, "auth");
+  EXPECT_EQ(probe_result(text, "aio", "auth"), "auth_rejected") << text;
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "aio"}, {"probe", "auth"}}), 535);
   EXPECT_EQ(metric_value(text, "smtp_probe_success", {{"target", "aio"}, {"probe", "banner"}}), 1);
   EXPECT_EQ(metric_value(text, "smtp_auth_mechanism_info", {{"target", "aio"}, {"mechanism", "PLAIN"}}), 1);
 
   // Rotate the secret file (as a Kubernetes secret update would); the next probe uses it.
   dir_.write("client.pw", secret + "\n");
-  text = exporter.scrape_until([](const std::string& t) { return auth_result(t, "aio") == "success"; });
-  EXPECT_EQ(auth_result(text, "aio"), "success") << text;
+  text = exporter.scrape_until([](const std::string& t) { return probe_result(t, "aio", "auth") == "success"; });
+  EXPECT_EQ(probe_result(text, "aio", "auth"), "success") << text;
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "aio"}, {"probe", "auth"}}), 235);
   EXPECT_TRUE(metric_value(text, "smtp_probe_phase_duration_seconds", {{"target", "aio"}, {"phase", "auth"}}));
   EXPECT_GE(metric_value(text, "smtp_probe_failures_total",
@@ -74,8 +62,8 @@ TEST_F(auth_probe, forced_login_mechanism) {
                                               "username = \"alice\"\npassword_env = \"SMTP_TEST_PASSWORD\"\n"
                                               "mechanism = \"LOGIN\"\n"));
   ASSERT_TRUE(exporter.started());
-  auto text = wait_auth(exporter, "login");
-  EXPECT_EQ(auth_result(text, "login"), "success") << text << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"login"}, "auth");
+  EXPECT_EQ(probe_result(text, "login", "auth"), "success") << text << exporter.process().log();
 }
 
 struct scripted_auth_case {
@@ -94,8 +82,8 @@ TEST_P(scripted_auth, reports_reason_and_reply_code) {
   ASSERT_NE(port, 0) << peer->log();
   exporter_process exporter(dir_, auth_target("peer", port, c.auth_block));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = wait_auth(exporter, "peer");
-  EXPECT_EQ(auth_result(text, "peer"), c.result) << text << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"peer"}, "auth");
+  EXPECT_EQ(probe_result(text, "peer", "auth"), c.result) << text << exporter.process().log();
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "peer"}, {"probe", "auth"}}), c.code);
 }
 
@@ -122,8 +110,8 @@ TEST_F(auth_probe, xoauth2_token_accepted_and_expired) {
     ASSERT_NE(port, 0);
     exporter_process exporter(dir_, auth_target("oauth", port, block));
     ASSERT_TRUE(exporter.started());
-    auto text = wait_auth(exporter, "oauth");
-    EXPECT_EQ(auth_result(text, "oauth"), "success") << text << peer->log();
+    auto text = exporter.scrape_until_decided({"oauth"}, "auth");
+    EXPECT_EQ(probe_result(text, "oauth", "auth"), "success") << text << peer->log();
   }
   {
     std::uint16_t port = 0;
@@ -131,8 +119,8 @@ TEST_F(auth_probe, xoauth2_token_accepted_and_expired) {
     ASSERT_NE(port, 0);
     exporter_process exporter(dir_, auth_target("oauth", port, block));
     ASSERT_TRUE(exporter.started());
-    auto text = wait_auth(exporter, "oauth");
-    EXPECT_EQ(auth_result(text, "oauth"), "auth_rejected") << text;
+    auto text = exporter.scrape_until_decided({"oauth"}, "auth");
+    EXPECT_EQ(probe_result(text, "oauth", "auth"), "auth_rejected") << text;
     EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "oauth"}, {"probe", "auth"}}), 535);
     // The server's JSON error is worth a log line; the token is not.
     EXPECT_NE(exporter.process().log().find("https://mail.google.com/"), std::string::npos);
@@ -147,8 +135,8 @@ TEST_F(auth_probe, missing_secret_file_is_credentials_unavailable) {
                                               "username = \"alice\"\npassword_file = \"" +
                                                   (dir_.path() / "absent").string() + "\"\n"));
   ASSERT_TRUE(exporter.started());
-  auto text = wait_auth(exporter, "nofile");
-  EXPECT_EQ(auth_result(text, "nofile"), "credentials_unavailable") << text;
+  auto text = exporter.scrape_until_decided({"nofile"}, "auth");
+  EXPECT_EQ(probe_result(text, "nofile", "auth"), "credentials_unavailable") << text;
 }
 
 std::string base64(const std::string& bytes) {
@@ -189,12 +177,12 @@ TEST_F(auth_probe, secret_never_appears_in_logs_or_metrics_at_debug_level) {
   exporter_process exporter(dir_, toml, {"--log.level", "debug"});
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   auto text = exporter.scrape_until([](const std::string& t) {
-    return auth_result(t, "plain") == "success" && auth_result(t, "login") == "success" &&
-           auth_result(t, "tempfail") == "auth_tempfail" &&
+    return probe_result(t, "plain", "auth") == "success" && probe_result(t, "login", "auth") == "success" &&
+           probe_result(t, "tempfail", "auth") == "auth_tempfail" &&
            metric_value(t, "smtp_probe_runs_total", {{"target", "plain"}, {"probe", "auth"}}).value_or(0) >= 2;
   });
-  ASSERT_EQ(auth_result(text, "plain"), "success") << text;
-  ASSERT_EQ(auth_result(text, "login"), "success");
+  ASSERT_EQ(probe_result(text, "plain", "auth"), "success") << text;
+  ASSERT_EQ(probe_result(text, "login", "auth"), "success");
   text += http_request(exporter.port(), "GET", "/").body;
   exporter.process().terminate();
   auto log = exporter.process().log();

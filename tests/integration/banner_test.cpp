@@ -20,21 +20,6 @@ const std::string fast_defaults =
 
 using labels = std::map<std::string, std::string>;
 
-// Waits for the first completed run of `target`'s banner probe and returns the scrape.
-std::string scrape_result(exporter_process& exporter, const std::string& target) {
-  return exporter.scrape_until([&](const std::string& text) {
-    auto result = label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", "banner"}},
-                              "result");
-    return result && *result != "pending";
-  });
-}
-
-std::string banner_result(const std::string& text, const std::string& target) {
-  return label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", "banner"}},
-                     "result")
-      .value_or("<absent>");
-}
-
 double reply_code(const std::string& text, const std::string& target) {
   return metric_value(text, "smtp_reply_code", {{"target", target}, {"probe", "banner"}})
       .value_or(-1);
@@ -51,8 +36,8 @@ TEST_F(banner_probe, aiosmtpd_success_with_capabilities) {
   ASSERT_NE(port, 0) << peer->log();
   exporter_process exporter(dir_, fast_defaults + target_toml("aiosmtpd", "127.0.0.1", port));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = scrape_result(exporter, "aiosmtpd");
-  EXPECT_EQ(banner_result(text, "aiosmtpd"), "success") << text;
+  auto text = exporter.scrape_until_decided({"aiosmtpd"}, "banner");
+  EXPECT_EQ(probe_result(text, "aiosmtpd", "banner"), "success") << text;
   EXPECT_EQ(reply_code(text, "aiosmtpd"), 220);
   EXPECT_EQ(metric_value(text, "smtp_probe_success", {{"target", "aiosmtpd"}, {"probe", "banner"}}), 1);
   for (const char* ext : {"SIZE", "8BITMIME", "SMTPUTF8", "HELP"}) {
@@ -75,8 +60,8 @@ TEST_F(banner_probe, localhost_name_resolves) {
   ASSERT_NE(port, 0);
   exporter_process exporter(dir_, fast_defaults + target_toml("byname", "localhost", port));
   ASSERT_TRUE(exporter.started());
-  auto text = scrape_result(exporter, "byname");
-  EXPECT_EQ(banner_result(text, "byname"), "success") << text;
+  auto text = exporter.scrape_until_decided({"byname"}, "banner");
+  EXPECT_EQ(probe_result(text, "byname", "banner"), "success") << text;
 }
 
 struct scripted_case {
@@ -94,8 +79,8 @@ TEST_P(scripted_banner, reports_reason_and_reply_code) {
   ASSERT_NE(port, 0) << peer->log();
   exporter_process exporter(dir_, fast_defaults + target_toml("peer", "127.0.0.1", port));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = scrape_result(exporter, "peer");
-  EXPECT_EQ(banner_result(text, "peer"), c.result) << text << "\n" << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"peer"}, "banner");
+  EXPECT_EQ(probe_result(text, "peer", "banner"), c.result) << text << "\n" << exporter.process().log();
   EXPECT_EQ(reply_code(text, "peer"), c.code);
   bool ok = std::string(c.result) == "success";
   EXPECT_EQ(metric_value(text, "smtp_probe_success", {{"target", "peer"}, {"probe", "banner"}}), ok ? 1 : 0);
@@ -134,7 +119,7 @@ TEST_F(banner_probe, rejected_greeting_ends_the_run_without_waiting_for_the_time
   auto duration = metric_value(text, "smtp_probe_duration_seconds", {{"target", "blocked"}});
   ASSERT_TRUE(duration) << text;
   EXPECT_LT(*duration, 2.5);
-  EXPECT_EQ(banner_result(text, "blocked"), "banner_rejected");
+  EXPECT_EQ(probe_result(text, "blocked", "banner"), "banner_rejected");
   // The later probe of the same run carries the same reason.
   EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "blocked"}, {"probe", "tls"}}, "result"),
             "banner_rejected");
@@ -145,8 +130,8 @@ TEST_F(banner_probe, refused_port) {
   auto port = unused_port();
   exporter_process exporter(dir_, fast_defaults + target_toml("refused", "127.0.0.1", port));
   ASSERT_TRUE(exporter.started());
-  auto text = scrape_result(exporter, "refused");
-  EXPECT_EQ(banner_result(text, "refused"), "connect_refused") << text;
+  auto text = exporter.scrape_until_decided({"refused"}, "banner");
+  EXPECT_EQ(probe_result(text, "refused", "banner"), "connect_refused") << text;
   EXPECT_EQ(reply_code(text, "refused"), 0);
   EXPECT_FALSE(metric_value(text, "smtp_probe_ip_protocol", {{"target", "refused"}}));
 }
@@ -159,16 +144,10 @@ TEST_F(banner_probe, ip_protocol_restricts_the_addresses_tried) {
       dir_, fast_defaults + target_toml("v4", "127.0.0.1", port, "ip_protocol = \"ip4\"") +
                 target_toml("v6-of-a-v4-literal", "127.0.0.1", port, "ip_protocol = \"ip6\""));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) {
-    for (const char* n : {"v4", "v6-of-a-v4-literal"}) {
-      auto r = label_value(t, "smtp_probe_result_info", {{"target", n}, {"probe", "banner"}}, "result");
-      if (!r || *r == "pending") return false;
-    }
-    return true;
-  });
-  EXPECT_EQ(banner_result(text, "v4"), "success") << text;
+  auto text = exporter.scrape_until_decided({"v4", "v6-of-a-v4-literal"}, "banner");
+  EXPECT_EQ(probe_result(text, "v4", "banner"), "success") << text;
   EXPECT_EQ(metric_value(text, "smtp_probe_ip_protocol", {{"target", "v4"}}), 4);
-  EXPECT_EQ(banner_result(text, "v6-of-a-v4-literal"), "resolve_failed");
+  EXPECT_EQ(probe_result(text, "v6-of-a-v4-literal", "banner"), "resolve_failed");
 }
 
 TEST_F(banner_probe, ipv6_loopback) {
@@ -177,8 +156,8 @@ TEST_F(banner_probe, ipv6_loopback) {
   ASSERT_NE(port, 0) << peer->log();
   exporter_process exporter(dir_, fast_defaults + target_toml("v6", "::1", port));
   ASSERT_TRUE(exporter.started());
-  auto text = scrape_result(exporter, "v6");
-  EXPECT_EQ(banner_result(text, "v6"), "success") << text;
+  auto text = exporter.scrape_until_decided({"v6"}, "banner");
+  EXPECT_EQ(probe_result(text, "v6", "banner"), "success") << text;
   EXPECT_EQ(metric_value(text, "smtp_probe_ip_protocol", {{"target", "v6"}}), 6);
 }
 
@@ -186,8 +165,8 @@ TEST_F(banner_probe, dropped_syns_are_a_connect_timeout) {
   blackhole_listener blackhole;
   exporter_process exporter(dir_, fast_defaults + target_toml("blocked", "127.0.0.1", blackhole.port()));
   ASSERT_TRUE(exporter.started());
-  auto text = scrape_result(exporter, "blocked");
-  EXPECT_EQ(banner_result(text, "blocked"), "connect_timeout") << text;
+  auto text = exporter.scrape_until_decided({"blocked"}, "banner");
+  EXPECT_EQ(probe_result(text, "blocked", "banner"), "connect_timeout") << text;
   EXPECT_EQ(reply_code(text, "blocked"), 0);
   auto duration = metric_value(text, "smtp_probe_duration_seconds", {{"target", "blocked"}});
   ASSERT_TRUE(duration);
@@ -197,8 +176,8 @@ TEST_F(banner_probe, dropped_syns_are_a_connect_timeout) {
 TEST_F(banner_probe, unresolvable_host) {
   exporter_process exporter(dir_, fast_defaults + target_toml("nodns", "no-such-host.invalid", 25));
   ASSERT_TRUE(exporter.started());
-  auto text = scrape_result(exporter, "nodns");
-  EXPECT_EQ(banner_result(text, "nodns"), "resolve_failed") << text;
+  auto text = exporter.scrape_until_decided({"nodns"}, "banner");
+  EXPECT_EQ(probe_result(text, "nodns", "banner"), "resolve_failed") << text;
 }
 
 TEST_F(banner_probe, pending_until_the_first_run) {

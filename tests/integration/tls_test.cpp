@@ -22,19 +22,6 @@ const std::string fast_defaults = "[defaults]\ninterval = \"1s\"\ntimeout = \"1s
 
 using labels = std::map<std::string, std::string>;
 
-std::string tls_result(const std::string& text, const std::string& target) {
-  return label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", "tls"}}, "result")
-      .value_or("<absent>");
-}
-
-bool decided(const std::string& text, const std::vector<std::string>& targets) {
-  for (const auto& t : targets) {
-    auto r = tls_result(text, t);
-    if (r == "pending" || r == "<absent>") return false;
-  }
-  return true;
-}
-
 struct expected_tls {
   const char* leaf;
   const char* result;
@@ -56,7 +43,7 @@ void expect_tls_metrics(const std::string& text, const std::string& target, cons
                         const test_pki& pki) {
   SCOPED_TRACE(target);
   const auto& leaf = pki.get(c.leaf);
-  EXPECT_EQ(tls_result(text, target), c.result) << text;
+  EXPECT_EQ(probe_result(text, target, "tls"), c.result) << text;
   EXPECT_EQ(metric_value(text, "smtp_tls_verified", {{"target", target}}), c.verified);
   EXPECT_EQ(metric_value(text, "smtp_tls_hostname_match", {{"target", target}}), c.hostname_match);
   EXPECT_EQ(metric_value(text, "smtp_tls_cert_not_after_timestamp_seconds", {{"target", target}}),
@@ -104,7 +91,7 @@ TEST(tls_probe, aiosmtpd_starttls_every_certificate_case) {
   }
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([&](const std::string& t) { return decided(t, names); });
+  auto text = exporter.scrape_until_decided(names, "tls");
   for (const auto& c : cases) expect_tls_metrics(text, std::string("aio-") + c.leaf, c, pki);
   // STARTTLS advertised before TLS, and the capabilities after TLS are the ones reported.
   EXPECT_EQ(metric_value(text, "smtp_ehlo_extension_info", {{"target", "aio-valid"}, {"extension", "SIZE"}}), 1);
@@ -122,8 +109,8 @@ TEST(tls_probe, insecure_skip_verify_still_records_the_facts) {
   toml += "insecure_skip_verify = true\n";
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"skip"}); });
-  EXPECT_EQ(tls_result(text, "skip"), "success") << text;
+  auto text = exporter.scrape_until_decided({"skip"}, "tls");
+  EXPECT_EQ(probe_result(text, "skip", "tls"), "success") << text;
   EXPECT_EQ(metric_value(text, "smtp_tls_verified", {{"target", "skip"}}), 0);
   EXPECT_EQ(metric_value(text, "smtp_tls_cert_not_after_timestamp_seconds", {{"target", "skip"}}),
             static_cast<double>(pki.expired.cert.not_after));
@@ -150,8 +137,8 @@ TEST_P(scripted_tls, reports_reason) {
   ASSERT_NE(port, 0) << peer->log();
   exporter_process exporter(dir, fast_defaults + tls_target("peer", port, pki, c.tls));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"peer"}); });
-  EXPECT_EQ(tls_result(text, "peer"), c.result) << text << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"peer"}, "tls");
+  EXPECT_EQ(probe_result(text, "peer", "tls"), c.result) << text << exporter.process().log();
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "peer"}, {"probe", "tls"}}), c.code);
   EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "peer"}, {"probe", "banner"}}, "result"),
             "success");
@@ -174,8 +161,8 @@ TEST(tls_probe, stalled_handshake_ends_within_the_timeout) {
   ASSERT_NE(port, 0);
   exporter_process exporter(dir, fast_defaults + tls_target("stall", port, pki));
   ASSERT_TRUE(exporter.started());
-  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"stall"}); });
-  EXPECT_EQ(tls_result(text, "stall"), "tls_timeout");
+  auto text = exporter.scrape_until_decided({"stall"}, "tls");
+  EXPECT_EQ(probe_result(text, "stall", "tls"), "tls_timeout");
   auto duration = metric_value(text, "smtp_probe_duration_seconds", {{"target", "stall"}});
   ASSERT_TRUE(duration);
   EXPECT_LT(*duration, 1.5);  // timeout = 1s
@@ -192,12 +179,8 @@ TEST(tls_probe, plain_text_probe_of_an_implicit_tls_port_is_a_banner_timeout) {
   exporter_process exporter(dir, fast_defaults + "[[target]]\nname = \"p\"\nhost = \"127.0.0.1\"\nport = " +
                                      std::to_string(port) + "\ntls = \"none\"\nprobes = [\"banner\"]\n");
   ASSERT_TRUE(exporter.started());
-  auto text = exporter.scrape_until([](const std::string& t) {
-    auto r = label_value(t, "smtp_probe_result_info", {{"target", "p"}, {"probe", "banner"}}, "result");
-    return r && *r != "pending";
-  });
-  EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "p"}, {"probe", "banner"}}, "result"),
-            "banner_timeout");
+  auto text = exporter.scrape_until_decided({"p"}, "banner");
+  EXPECT_EQ(probe_result(text, "p", "banner"), "banner_timeout");
 }
 
 // min_tls_version is enforced: a server that stops at TLS 1.2 fails a target that wants 1.3.
@@ -215,10 +198,10 @@ TEST(tls_probe, min_tls_version) {
   toml += "min_tls_version = \"TLS1.3\"\n";  // lands in the last [target.tls] table
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) { return decided(t, {"tls12", "tls13"}); });
-  EXPECT_EQ(tls_result(text, "tls12"), "success") << text;
+  auto text = exporter.scrape_until_decided({"tls12", "tls13"}, "tls");
+  EXPECT_EQ(probe_result(text, "tls12", "tls"), "success") << text;
   EXPECT_EQ(metric_value(text, "smtp_tls_version_info", {{"target", "tls12"}, {"version", "TLSv1.2"}}), 1);
-  EXPECT_EQ(tls_result(text, "tls13"), "tls_handshake_failed");
+  EXPECT_EQ(probe_result(text, "tls13", "tls"), "tls_handshake_failed");
   EXPECT_FALSE(metric_value(text, "smtp_tls_version_info", {{"target", "tls13"}}));
 }
 
@@ -243,7 +226,7 @@ TEST(tls_probe, postfix_starttls_and_implicit_tls_match_aiosmtpd) {
   }
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([&](const std::string& t) { return decided(t, names); });
+  auto text = exporter.scrape_until_decided(names, "tls");
   for (const auto* c : chosen) {
     expect_tls_metrics(text, std::string("pf-starttls-") + c->leaf, *c, pki);
     expect_tls_metrics(text, std::string("pf-implicit-") + c->leaf, *c, pki);
@@ -280,21 +263,11 @@ TEST(auth_over_tls, postfix_cram_md5) {
                      auth_target("wrong", server.starttls_port(), "starttls", bad, "CRAM-MD5");
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto auth_result = [](const std::string& t, const std::string& target) {
-    return label_value(t, "smtp_probe_result_info", {{"target", target}, {"probe", "auth"}}, "result")
-        .value_or("<absent>");
-  };
-  auto text = exporter.scrape_until([&](const std::string& t) {
-    for (const char* n : {"cram", "auto", "implicit", "wrong"}) {
-      auto r = auth_result(t, n);
-      if (r == "pending" || r == "<absent>") return false;
-    }
-    return true;
-  }, 30s);
-  EXPECT_EQ(auth_result(text, "cram"), "success") << text << server.log();
-  EXPECT_EQ(auth_result(text, "auto"), "success");
-  EXPECT_EQ(auth_result(text, "implicit"), "success");
-  EXPECT_EQ(auth_result(text, "wrong"), "auth_rejected");
+  auto text = exporter.scrape_until_decided({"cram", "auto", "implicit", "wrong"}, "auth", 30s);
+  EXPECT_EQ(probe_result(text, "cram", "auth"), "success") << text << server.log();
+  EXPECT_EQ(probe_result(text, "auto", "auth"), "success");
+  EXPECT_EQ(probe_result(text, "implicit", "auth"), "success");
+  EXPECT_EQ(probe_result(text, "wrong", "auth"), "auth_rejected");
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "cram"}, {"probe", "auth"}}), 235);
   EXPECT_EQ(metric_value(text, "smtp_reply_code", {{"target", "wrong"}, {"probe", "auth"}}), 535);
   // AUTH is offered only after STARTTLS; the metric reflects the capabilities seen after TLS.
@@ -318,12 +291,8 @@ TEST(auth_over_tls, untrusted_certificate_fails_auth_with_the_certificate_reason
                      "\"\n[target.auth]\nusername = \"alice\"\npassword = \"s3cr3t-Pa55word\"\n";
   exporter_process exporter(dir, toml);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) {
-    auto r = label_value(t, "smtp_probe_result_info", {{"target", "mitm"}, {"probe", "auth"}}, "result");
-    return r && *r != "pending";
-  });
-  EXPECT_EQ(label_value(text, "smtp_probe_result_info", {{"target", "mitm"}, {"probe", "auth"}}, "result"),
-            "cert_untrusted");
+  auto text = exporter.scrape_until_decided({"mitm"}, "auth");
+  EXPECT_EQ(probe_result(text, "mitm", "auth"), "cert_untrusted");
   peer->terminate();
   // aiosmtpd logs every command it receives: no AUTH ever arrived.
   EXPECT_NE(peer->log().find(">> b'STARTTLS'"), std::string::npos) << peer->log();

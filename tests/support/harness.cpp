@@ -298,6 +298,13 @@ void exporter_process::rewrite_config(const std::string& config_toml) {
   std::ofstream(config_path_, std::ios::binary | std::ios::trunc) << config_toml;
 }
 
+std::string exporter_process::scrape_until_decided(const std::vector<std::string>& targets,
+                                                   const std::string& probe,
+                                                   std::chrono::milliseconds timeout) {
+  return scrape_until([&](const std::string& text) { return probes_decided(text, targets, probe); },
+                      timeout);
+}
+
 void exporter_process::sleep_briefly() { std::this_thread::sleep_for(100ms); }
 
 namespace {
@@ -381,6 +388,20 @@ std::optional<std::string> label_value(const std::string& text, const std::strin
     return true;
   });
   return out;
+}
+
+std::string probe_result(const std::string& text, const std::string& target, const std::string& probe) {
+  return label_value(text, "smtp_probe_result_info", {{"target", target}, {"probe", probe}}, "result")
+      .value_or("<absent>");
+}
+
+bool probes_decided(const std::string& text, const std::vector<std::string>& targets,
+                    const std::string& probe) {
+  for (const auto& t : targets) {
+    auto r = probe_result(text, t, probe);
+    if (r == "pending" || r == "<absent>") return false;
+  }
+  return true;
 }
 
 }  // namespace smtp_test

@@ -95,6 +95,9 @@ class exporter_process {
   std::string scrape();
   void rewrite_config(const std::string& config_toml);
   child_process& process() { return *process_; }
+  // Scrapes until every target's `probe` has a result other than pending; returns the last scrape.
+  std::string scrape_until_decided(const std::vector<std::string>& targets, const std::string& probe,
+                                   std::chrono::milliseconds timeout = 20s);
   // Scrapes until `pred(text)` holds or the timeout passes; returns the last scrape.
   template <typename Pred>
   std::string scrape_until(Pred pred, std::chrono::milliseconds timeout = 20s) {
@@ -123,6 +126,12 @@ std::optional<double> metric_value(const std::string& text, const std::string& n
 std::optional<std::string> label_value(const std::string& text, const std::string& name,
                                        const std::map<std::string, std::string>& labels,
                                        const std::string& label);
+
+// The `result` label of smtp_probe_result_info{target,probe}; "<absent>" when there is no series.
+std::string probe_result(const std::string& text, const std::string& target, const std::string& probe);
+// True when every target's `probe` has a result other than pending.
+bool probes_decided(const std::string& text, const std::vector<std::string>& targets,
+                    const std::string& probe);
 
 fs::path source_dir();
 fs::path exporter_binary();
