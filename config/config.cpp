@@ -120,15 +120,6 @@ bool before(toml::source_position a, toml::source_position b) {
   return a.line != b.line ? a.line < b.line : a.column < b.column;
 }
 
-tls_mode tls_mode_for_port(const provider_preset* preset, std::uint16_t port) {
-  if (preset != nullptr) {
-    for (const provider_port& p : preset->ports)
-      if (p.port == port) return p.tls;
-  }
-  // 465 is the submissions port (RFC 8314): TLS from the first byte. Everything else upgrades.
-  return port == 465 ? tls_mode::implicit : tls_mode::starttls;
-}
-
 // What [defaults] resolves to; every target starts from a copy.
 struct defaults_block {
   duration interval = builtin_interval;

@@ -42,4 +42,13 @@ const provider_preset* find_provider(std::string_view name) {
   return it == presets.end() ? nullptr : &*it;
 }
 
+tls_mode tls_mode_for_port(const provider_preset* preset, std::uint16_t port) {
+  if (preset != nullptr) {
+    for (const provider_port& p : preset->ports)
+      if (p.port == port) return p.tls;
+  }
+  // 465 is the submissions port (RFC 8314): TLS from the first byte. Everything else upgrades.
+  return port == 465 ? tls_mode::implicit : tls_mode::starttls;
+}
+
 }  // namespace smtp_exporter::config

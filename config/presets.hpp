@@ -29,4 +29,8 @@ struct provider_preset {
 std::span<const provider_preset> provider_presets();
 const provider_preset* find_provider(std::string_view name);
 
+// The TLS mode a port gets when the config does not say: the preset's mode for that port if it
+// lists it, else 465 is implicit TLS (RFC 8314) and every other port upgrades with STARTTLS.
+tls_mode tls_mode_for_port(const provider_preset* preset, std::uint16_t port);
+
 }  // namespace smtp_exporter::config

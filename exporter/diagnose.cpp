@@ -62,15 +62,6 @@ struct port_run {
   bool passed() const { return reason == failure_reason::none; }
 };
 
-config::tls_mode mode_for_port(const config::provider_preset* preset, std::uint16_t port) {
-  if (preset != nullptr) {
-    for (const auto& p : preset->ports)
-      if (p.port == port) return p.tls;
-  }
-  // The config's rule: 465 is TLS from the first byte (RFC 8314), every other port upgrades.
-  return port == 465 ? config::tls_mode::implicit : config::tls_mode::starttls;
-}
-
 std::optional<std::uint16_t> parse_port(std::string_view text) {
   if (text.empty() || text.size() > 5) return std::nullopt;
   unsigned value = 0;
@@ -168,7 +159,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
         return false;
       }
       p.source = "address";
-      if (port != 0) p.ports.push_back({port, mode_for_port(nullptr, port)});
+      if (port != 0) p.ports.push_back({port, config::tls_mode_for_port(nullptr, port)});
     }
   }
 
@@ -177,7 +168,9 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     std::vector<port_plan> ports;
     for (auto port : o.ports) {
       // A config target keeps its own mode on its own port.
-      auto mode = p.source == "config" && port == t.port ? t.tls : mode_for_port(p.provider, port);
+      auto mode = p.source == "config" && port == t.port
+                      ? t.tls
+                      : config::tls_mode_for_port(p.provider, port);
       auto same = [port](const port_plan& x) { return x.port == port; };
       if (std::none_of(ports.begin(), ports.end(), same)) ports.push_back({port, mode});
     }
