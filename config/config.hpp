@@ -100,6 +100,9 @@ load_result load_string(std::string_view toml_text, std::string_view source_name
 std::optional<duration> parse_duration(std::string_view text);
 std::string format_duration(duration d);
 
+// "host:port", with an IPv6 literal in brackets: "[::1]:25".
+std::string host_port(std::string_view host, std::uint16_t port);
+
 // The machine's host name, used when no ehlo_name is configured.
 std::string default_ehlo_name();
 

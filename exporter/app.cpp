@@ -145,9 +145,8 @@ bool app::start() {
     return false;
   }
   auto bound = http_.local_endpoint();
-  const auto host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                            : bound.address().to_string();
-  log::info("listening", {{"address", host + ":" + std::to_string(bound.port())},
+  const auto address = config::host_port(bound.address().to_string(), bound.port());
+  log::info("listening", {{"address", address},
                           {"telemetry_path", options_.telemetry_path}});
   http_.start();
   wait_for_stop();

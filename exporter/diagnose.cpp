@@ -282,11 +282,6 @@ std::string port_label(const port_plan& p) {
   return std::to_string(p.port) + " (" + std::string(config::to_string(p.mode)) + ")";
 }
 
-std::string host_port(const std::string& host, std::uint16_t port) {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-         std::to_string(port);
-}
-
 void print_line(std::ostream& out, std::string_view status, std::string_view label,
                 std::string_view duration, std::string_view text) {
   char buf[64];
@@ -552,7 +547,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     if (!options.json) print_header(out, p);
     for (const auto& port : p.ports) {
       if (!options.json) {
-        out << "\n" << host_port(p.target.host, port.port) << " ("
+        out << "\n" << config::host_port(p.target.host, port.port) << " ("
             << config::to_string(port.mode) << ")\n";
       }
       runs.push_back(run_port(io, resolver, p, port, options.json ? nullptr : &out));

@@ -68,11 +68,6 @@ std::string seconds_text(double s) {
   return buf;
 }
 
-std::string host_port(const config::target& c) {
-  std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;
-  return host + ":" + std::to_string(c.port);
-}
-
 std::string_view mode_text(config::tls_mode mode) {
   switch (mode) {
     case config::tls_mode::none: return "plain";
@@ -172,8 +167,8 @@ void target_row(std::string& page, const target_status& t, double now) {
   if (!c.provider.empty()) {
     page += " <span class=\"muted\">(" + html_escape(c.provider) + ")</span>";
   }
-  page += "</td><td class=\"addr\">" + html_escape(host_port(c)) + " <span class=\"muted\">" +
-          std::string(mode_text(c.tls)) + "</span></td>";
+  page += "</td><td class=\"addr\">" + html_escape(config::host_port(c.host, c.port)) +
+          " <span class=\"muted\">" + std::string(mode_text(c.tls)) + "</span></td>";
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) probe_cell(page, t, i);
   if (t.last_duration_seconds >= 0) {
     page += "<td class=\"num\">" + seconds_text(t.last_duration_seconds) + "</td>";
@@ -340,7 +335,8 @@ std::string render_debug_page(const target_status& t, double now) {
     page += html_escape(key);
     page += "</th><td>" + value_html + "</td></tr>\n";
   };
-  row("address", html_escape(host_port(c)) + " (" + std::string(mode_text(c.tls)) + ")");
+  row("address", html_escape(config::host_port(c.host, c.port)) + " (" +
+                     std::string(mode_text(c.tls)) + ")");
   if (!c.provider.empty()) row("provider", html_escape(c.provider));
   if (!t.peer_address.empty()) row("connected to", html_escape(t.peer_address));
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
