@@ -493,7 +493,7 @@ std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::s
           "conflicts with " + std::string(sources[0].second) + "; set exactly one of " +
               one_of(secret_keys));
   }
-  std::string* const fields[] = {&auth.password_file, &auth.password_env, &auth.password,
+  std::string* const fields[] = {&auth.password_file, &auth.password_env, nullptr,
                                  &auth.token_file};
   for (std::size_t k = 0; k < std::size(secret_keys); ++k) {
     const toml::node* node = find(table, secret_keys[k], node_type::string, base);
@@ -504,10 +504,15 @@ std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::s
       error(*node, path, "must not be empty");
     } else if (secret_keys[k] == "password_env" && !is_identifier(value)) {
       error(*node, path, "must be an environment variable name such as \"SMTP_PASSWORD\"");
-    } else {
+    } else if (fields[k] != nullptr) {
       *fields[k] = value;
+    } else {
+      auth.password = shared_secret(value);
     }
     if (secret_keys[k] == "password") {
+      // toml++'s copy goes away with the parsed tree: wipe it first. The tree is ours and not
+      // const; only this accessor is.
+      cleanse(const_cast<std::string&>(value));
       report(warnings_, node->source().begin, path,
              "inline password for target " + quote_value(target_name) +
                  "; prefer password_file or password_env to keep the secret out of the config");

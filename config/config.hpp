@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/secret.hpp"
+
 namespace smtp_exporter::config {
 
 enum class tls_mode : std::uint8_t { none, starttls, implicit };
@@ -39,7 +41,7 @@ struct auth_settings {
   std::string username;
   std::string password_file;  // re-read at every probe
   std::string password_env;   // name of an environment variable
-  std::string password;       // inline secret; allowed, with a warning at load time
+  shared_secret password;     // inline secret (wiped buffer); allowed, with a warning at load time
   std::string token_file;     // XOAUTH2 bearer token, re-read at every probe
   auth_mechanism mechanism = auth_mechanism::automatic;
   bool operator==(const auth_settings&) const = default;

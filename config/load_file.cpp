@@ -1,4 +1,7 @@
 // Reading the config file, kept apart from parsing so load_string stays free of I/O.
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -19,8 +22,25 @@ load_result load_file(const std::filesystem::path& path) {
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"),
                                                              &std::fclose);
   if (!file) return cannot_read(errno);
+  std::setvbuf(file.get(), nullptr, _IONBF, 0);  // no stdio buffer holding a copy
+  // The text may hold an inline password: wipe every copy made here once parsed. Sized from the
+  // file up front so that growing does not leave copies behind in freed memory.
   std::string text;
+  struct stat info {};
+  if (::fstat(::fileno(file.get()), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+    text.reserve(std::min<std::size_t>(static_cast<std::size_t>(info.st_size) + 1,
+                                       max_config_bytes + 1));
+  }
   char buffer[64 * 1024];
+  struct wipe_on_exit {
+    std::string& text;
+    char* buffer;
+    std::size_t size;
+    ~wipe_on_exit() {
+      cleanse(text);
+      OPENSSL_cleanse(buffer, size);
+    }
+  } wipe{text, buffer, sizeof buffer};
   std::size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
     text.append(buffer, n);

@@ -42,6 +42,7 @@ failure_class class_of(failure_reason reason, probes::probe_kind failed_probe) {
     case failure_reason::auth_rejected:
     case failure_reason::auth_tempfail:
     case failure_reason::credentials_unavailable: return failure_class::auth;
+    case failure_reason::descriptors_exhausted: return failure_class::connect;
     case failure_reason::connection_closed:
     case failure_reason::protocol_error:
     case failure_reason::timeout: break;
@@ -95,6 +96,8 @@ std::string_view headline(failure_reason reason) {
     case failure_reason::auth_rejected: return "username or password rejected";
     case failure_reason::auth_tempfail: return "server could not check the credentials now";
     case failure_reason::credentials_unavailable: return "the secret could not be read here";
+    case failure_reason::descriptors_exhausted:
+      return "this process ran out of file descriptors (not the server's fault)";
   }
   return "";
 }
@@ -305,6 +308,9 @@ std::vector<std::string> advice_for(const advice_context& c) {
       return {"The server could not check the credentials now (4xx). Try again later."};
     case failure_reason::credentials_unavailable:
       return {"The password file or variable could not be read on this machine; nothing was sent."};
+    case failure_reason::descriptors_exhausted:
+      return {"This process has no free file descriptor (RLIMIT_NOFILE, `ulimit -n`); raise the "
+              "limit or probe fewer targets at once (--probe.max-in-flight)."};
   }
   return {};
 }

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "exporter/cross_site.hpp"
 #include "exporter/log.hpp"
 #include "exporter/status_page.hpp"
 #include "probes/tls_context.hpp"
@@ -106,7 +107,8 @@ http_response text_response(http::status status, std::string body) {
 app::app(app_options options)
     : options_(std::move(options)),
       scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
-      http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
+      http_(io_.get_executor(), [this](const http_request& r) { return handle(r); },
+            options_.http_limits),
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
@@ -148,6 +150,15 @@ bool app::start() {
   const auto address = config::host_port(bound.address().to_string(), bound.port());
   log::info("listening", {{"address", address},
                           {"telemetry_path", options_.telemetry_path}});
+  // A process that probes on without its web port would look healthy to nobody and alert nobody:
+  // stop, and let the supervisor (kubelet, systemd) restart it.
+  http_.on_listener_failed([this](const std::string& why) {
+    log::error("stopping: the web port no longer accepts connections", {{"err", why}});
+    exit_code_ = 1;
+    ready_ = false;
+    scheduler_.stop();
+    io_.stop();
+  });
   http_.start();
   wait_for_stop();
   wait_for_reload();
@@ -256,6 +267,9 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
   }
   if (path == "/-/reload") {
     if (method != http::verb::post) co_return not_allowed("POST");
+    if (auto refusal = cross_site_refusal(request); !refusal.empty()) {
+      co_return text_response(http::status::forbidden, refusal + "\n");
+    }
     auto outcome = co_await reload("http");
     co_return text_response(outcome.ok ? http::status::ok : http::status::internal_server_error,
                             outcome.message + "\n");

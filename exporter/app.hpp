@@ -32,6 +32,7 @@ struct app_options {
   std::string listen_address = ":9465";
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
+  http_server::limits http_limits;
 };
 
 class app {
@@ -43,6 +44,8 @@ class app {
   bool start();
   // Runs the event loop until SIGTERM/SIGINT.
   void run();
+  // 0 after a signal stopped the exporter; 1 when it stopped because its listener failed.
+  int exit_code() const { return exit_code_; }
   boost::asio::ip::tcp::endpoint http_endpoint() const { return http_.local_endpoint(); }
 
  private:
@@ -72,6 +75,7 @@ class app {
   boost::asio::signal_set reload_signals_;
   bool ready_ = false;
   bool reloading_ = false;
+  int exit_code_ = 0;
 };
 
 }  // namespace smtp_exporter::exporter

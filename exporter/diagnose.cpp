@@ -33,6 +33,7 @@ using probes::probe_kind;
 namespace {
 
 constexpr auto default_timeout = std::chrono::seconds(10);
+constexpr config::duration max_diagnose_timeout = std::chrono::minutes(10);
 // A certificate this close to its end is worth a "warn" before it becomes a failure.
 constexpr long expiry_warning_days = 14;
 
@@ -193,6 +194,12 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     auto d = config::parse_duration(o.timeout);
     if (!d || d->count() <= 0) {
       error = "--timeout: want a duration such as 10s or 1500ms";
+      return false;
+    }
+    // The deadline is now + timeout on a nanosecond clock: an unbounded value overflows it into
+    // the past. Ten minutes is far past any SMTP server's own timeouts.
+    if (*d > max_diagnose_timeout) {
+      error = "--timeout: at most " + config::format_duration(max_diagnose_timeout);
       return false;
     }
     t.timeout = *d;

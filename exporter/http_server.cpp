@@ -1,5 +1,8 @@
 #include "exporter/http_server.hpp"
 
+#include <cerrno>
+#include <stdexcept>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
@@ -99,25 +103,68 @@ tcp::endpoint http_server::local_endpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
-void http_server::start() { asio::co_spawn(executor_, accept_loop(), asio::detached); }
+void http_server::start() {
+  // Not detached: however the loop ends, someone hears of it.
+  auto failed = on_listener_failed_;
+  auto table = table_;
+  asio::co_spawn(executor_, accept_loop(),
+                 [failed, table](std::exception_ptr e) {
+                   std::string why = "the listener stopped";
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       why = std::string("the listener failed: ") + ex.what();
+                     } catch (...) {
+                       why = "the listener failed";
+                     }
+                   } else if (table->stopping) {
+                     return;  // stop() was called
+                   }
+                   log::error("HTTP listener stopped", {{"err", why}});
+                   if (failed) failed(why);
+                 });
+}
 
 void http_server::stop() {
+  table_->stopping = true;
   error_code ignored;
   acceptor_.close(ignored);
 }
 
+namespace {
+
+// Accept errors that retrying can cure: out of descriptors or memory, a connection that went
+// away before accept. Anything else (a closed or broken listening socket) will not get better.
+bool transient_accept_error(const error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_memory ||
+         ec == asio::error::no_buffer_space || ec == asio::error::connection_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::interrupted ||
+         ec == asio::error::try_again || ec == asio::error::would_block ||
+         ec == asio::error::network_down || ec == asio::error::network_unreachable ||
+         ec == asio::error::host_unreachable || ec == asio::error::timed_out ||
+         ec == asio::error::no_permission || ec.value() == ENFILE || ec.value() == EPROTO;
+}
+
+}  // namespace
+
 asio::awaitable<void> http_server::accept_loop() {
-  while (acceptor_.is_open()) {
+  while (!table_->stopping) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
+    if (table_->stopping) co_return;
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      if (!transient_accept_error(ec)) {
+        throw std::runtime_error("accept: " + ec.message());
+      }
       // EMFILE and friends: back off briefly instead of spinning.
       log::warn("accept failed", {{"err", ec.message()}});
       asio::steady_timer pause(executor_, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    if (*connections_ >= limits_.max_connections) {
+    ++table_->stats.accepted;
+    if (table_->open >= limits_.max_connections && !make_room()) {
+      ++table_->stats.refused_full;
       error_code ignored;
       socket.close(ignored);
       continue;
@@ -126,26 +173,107 @@ asio::awaitable<void> http_server::accept_loop() {
   }
 }
 
-asio::awaitable<void> http_server::serve(tcp::socket socket) {
-  auto counter = connections_;
-  ++*counter;
-  struct release {
-    std::shared_ptr<std::size_t> c;
-    ~release() { --*c; }
-  } guard{counter};
+bool http_server::make_room() {
+  // The connection idle the longest; failing that, the one that has been sending its request the
+  // longest (a real client sends its headers in one go, a slow-loris one byte at a time). Never
+  // one whose request is being answered.
+  connection_entry* oldest_idle = nullptr;
+  connection_entry* oldest_reading = nullptr;
+  for (auto& e : table_->entries) {
+    auto& oldest = e.state == connection_state::idle      ? oldest_idle
+                   : e.state == connection_state::reading ? oldest_reading
+                                                          : oldest_idle;
+    if (e.state != connection_state::idle && e.state != connection_state::reading) continue;
+    if (oldest == nullptr || e.since < oldest->since) oldest = &e;
+  }
+  connection_entry* oldest = oldest_idle != nullptr ? oldest_idle : oldest_reading;
+  if (oldest == nullptr) return false;
+  // Its coroutine wakes with operation_aborted and removes the entry.
+  oldest->state = connection_state::closing;
+  --table_->open;
+  ++table_->stats.evicted;
+  error_code ignored;
+  oldest->stream->socket().close(ignored);
+  return true;
+}
 
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
+asio::awaitable<void> http_server::serve(tcp::socket socket) {
+  const auto accepted = std::chrono::steady_clock::now();
+  beast::tcp_stream tcp(std::move(socket));
+  auto table = table_;
+  auto entry = table->entries.insert(table->entries.end(),
+                                     connection_entry{&tcp, connection_state::idle, accepted});
+  ++table->open;
+  struct unregister {
+    std::shared_ptr<connection_table> table;
+    std::list<connection_entry>::iterator entry;
+    ~unregister() {
+      if (entry->state != connection_state::closing) --table->open;
+      table->entries.erase(entry);
+    }
+  } guard{table, entry};
+
+  auto context = tls_ ? tls_() : nullptr;
+  if (!context) {
+    co_await serve_requests(tcp, tcp, *entry, accepted);
+    error_code ignored;
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  beast::ssl_stream<beast::tcp_stream&> tls(tcp, *context);
+  entry->state = connection_state::reading;
+  tcp.expires_at(accepted + limits_.header_timeout);
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  if (hec) {
+    if (hec == beast::error::timeout) ++table->stats.header_timeouts;
+    log::debug("TLS handshake failed", {{"err", hec.message()}});
+    co_return;
+  }
+  co_await serve_requests(tls, tcp, *entry, accepted);
+  tcp.expires_after(std::chrono::seconds(1));
+  co_await tls.async_shutdown(use_nothrow);
+}
+
+template <typename Stream>
+asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_stream& tcp,
+                                                  connection_entry& entry,
+                                                  std::chrono::steady_clock::time_point accepted) {
+  beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
+  bool first = true;
   for (;;) {
+    // Idle until the request's first byte: the only state in which a connection may be closed to
+    // make room. A new connection gets the header deadline for this wait, a kept-alive one the
+    // idle deadline.
+    entry.state = connection_state::idle;
+    entry.since = std::chrono::steady_clock::now();
+    auto header_deadline = accepted + limits_.header_timeout;
+    if (buffer.size() == 0) {
+      tcp.expires_at(first ? header_deadline : entry.since + limits_.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(1024), use_nothrow);
+      if (ec) {
+        if (first && ec == beast::error::timeout) ++table_->stats.header_timeouts;
+        co_return;
+      }
+      buffer.commit(n);
+    }
+    if (entry.state == connection_state::closing) co_return;
+    entry.state = connection_state::reading;
+    entry.since = std::chrono::steady_clock::now();
+    if (!first) header_deadline = std::chrono::steady_clock::now() + limits_.header_timeout;
+    first = false;
+
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
     parser.body_limit(limits_.max_body_bytes);
-    stream.expires_after(limits_.request_timeout);
+    tcp.expires_at(header_deadline);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
     if (ec) {
+      if (ec == beast::error::timeout) ++table_->stats.header_timeouts;
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
-        break;
+          ec == asio::error::connection_reset || ec == asio::error::eof ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+          ec == asio::ssl::error::stream_truncated) {
+        co_return;
       }
       // A malformed or oversized request gets a clear answer, then the connection closes.
       http_response bad{ec == http::error::header_limit || ec == http::error::body_limit
@@ -156,10 +284,13 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
       bad.set(http::field::connection, "close");
       bad.body() = "bad request: " + ec.message() + "\n";
       bad.prepare_payload();
-      stream.expires_after(std::chrono::seconds(5));
+      entry.state = connection_state::busy;
+      tcp.expires_after(std::chrono::seconds(5));
       co_await http::async_write(stream, bad, use_nothrow);
-      break;
+      co_return;
     }
+    entry.state = connection_state::busy;
+    tcp.expires_never();  // the handler may wait for a render; the write has its own deadline
     auto request = parser.release();
     http_response response;
     try {
@@ -170,10 +301,13 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
       response.set(http::field::content_type, "text/plain; charset=utf-8");
       response.body() = "internal error\n";
     }
+    if (entry.state == connection_state::closing) co_return;
+    // A handler may ask to close (Connection: close); otherwise the client decides.
+    const bool handler_closes = !response.keep_alive();
     response.version(request.version());
-    response.keep_alive(request.keep_alive());
+    response.keep_alive(request.keep_alive() && !handler_closes);
     response.prepare_payload();
-    stream.expires_after(limits_.request_timeout);
+    tcp.expires_after(limits_.write_timeout);
     error_code wec;
     if (request.method() == http::verb::head) {
       // HEAD: the headers (with the Content-Length a GET would have), never the body, or a
@@ -183,10 +317,8 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
     } else {
       std::tie(wec, std::ignore) = co_await http::async_write(stream, response, use_nothrow);
     }
-    if (wec || !response.keep_alive()) break;
+    if (wec || !response.keep_alive()) co_return;
   }
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace smtp_exporter::exporter

@@ -1,18 +1,29 @@
 // The exporter's HTTP endpoint on Boost.Beast: one coroutine per connection on the shared
-// executor, per-request deadlines and size limits, and a route table supplied by the caller.
+// executor, a route table supplied by the caller, and limits that keep one client from locking
+// Prometheus out:
+// - a short deadline for a request's headers (from accept, or from the first byte of a kept-alive
+//   connection's next request), a separate, longer one for keep-alive idleness, one for writing;
+// - a connection cap; when full, the connection idle the longest (or, with none idle, the one
+//   that has been sending its request the longest) is closed to make room, so a flood of idle or
+//   trickling connections cannot keep a scraper out;
+// - per connection at most one request (header and body limits) and one response in memory, and
+//   a response that the client does not read is dropped at the write deadline.
 //
-// Thread-safety: start() and stop() on the server's executor.
+// Thread-safety: every member on the server's executor (a single-threaded io_context).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -21,6 +32,9 @@ namespace smtp_exporter::exporter {
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
 using http_handler = std::function<boost::asio::awaitable<http_response>(const http_request&)>;
+// The TLS context for the next accepted connection; nullptr serves plain HTTP. Called once per
+// connection, so a context swapped in after a certificate rotation applies to new connections.
+using tls_context_source = std::function<std::shared_ptr<boost::asio::ssl::context>()>;
 
 // "host:port", "[v6]:port" or ":port" (every address). Returns false with `error` set.
 bool parse_listen_address(const std::string& text, boost::asio::ip::tcp::endpoint& endpoint,
@@ -29,31 +43,78 @@ bool parse_listen_address(const std::string& text, boost::asio::ip::tcp::endpoin
 class http_server {
  public:
   struct limits {
-    std::size_t max_connections = 256;
+    std::size_t max_connections = 512;
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 64 * 1024;
-    std::chrono::seconds request_timeout{30};
+    // From accept (or the first byte of a kept-alive connection's next request) to the end of the
+    // request, TLS handshake included.
+    std::chrono::milliseconds header_timeout{5000};
+    // A kept-alive connection waiting for its next request.
+    std::chrono::milliseconds idle_timeout{60000};
+    // Writing one response; a client that does not read is cut off here.
+    std::chrono::milliseconds write_timeout{30000};
+  };
+  struct counters {
+    std::uint64_t accepted = 0;
+    std::uint64_t evicted = 0;  // closed to make room for a new connection
+    std::uint64_t refused_full = 0;  // no idle connection to close: the new one was refused
+    std::uint64_t header_timeouts = 0;
   };
 
   http_server(boost::asio::any_io_executor executor, http_handler handler, limits l);
   http_server(boost::asio::any_io_executor executor, http_handler handler)
       : http_server(std::move(executor), std::move(handler), limits{}) {}
 
+  void set_limits(const limits& l) { limits_ = l; }
+  void set_tls(tls_context_source source) { tls_ = std::move(source); }
+  // Called once if the listener stops for any reason other than stop(): an exception or an accept
+  // error that retrying cannot cure. The process must not run on without its web port.
+  void on_listener_failed(std::function<void(const std::string&)> callback) {
+    on_listener_failed_ = std::move(callback);
+  }
+
   // Binds and listens; returns false with `error` set (e.g. address in use).
   bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // For tests: the listening socket.
+  int native_listen_handle() { return acceptor_.native_handle(); }
   void start();
   void stop();
 
+  std::size_t open_connections() const { return table_->open; }
+  const counters& stats() const { return table_->stats; }
+
  private:
+  enum class connection_state : std::uint8_t { idle, reading, busy, closing };
+  struct connection_entry {
+    boost::beast::tcp_stream* stream;
+    connection_state state;
+    std::chrono::steady_clock::time_point since;
+  };
+  // Shared with the connection coroutines, which may outlive the server at shutdown.
+  struct connection_table {
+    std::list<connection_entry> entries;
+    std::size_t open = 0;  // entries not closing
+    bool stopping = false;
+    counters stats;
+  };
+
   boost::asio::awaitable<void> accept_loop();
+  // Makes room for one more connection; false when every open connection is busy.
+  bool make_room();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+  template <typename Stream>
+  boost::asio::awaitable<void> serve_requests(Stream& stream, boost::beast::tcp_stream& tcp,
+                                              connection_entry& entry,
+                                              std::chrono::steady_clock::time_point accepted);
 
   boost::asio::any_io_executor executor_;
   http_handler handler_;
   limits limits_;
+  tls_context_source tls_;
+  std::function<void(const std::string&)> on_listener_failed_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<std::size_t> connections_ = std::make_shared<std::size_t>(0);
+  std::shared_ptr<connection_table> table_ = std::make_shared<connection_table>();
 };
 
 }  // namespace smtp_exporter::exporter

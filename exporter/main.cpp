@@ -1,6 +1,7 @@
 // smtp_exporter: tells an operator that their application can no longer send mail, and why.
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -8,6 +9,7 @@
 #include "exporter/advice.hpp"
 #include "exporter/app.hpp"
 #include "exporter/diagnose.hpp"
+#include "exporter/fd_limit.hpp"
 #include "exporter/log.hpp"
 #include "exporter/version.hpp"
 
@@ -53,6 +55,22 @@ int main(int argc, char** argv) {
                  "Most SMTP sessions running at once; runs over the cap wait for a slot.")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  // The web server's limits (docs/security.md): a client cannot keep a scraper out.
+  std::string header_timeout = "5s", idle_timeout = "1m", write_timeout = "30s";
+  cli.add_option("--web.max-connections", options.http_limits.max_connections,
+                 "Most open HTTP connections; when full, the one idle the longest is closed.")
+      ->capture_default_str()
+      ->check(CLI::Range(4, 1000000));
+  cli.add_option("--web.read-header-timeout", header_timeout,
+                 "Deadline for a request's headers (and TLS handshake), from the connection or the "
+                 "request's first byte.")
+      ->capture_default_str();
+  cli.add_option("--web.idle-timeout", idle_timeout,
+                 "How long a kept-alive connection may wait for its next request.")
+      ->capture_default_str();
+  cli.add_option("--web.write-timeout", write_timeout,
+                 "Deadline for writing one response; a client that does not read is cut off.")
+      ->capture_default_str();
   cli.add_option("--log.level", log_level, "Only log messages with the given severity or above.")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -152,6 +170,17 @@ int main(int argc, char** argv) {
     std::cerr << "--web.telemetry-path must start with /\n";
     return 1;
   }
+  for (auto [flag, text, out] :
+       {std::tuple{"--web.read-header-timeout", &header_timeout, &options.http_limits.header_timeout},
+        std::tuple{"--web.idle-timeout", &idle_timeout, &options.http_limits.idle_timeout},
+        std::tuple{"--web.write-timeout", &write_timeout, &options.http_limits.write_timeout}}) {
+    auto d = config::parse_duration(*text);
+    if (!d || d->count() <= 0) {
+      std::cerr << flag << ": \"" << *text << "\" is not a positive duration (e.g. 5s, 1m)\n";
+      return 1;
+    }
+    *out = *d;
+  }
   if (check) return check_config(options.config_file);
 
   std::string error;
@@ -160,9 +189,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("starting smtp_exporter", {{"version", version()}, {"revision", revision()}});
+  {
+    const auto limit = exporter::raise_nofile_limit();
+    if (!limit.error.empty()) {
+      log::warn("cannot raise the descriptor limit",
+                {{"soft", std::to_string(limit.soft)}, {"err", limit.error}});
+    } else {
+      log::info("descriptor limit", {{"soft", std::to_string(limit.soft)},
+                                     {"was", std::to_string(limit.before)}});
+    }
+  }
   exporter::app app(options);
   if (!app.start()) return 1;
   app.run();
   log::info("stopped");
-  return 0;
+  return app.exit_code();
 }

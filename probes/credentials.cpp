@@ -4,10 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <memory>
 #include <cstdlib>
 #include <string_view>
 #include <system_error>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace smtp_exporter::probes {
 namespace {
@@ -105,11 +115,70 @@ loaded_credentials load_credentials(const credential_source& source) {
       result.secret = secret_string(std::string_view(value));
     }
   } else if (!source.inline_password.empty()) {
-    result.secret = secret_string(std::string_view(source.inline_password));
+    result.secret = secret_string(source.inline_password.reveal());
   } else {
     result.error = "no password_file, password_env, password or token_file configured";
   }
   return result;
+}
+
+namespace {
+
+// Never destroyed: a worker stuck in read() on a hung mount must not make exit wait for it.
+boost::asio::thread_pool& secret_readers() {
+  static auto* pool = new boost::asio::thread_pool(2);
+  return *pool;
+}
+
+std::atomic<int> pending_secret_reads{0};
+
+// Shared by the waiting probe and the worker; the worker never touches the probe's loop (which
+// may be gone by the time a stuck read returns), it only sets `done`.
+struct secret_read {
+  std::atomic<bool> done{false};
+  loaded_credentials result;
+};
+
+}  // namespace
+
+boost::asio::awaitable<loaded_credentials> load_credentials_async(
+    credential_source source, std::chrono::steady_clock::time_point deadline,
+    credentials_reader reader) {
+  if (source.token_file.empty() && source.password_file.empty()) {
+    co_return load_credentials(source);  // environment or inline: no I/O
+  }
+  const std::string what = !source.token_file.empty() ? "token_file " + source.token_file
+                                                      : "password_file " + source.password_file;
+  if (pending_secret_reads.load() >= max_pending_secret_reads) {
+    loaded_credentials stuck;
+    stuck.username = source.username;
+    stuck.error = "cannot read " + what + ": " + std::to_string(max_pending_secret_reads) +
+                  " secret reads are still pending (a hung mount?)";
+    co_return stuck;
+  }
+  ++pending_secret_reads;
+  auto read = std::make_shared<secret_read>();
+  boost::asio::post(secret_readers(), [read, reader, source = std::move(source)] {
+    read->result = reader(source);
+    --pending_secret_reads;
+    read->done.store(true, std::memory_order_release);
+  });
+  // Poll with a short, growing pause: a read takes microseconds, so the first check usually
+  // finds it done; waking the loop from the worker instead would need the loop to outlive it.
+  boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+  auto wait = std::chrono::milliseconds(1);
+  while (!read->done.load(std::memory_order_acquire)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      loaded_credentials late;
+      late.error = "cannot read " + what + ": no answer before the probe's deadline";
+      co_return late;
+    }
+    pause.expires_at(std::min(now + wait, deadline));
+    co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    wait = std::min(wait * 2, std::chrono::milliseconds(50));
+  }
+  co_return std::move(read->result);
 }
 
 }  // namespace smtp_exporter::probes

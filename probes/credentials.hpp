@@ -11,8 +11,11 @@
 // Thread-safety: reentrant, except that reading the environment races with a concurrent setenv().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "probes/secret.hpp"
 
@@ -25,7 +28,7 @@ struct credential_source {
   std::string username;
   std::string password_file;
   std::string password_env;     // the variable's name
-  std::string inline_password;
+  shared_secret inline_password;
   std::string token_file;       // XOAUTH2 bearer token
 };
 
@@ -40,5 +43,16 @@ struct loaded_credentials {
 inline constexpr std::size_t max_secret_file_size = 64 * 1024;
 
 loaded_credentials load_credentials(const credential_source& source);
+
+// The same, for the probe loop: a file is read on a small pool of worker threads, never on the
+// loop, so a hung NFS or CSI mount stalls only the probes that need it. Gives up at `deadline`
+// (the read may go on in its worker; its result is dropped and wiped). With more than
+// max_pending_secret_reads reads stuck, fails at once rather than queue without bound.
+inline constexpr int max_pending_secret_reads = 64;
+// `reader` stands in for load_credentials in tests (a read that hangs).
+using credentials_reader = loaded_credentials (*)(const credential_source&);
+boost::asio::awaitable<loaded_credentials> load_credentials_async(
+    credential_source source, std::chrono::steady_clock::time_point deadline,
+    credentials_reader reader = &load_credentials);
 
 }  // namespace smtp_exporter::probes

@@ -1,6 +1,10 @@
 #include "probes/result.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 
 namespace smtp_exporter::probes {
@@ -34,8 +38,9 @@ constexpr std::array<std::string_view, failure_reason_count> failure_reason_name
     "auth_rejected",
     "auth_tempfail",
     "credentials_unavailable",
+    "descriptors_exhausted",
 };
-static_assert(static_cast<std::size_t>(failure_reason::credentials_unavailable) + 1 ==
+static_assert(static_cast<std::size_t>(failure_reason::descriptors_exhausted) + 1 ==
               failure_reason_count);
 
 constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{"banner", "tls", "auth"};
@@ -111,6 +116,16 @@ std::string_view to_string(auth_mechanism m) { return name_of(auth_mechanism_nam
 
 std::optional<auth_mechanism> parse_auth_mechanism(std::string_view name) {
   return parse_name<auth_mechanism>(auth_mechanism_names, name);
+}
+
+bool descriptors_exhausted_now() {
+  // A socket is what the failed step needed; opening one tells whether it could have.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
+  }
+  return errno == EMFILE || errno == ENFILE;
 }
 
 }  // namespace smtp_exporter::probes

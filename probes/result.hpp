@@ -39,11 +39,16 @@ enum class failure_reason : std::uint8_t {
   auth_rejected,
   auth_tempfail,
   credentials_unavailable,
+  descriptors_exhausted,
 };
-inline constexpr std::size_t failure_reason_count = 25;
+inline constexpr std::size_t failure_reason_count = 26;
 // "success" for none.
 std::string_view to_string(failure_reason r);
 std::optional<failure_reason> parse_failure_reason(std::string_view s);
+
+// True when this process cannot open one more descriptor (RLIMIT_NOFILE, or the system's table is
+// full): a failed resolve or connect is then the exporter's problem, not the target's.
+bool descriptors_exhausted_now();
 
 enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2 };
 inline constexpr std::size_t probe_kind_count = 3;

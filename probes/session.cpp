@@ -1,6 +1,7 @@
 #include "probes/session.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 
 #include <boost/asio/as_tuple.hpp>
@@ -133,7 +134,10 @@ asio::awaitable<void> session_run::execute() {
     std::string why = resolved.error.empty() ? std::string("no address") : resolved.error;
     note("* resolve " + options_.host + " failed: " + why);
     phase_done(phase::resolve, t, false, why);
-    fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);
+    fail(probe_kind::banner,
+         descriptors_exhausted_now() ? failure_reason::descriptors_exhausted
+                                     : failure_reason::resolve_failed,
+         0, "resolve: " + why);
     co_return;
   }
   if (options_.ip_protocol != 0) {
@@ -175,6 +179,9 @@ asio::awaitable<void> session_run::execute() {
       reason = failure_reason::connect_refused;
     } else if (connect_ec == asio::error::timed_out) {
       reason = failure_reason::connect_timeout;
+    } else if (connect_ec == asio::error::no_descriptors || connect_ec.value() == ENFILE ||
+               descriptors_exhausted_now()) {
+      reason = failure_reason::descriptors_exhausted;  // the exporter's limit, not the target
     }
     fail(probe_kind::banner, reason, 0, "connect: " + connect_ec.message());
     co_return;

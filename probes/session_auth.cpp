@@ -26,7 +26,8 @@ asio::awaitable<bool> session_run::authenticate() {
     co_await quit();
     co_return false;
   }
-  auto credentials = load_credentials(auth.credentials);
+  // Off the loop: a hung secret mount must not stall every probe and the web server.
+  auto credentials = co_await load_credentials_async(auth.credentials, deadline_);
   if (!credentials.ok()) {
     // Our side's problem, not the server's; the text names the source, never the secret.
     fail_auth(failure_reason::credentials_unavailable, 0, credentials.error);

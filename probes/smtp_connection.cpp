@@ -52,14 +52,21 @@ asio::awaitable<error_code> smtp_connection::handshake(asio::ssl::context& conte
   error_code address_ec;
   asio::ip::make_address(server_name, address_ec);
   // SNI carries host names only (RFC 6066); an IP literal is checked as an address instead.
+  // Fail closed: a name OpenSSL would not take (an IPv6 literal with a zone, "fe80::1%eth0", is
+  // one) would otherwise leave no name to check, and any certificate from a trusted CA would pass.
+  bool name_set = false;
   if (address_ec) {
-    SSL_set_tlsext_host_name(ssl, server_name.c_str());
-    SSL_set1_host(ssl, server_name.c_str());
+    name_set = SSL_set_tlsext_host_name(ssl, server_name.c_str()) == 1 &&
+               SSL_set1_host(ssl, server_name.c_str()) == 1;
   } else {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+    name_set = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str()) == 1;
   }
   if (min_tls_version != 0) SSL_set_min_proto_version(ssl, min_tls_version);
   prepare_tls_client(ssl, &verify_errors_);
+  if (!name_set) {
+    verify_errors_.codes.push_back(address_ec ? X509_V_ERR_HOSTNAME_MISMATCH
+                                              : X509_V_ERR_IP_ADDRESS_MISMATCH);
+  }
   // Bytes already buffered after STARTTLS's reply would be plaintext injected before TLS: the
   // classic STARTTLS command-injection; discard them.
   begin_ = end_ = 0;

@@ -7,6 +7,8 @@ build_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev openssl
   prometheus-cpp-dev libtomlplusplus-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
+  # --web.config.file: the exporter-toolkit YAML (yaml-cpp) and its bcrypt hashes (libxcrypt)
+  libyaml-cpp-dev libcrypt-dev
 )
 test_pkgs=(
   googletest libgtest-dev

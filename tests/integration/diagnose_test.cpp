@@ -356,6 +356,11 @@ TEST_F(diagnose, usage_errors_exit_2_and_no_password_on_the_command_line) {
   EXPECT_EQ(diag({}).status, 2);
   EXPECT_EQ(diag({"127.0.0.1:25", "--tls", "sometimes"}).status, 2);
   EXPECT_EQ(diag({"127.0.0.1:25", "--timeout", "soon"}).status, 2);
+  // Found in review: a huge timeout overflowed the deadline (now + timeout) into the past.
+  auto huge = diag({"127.0.0.1:25", "--timeout", "9223372036854775807ms"});
+  EXPECT_EQ(huge.status, 2);
+  EXPECT_TRUE(has(huge.err, "--timeout: at most 10m")) << huge.err;
+  EXPECT_EQ(diag({"127.0.0.1:25", "--timeout", "2562047h"}).status, 2);
   auto no_secret = diag({"127.0.0.1:25", "--username", "a"});
   EXPECT_EQ(no_secret.status, 2);
   EXPECT_TRUE(has(no_secret.err, "--password-file")) << no_secret.err;

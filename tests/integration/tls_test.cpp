@@ -299,5 +299,47 @@ TEST(auth_over_tls, untrusted_certificate_fails_auth_with_the_certificate_reason
   EXPECT_EQ(peer->log().find(">> b'AUTH"), std::string::npos) << peer->log();
 }
 
+// Found in review: OpenSSL will not take an IPv6 literal with a zone as the expected address
+// (X509_VERIFY_PARAM_set1_ip_asc returns 0); with the return value ignored no name was checked at
+// all, and any certificate from a trusted CA passed. Now the name check fails closed.
+TEST(auth_over_tls, ipv6_zone_literal_as_server_name_fails_closed) {
+  temp_dir dir;
+  test_pki pki;
+  auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port,
+                             {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
+                              pki.valid.key_file.string(), "--auth-user", "alice",
+                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  ASSERT_NE(port, 0) << peer->log();
+  std::string toml = fast_defaults;
+  for (const auto* name : {"fe80::1%lo", "fe80::1%nosuchif0", "::1%1"}) {
+    toml += "[[target]]\nname = \"zone-" + std::to_string(toml.size()) +
+            "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
+            "\nprobes = [\"banner\", \"tls\", \"auth\"]\n[target.tls]\nserver_name = \"" + name +
+            "\"\nca_file = \"" + pki.root_file.string() +
+            "\"\n[target.auth]\nusername = \"alice\"\npassword_file = \"" +
+            server_password.string() + "\"\n\n";
+  }
+  exporter_process exporter(dir, toml);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  std::vector<std::string> names;
+  for (std::size_t at = toml.find("name = \"zone-"); at != std::string::npos;
+       at = toml.find("name = \"zone-", at + 1)) {
+    names.push_back(toml.substr(at + 8, toml.find('"', at + 8) - at - 8));
+  }
+  ASSERT_EQ(names.size(), 3u);
+  auto text = exporter.scrape_until_decided(names, "auth");
+  for (const auto& n : names) {
+    SCOPED_TRACE(n);
+    EXPECT_EQ(probe_result(text, n, "tls"), "cert_hostname_mismatch") << text;
+    EXPECT_EQ(probe_result(text, n, "auth"), "cert_hostname_mismatch");
+    EXPECT_EQ(metric_value(text, "smtp_tls_verified", {{"target", n}}), 0);
+  }
+  peer->terminate();
+  EXPECT_NE(peer->log().find(">> b'STARTTLS'"), std::string::npos) << peer->log();
+  EXPECT_EQ(peer->log().find(">> b'AUTH"), std::string::npos) << peer->log();
+}
+
 }  // namespace
 }  // namespace smtp_test

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <type_traits>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -200,12 +201,12 @@ std::vector<good_case> good_cases() {
               "auth = { username = \"u\", token_file = \"/t\" }"}),
        [](const exporter_config& c) {
          ASSERT_EQ(c.targets.size(), 4u);
-         EXPECT_EQ(c.targets[0].auth, (auth_settings{"u@example.com", "/run/secrets/p", "", "", "",
+         EXPECT_EQ(c.targets[0].auth, (auth_settings{"u@example.com", "/run/secrets/p", "", {}, "",
                                                      auth_mechanism::automatic}));
          EXPECT_EQ(c.targets[1].auth,
-                   (auth_settings{"u", "", "SMTP_PASS", "", "", auth_mechanism::cram_md5}));
+                   (auth_settings{"u", "", "SMTP_PASS", {}, "", auth_mechanism::cram_md5}));
          EXPECT_EQ(c.targets[2].auth,
-                   (auth_settings{"u", "", "", "", "/t", auth_mechanism::xoauth2}));
+                   (auth_settings{"u", "", "", {}, "/t", auth_mechanism::xoauth2}));
          EXPECT_EQ(c.targets[3].auth->mechanism, auth_mechanism::automatic);
          EXPECT_TRUE(c.warnings.empty());
        }},
@@ -213,7 +214,12 @@ std::vector<good_case> good_cases() {
        lines({"[[target]]", "name = \"billing-relay\"", "provider = \"gmail\"", "[target.auth]",
               "username = \"u\"", "password = \"s3cr3t-value\""}),
        [](const exporter_config& c) {
-         EXPECT_EQ(c.targets.at(0).auth->password, "s3cr3t-value");
+         EXPECT_EQ(c.targets.at(0).auth->password.reveal(), "s3cr3t-value");
+         // Held in a wiped buffer, never a plain std::string; equal by content, so a reload with
+         // the same password does not restart the target.
+         static_assert(!std::is_convertible_v<decltype(c.targets.at(0).auth->password), std::string>);
+         EXPECT_EQ(c.targets.at(0).auth->password, shared_secret("s3cr3t-value"));
+         EXPECT_NE(c.targets.at(0).auth->password, shared_secret("other"));
          ASSERT_EQ(c.warnings.size(), 1u);
          EXPECT_EQ(c.warnings[0],
                    "test.toml:6:12: target[0].auth.password: inline password for target "

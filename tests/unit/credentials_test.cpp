@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <concepts>
+#include <functional>
+#include <optional>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -12,6 +16,10 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "probes/base64.hpp"
 
@@ -252,7 +260,7 @@ TEST_F(credentials_test, environment_variable_missing_or_empty) {
 TEST_F(credentials_test, inline_password) {
   credential_source source;
   source.username = "u";
-  source.inline_password = std::string(the_secret);
+  source.inline_password = shared_secret(the_secret);
   const auto c = load_credentials(source);
   ASSERT_TRUE(c.ok()) << c.error;
   EXPECT_EQ(c.secret.reveal(), the_secret);
@@ -288,5 +296,86 @@ TEST_F(credentials_test, no_error_ever_contains_the_secret) {
   ::unsetenv("SMTP_EXPORTER_TEST_EMPTY");
 }
 
+
+// --- load_credentials_async: secret files off the probe loop -----------------------------------
+
+namespace async_test {
+
+std::atomic<bool> release_reads{false};
+
+// A read that hangs like one on a dead NFS or CSI mount, until the test lets it go.
+loaded_credentials hanging_read(const credential_source& source) {
+  while (!release_reads.load()) std::this_thread::sleep_for(5ms);
+  return load_credentials(source);
+}
+
+}  // namespace async_test
+
+static_assert(!streamable<shared_secret>, "a secret must not be printable");
+static_assert(!std::is_convertible_v<shared_secret, std::string>);
+
+TEST(load_credentials_async, a_hung_read_stalls_neither_the_loop_nor_past_the_deadline) {
+  boost::asio::io_context io;
+  credential_source source;
+  source.username = "u";
+  source.password_file = "/nonexistent/hung-mount/password";
+  // The loop's other work: a ticker that must keep running while the read hangs.
+  int ticks = 0;
+  std::optional<loaded_credentials> got;
+  boost::asio::steady_timer ticker(io);
+  std::function<void()> tick = [&] {
+    ticker.expires_after(10ms);
+    ticker.async_wait([&](boost::system::error_code ec) {
+      if (ec || got) return;
+      ++ticks;
+      tick();
+    });
+  };
+  tick();
+  const auto started = std::chrono::steady_clock::now();
+  boost::asio::co_spawn(
+      io, load_credentials_async(source, started + 500ms, &async_test::hanging_read),
+      [&](std::exception_ptr, loaded_credentials c) {
+        got = std::move(c);
+        ticker.cancel();
+      });
+  io.run_for(10s);
+  const auto took = std::chrono::steady_clock::now() - started;
+  async_test::release_reads = true;
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->ok());
+  EXPECT_EQ(got->error,
+            "cannot read password_file /nonexistent/hung-mount/password: no answer before the "
+            "probe's deadline");
+  EXPECT_GE(took, 500ms);
+  EXPECT_LT(took, 5s);
+  EXPECT_GT(ticks, 10) << "the loop stalled while the read hung";
+}
+
+TEST(load_credentials_async, reads_a_file_and_passes_inline_secrets_through) {
+  boost::asio::io_context io;
+  const auto dir = fs::temp_directory_path() / ("smtp_cred_async_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "pw") << "file-secret\n";
+  credential_source from_file;
+  from_file.username = "u";
+  from_file.password_file = (dir / "pw").string();
+  credential_source inline_source;
+  inline_source.username = "u";
+  inline_source.inline_password = shared_secret("inline-secret"sv);
+  std::optional<loaded_credentials> a, b;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  boost::asio::co_spawn(io, load_credentials_async(from_file, deadline),
+                        [&](std::exception_ptr, loaded_credentials c) { a = std::move(c); });
+  boost::asio::co_spawn(io, load_credentials_async(inline_source, deadline),
+                        [&](std::exception_ptr, loaded_credentials c) { b = std::move(c); });
+  io.run_for(10s);
+  fs::remove_all(dir);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->ok()) << a->error;
+  EXPECT_EQ(a->secret.reveal(), "file-secret");
+  ASSERT_TRUE(b->ok()) << b->error;
+  EXPECT_EQ(b->secret.reveal(), "inline-secret");
+}
 }  // namespace
 }  // namespace smtp_exporter::probes

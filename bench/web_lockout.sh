@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The web-port lockout test at full length (issue 13): 1,000 connections, half silent and half
+# trickling a byte every 10 s, each reopened as soon as the server closes it, while a scraper
+# requests /metrics every second for 60 s. ctest runs the same test for 20 s.
+# Usage: bench/web_lockout.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
+set -euo pipefail
+build=${1:-build}
+SMTP_EXPORTER_LOCKOUT_SECONDS=${2:-60} SMTP_EXPORTER_LOCKOUT_CONNECTIONS=${3:-1000} \
+  "$build/tests/integration_tests" \
+  --gtest_filter=web_server.idle_and_trickling_connections_do_not_lock_out_a_scraper
