@@ -11,11 +11,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/cross_site.hpp"
 #include "exporter/log.hpp"
 #include "exporter/status_page.hpp"
+#include "probes/secret.hpp"
 #include "probes/tls_context.hpp"
 
 namespace smtp_exporter::exporter {
@@ -78,6 +80,23 @@ asio::awaitable<std::string> render_status(const status_store* store, std::strin
   co_return render_status_page(store->shared_snapshot(), options);
 }
 
+// One bcrypt check on the auth thread. `authorization` is the header's value: a secret, wiped.
+asio::awaitable<bool> check_basic_auth(std::shared_ptr<web_security> security,
+                                       std::shared_ptr<const web_state> state,
+                                       std::string authorization) {
+  const bool ok = security->check(*state, authorization);
+  probes::cleanse(authorization);
+  co_return ok;
+}
+
+asio::awaitable<web_security::refresh_outcome> refresh_web(std::shared_ptr<web_security> security) {
+  co_return security->refresh();
+}
+
+// Paths that answer without basic auth: kubelet probes cannot send credentials, and these say
+// nothing but "alive" and "ready" (docs/security.md).
+bool auth_exempt(std::string_view path) { return path == "/-/healthy" || path == "/-/ready"; }
+
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
                                                          std::string name) {
   auto status = store->find(name);
@@ -116,6 +135,8 @@ app::app(app_options options)
 
 app::~app() {
   io_.stop();
+  auth_checks_.stop();
+  auth_checks_.join();
   metrics_thread_.stop();
   helpers_.stop();
   metrics_thread_.join();
@@ -127,6 +148,24 @@ void app::apply(prepared_config& prepared) {
 }
 
 bool app::start() {
+  if (!options_.web_config_file.empty()) {
+    std::vector<std::string> errors;
+    auto web = web_security::load(options_.web_config_file, errors);
+    if (!web) {
+      for (const auto& e : errors) log::error("invalid web configuration", {{"err", e}});
+      return false;
+    }
+    web_ = std::move(*web);
+    auto state = web_->current();
+    if (state->tls) {
+      // Per connection: a certificate rotated on disk applies to the next connection.
+      http_.set_tls([web = web_] { return web->current()->tls; });
+    }
+    log::info("web configuration loaded",
+              {{"file", options_.web_config_file},
+               {"tls", state->tls ? "on" : "off"},
+               {"basic_auth_users", std::to_string(state->config.users.size())}});
+  }
   auto loaded = prepare_config(options_.config_file);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) log::error("invalid configuration", {{"err", e}});
@@ -160,6 +199,7 @@ bool app::start() {
     io_.stop();
   });
   http_.start();
+  if (web_) asio::co_spawn(io_, watch_web_config(), asio::detached);
   wait_for_stop();
   wait_for_reload();
   ready_ = true;
@@ -238,7 +278,74 @@ asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
   co_return outcome;
 }
 
+asio::awaitable<void> app::watch_web_config() {
+  asio::steady_timer timer(io_);
+  for (;;) {
+    timer.expires_after(options_.web_config_check_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    web_security::refresh_outcome outcome;
+    try {
+      outcome = co_await asio::co_spawn(helpers_, refresh_web(web_), asio::use_awaitable);
+    } catch (const std::exception& e) {
+      outcome = {true, false, e.what()};
+    }
+    if (outcome.applied) {
+      log::info("web configuration reloaded", {{"file", options_.web_config_file}});
+    } else if (outcome.changed) {
+      log::error("web configuration reload failed; keeping the running one",
+                 {{"file", options_.web_config_file}, {"err", outcome.message}});
+    }
+  }
+}
+
+asio::awaitable<std::optional<http_response>> app::authorize(std::shared_ptr<const web_state> web,
+                                                             const http_request& request) {
+  auto unauthorized = [] {
+    auto r = text_response(http::status::unauthorized, "Unauthorized\n");
+    r.set(http::field::www_authenticate, "Basic realm=\"smtp_exporter\"");
+    return r;
+  };
+  const std::string_view header = request[http::field::authorization];
+  if (header.empty()) co_return unauthorized();
+  if (web_->cached(*web, header)) co_return std::nullopt;
+  if (auth_checks_pending_ >= max_auth_checks_pending) {
+    // A flood of guesses: answer at once rather than queue bcrypts without bound.
+    auto r = text_response(http::status::too_many_requests, "Too many authentication attempts\n");
+    r.set(http::field::retry_after, "1");
+    co_return r;
+  }
+  ++auth_checks_pending_;
+  bool ok = false;
+  try {
+    ok = co_await asio::co_spawn(
+        auth_checks_, check_basic_auth(web_, web, std::string(header)),
+        asio::use_awaitable);
+  } catch (...) {
+    ok = false;
+  }
+  --auth_checks_pending_;
+  if (!ok) co_return unauthorized();
+  co_return std::nullopt;
+}
+
 asio::awaitable<http_response> app::handle(const http_request& request) {
+  auto web = web_ ? web_->current() : nullptr;
+  std::optional<http_response> response;
+  if (web && web->config.requires_auth()) {
+    std::string_view target = request.target();
+    if (!auth_exempt(target.substr(0, target.find('?')))) {
+      response = co_await authorize(web, request);
+    }
+  }
+  if (!response) response = co_await route(request);
+  if (web) {
+    for (const auto& [name, value] : web->config.headers) response->set(name, value);
+  }
+  co_return std::move(*response);
+}
+
+asio::awaitable<http_response> app::route(const http_request& request) {
   const auto method = request.method();
   std::string_view target = request.target();
   auto query = target.find('?');

@@ -2,6 +2,7 @@
 // metrics collector and the HTTP routes, all on one io_context; scrapes render on a helper thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/target_status.hpp"
+#include "exporter/web_security.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -33,6 +35,8 @@ struct app_options {
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
   http_server::limits http_limits;
+  std::string web_config_file;  // exporter-toolkit web config (TLS, basic auth); empty: none
+  std::chrono::seconds web_config_check_interval{5};  // how often its files are looked at
 };
 
 class app {
@@ -56,7 +60,13 @@ class app {
   // Parses the config file off the event loop, then applies it on the loop.
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
   void apply(prepared_config& prepared);
+  // Basic auth and the configured headers around route().
   boost::asio::awaitable<http_response> handle(const http_request& request);
+  boost::asio::awaitable<http_response> route(const http_request& request);
+  // nullopt when the request may proceed; else the answer (401, or 429 when too many checks wait).
+  boost::asio::awaitable<std::optional<http_response>> authorize(
+      std::shared_ptr<const web_state> web, const http_request& request);
+  boost::asio::awaitable<void> watch_web_config();
   void wait_for_stop();
   void wait_for_reload();
   boost::asio::awaitable<void> reload_on_signal();
@@ -75,6 +85,11 @@ class app {
   boost::asio::signal_set reload_signals_;
   bool ready_ = false;
   bool reloading_ = false;
+  std::shared_ptr<web_security> web_;
+  // bcrypt checks (tens of ms each) run here, never on the loop; at most this many wait.
+  boost::asio::thread_pool auth_checks_{1};
+  std::size_t auth_checks_pending_ = 0;
+  static constexpr std::size_t max_auth_checks_pending = 8;
   int exit_code_ = 0;
 };
 

@@ -12,10 +12,26 @@
 #include "exporter/fd_limit.hpp"
 #include "exporter/log.hpp"
 #include "exporter/version.hpp"
+#include "exporter/web_security.hpp"
 
 namespace {
 
 using namespace smtp_exporter;
+
+// The web config too, when one is given: its YAML and the files it names.
+int check_web_config(const std::string& file) {
+  std::vector<std::string> errors;
+  auto web = exporter::web_security::load(file, errors);
+  if (!web) {
+    for (const auto& e : errors) std::cerr << e << "\n";
+    std::cerr << file << ": web configuration is invalid (" << errors.size() << " errors)\n";
+    return 1;
+  }
+  auto state = (*web)->current();
+  std::cout << file << ": web configuration is valid (TLS " << (state->tls ? "on" : "off") << ", "
+            << state->config.users.size() << " basic auth users)\n";
+  return 0;
+}
 
 int check_config(const std::string& file) {
   auto loaded = config::load_file(file);
@@ -44,7 +60,12 @@ int main(int argc, char** argv) {
                "smtp_exporter"};
   cli.add_option("--config.file", options.config_file, "Configuration file (TOML).")
       ->capture_default_str();
-  cli.add_flag("--config.check", check, "Validate the configuration file and exit (0 valid, 1 not).");
+  cli.add_flag("--config.check", check,
+               "Validate the configuration file (and --web.config.file, if given) and exit (0 "
+               "valid, 1 not).");
+  cli.add_option("--web.config.file", options.web_config_file,
+                 "Exporter-toolkit web configuration (YAML): TLS, basic auth, headers "
+                 "(docs/security.md).");
   cli.add_option("--web.listen-address", options.listen_address,
                  "Address to listen on for metrics and the web interface.")
       ->capture_default_str();
@@ -181,7 +202,11 @@ int main(int argc, char** argv) {
     }
     *out = *d;
   }
-  if (check) return check_config(options.config_file);
+  if (check) {
+    int status = check_config(options.config_file);
+    if (!options.web_config_file.empty()) status |= check_web_config(options.web_config_file);
+    return status;
+  }
 
   std::string error;
   if (!log::setup(log_level, log_format, error)) {

@@ -173,7 +173,9 @@ certificate make_certificate(const cert_spec& spec, const key_pair& subject_key,
   add_ext(cert, &ctx, NID_basic_constraints, spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   add_ext(cert, &ctx, NID_key_usage,
           spec.is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-  if (!spec.is_ca) add_ext(cert, &ctx, NID_ext_key_usage, "serverAuth");
+  if (!spec.is_ca) {
+    add_ext(cert, &ctx, NID_ext_key_usage, spec.client_auth ? "serverAuth,clientAuth" : "serverAuth");
+  }
   std::string san;
   auto add_name = [&](const char* type, const std::string& value) {
     if (value.empty() || value.find_first_of(",\n") != std::string::npos)

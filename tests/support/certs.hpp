@@ -61,6 +61,7 @@ struct cert_spec {
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   bool is_ca = false;
+  bool client_auth = false;  // leaves: clientAuth in extendedKeyUsage too (TLS client certificates)
 };
 
 key_pair make_key();
