@@ -33,11 +33,13 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       ca-certificates \
       libc-ares2 \
+      libcrypt1 \
       libfmt9 \
       libprometheus-cpp-core1.0 \
       libspdlog1.10 \
       libssl3 \
       libtomlplusplus3 \
+      libyaml-cpp0.7 \
       zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 smtp_exporter \

@@ -127,6 +127,27 @@ done
 for f in "$out"/*.args; do
   mapfile -t lines <"$f"
   config=${lines[0]:-$root/config/smtp_exporter.toml}
+  # The web config the container reads: the rendered web.yml (validate.mjs wrote it), moved with
+  # a fresh certificate into a directory standing in for the mount, so --config.check checks it.
+  variant=$(basename "$f" .args)
+  variant=${variant%%--*}
+  for i in "${!lines[@]}"; do
+    [[ "${lines[$i]}" == --web.config.file=* ]] || continue
+    mount=$(dirname "${lines[$i]#--web.config.file=}")
+    webroot="$work/webroot-$variant"
+    rm -rf "$webroot"
+    mkdir -p "$webroot/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=smtp-exporter \
+      -keyout "$webroot/tls/tls.key" -out "$webroot/tls/tls.crt" 2>/dev/null
+    cp "$webroot/tls/tls.crt" "$webroot/tls/ca.crt"
+    if [[ -f "$out/$variant--web.yml" ]]; then
+      sed "s#$mount#$webroot#g" "$out/$variant--web.yml" >"$webroot/web.yml"
+    else  # from an existing Secret: stand in a web config that uses the mounted TLS Secret
+      printf 'tls_server_config:\n  cert_file: %s/tls/tls.crt\n  key_file: %s/tls/tls.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s/tls/ca.crt\n' \
+        "$webroot" "$webroot" "$webroot" >"$webroot/web.yml"
+    fi
+    lines[$i]="--web.config.file=$webroot/web.yml"
+  done
   if msg=$("$binary" --config.file="$config" "${lines[@]:1}" --config.check 2>&1); then
     ok "container args of $(basename "$f" .args) accepted: ${lines[*]:1}"
   else

@@ -137,7 +137,7 @@ function podProblems(spec, where) {
       portNames.set(port.name, port.containerPort);
     }
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-      const port = probe?.httpGet?.port;
+      const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
       if (typeof port === "string" && !(c.ports ?? []).some((x) => x.name === port)) {
         p.push(`${where}: container ${c.name} probes port ${port}, which it does not declare`);
       }
@@ -159,8 +159,11 @@ function exporterContainerProblems(c, pod, where) {
     p.push(`${where}: memory request and limit are not both set`);
   }
   if (c.name === "smtp-exporter") {
-    if (c.livenessProbe?.httpGet?.path !== "/-/healthy") p.push(`${where}: liveness is not GET /-/healthy`);
-    if (c.readinessProbe?.httpGet?.path !== "/-/ready") p.push(`${where}: readiness is not GET /-/ready`);
+    // With client certificates required (web config) the kubelet cannot GET: it checks the port.
+    const web = (c.args ?? []).some((a) => a.startsWith("--web.config.file="));
+    const tcpOk = (probe) => web && probe?.tcpSocket?.port !== undefined && !probe.httpGet;
+    if (c.livenessProbe?.httpGet?.path !== "/-/healthy" && !tcpOk(c.livenessProbe)) p.push(`${where}: liveness is not GET /-/healthy`);
+    if (c.readinessProbe?.httpGet?.path !== "/-/ready" && !tcpOk(c.readinessProbe)) p.push(`${where}: readiness is not GET /-/ready`);
     if ((c.args ?? []).some((a) => a.startsWith("--config.file"))) {
       p.push(`${where}: repeats --config.file, which the image's entrypoint sets`);
     }
@@ -202,6 +205,17 @@ const expectations = {
   "existing-configmap": {
     kinds: { Deployment: true, Service: true, ConfigMap: false },
     checksum: false,
+  },
+  "web-tls-basic-auth": {
+    kinds: { Deployment: true, Service: true, ConfigMap: true, Secret: true, ServiceMonitor: true,
+      PodMonitor: true },
+    checksum: true,
+    web: { probes: "https", scheme: "https", basicAuth: true, secret: true },
+  },
+  "web-mtls": {
+    kinds: { Deployment: true, Service: true, ConfigMap: true, Secret: false, PodMonitor: true },
+    checksum: true,
+    web: { probes: "tcp", scheme: "https", basicAuth: false, secret: false },
   },
   "example-shop": {
     kinds: { Deployment: true, Service: false, ConfigMap: true, PodMonitor: true, PrometheusRule: true },
@@ -312,6 +326,46 @@ function checkVariant(variant, rendered, outDir, ajv) {
     const vol = t.spec.volumes.find((v) => v.name === "smtp-exporter-config");
     if (!vol) add(["pod has no smtp-exporter-config volume"]);
     else if (cms.length && !cms.includes(vol.configMap?.name)) add([`config volume refers to ConfigMap ${vol.configMap?.name}, rendered: ${cms}`]);
+  }
+  for (const t of exporterPods) {
+    // The web config: flag, mounts, probes as the variant expects; none without it.
+    const c = t.spec.containers.find((x) => x.name === "smtp-exporter");
+    const flag = (c.args ?? []).find((a) => a.startsWith("--web.config.file="));
+    if (Boolean(flag) !== Boolean(exp.web)) add([`--web.config.file ${flag ? "set" : "missing"}`]);
+    if (!exp.web) continue;
+    const file = flag.slice("--web.config.file=".length);
+    const mount = (c.volumeMounts ?? []).filter((m) => file.startsWith(m.mountPath + "/"))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    const vol = t.spec.volumes.find((v) => v.name === mount?.name);
+    if (!vol?.secret) add([`${file} is not in a mounted Secret`]);
+    for (const probe of [c.livenessProbe, c.readinessProbe]) {
+      if (exp.web.probes === "https" && probe?.httpGet?.scheme !== "HTTPS") add(["a probe is not HTTPS"]);
+      if (exp.web.probes === "tcp" && !probe?.tcpSocket) add(["a probe is not a TCP check"]);
+    }
+    const secret = byKind("Secret").find((s) => s.metadata.name === vol?.secret?.secretName);
+    if (Boolean(secret) !== exp.web.secret) add([`web config Secret ${secret ? "rendered" : "not rendered"}`]);
+    if (secret) {
+      const yaml = Buffer.from(secret.data["web.yml"] ?? "", "base64").toString("utf8");
+      if (!yaml.includes("tls_server_config")) add(["web.yml has no tls_server_config"]);
+      // For run.sh: the binary checks the rendered web config (with certificates it makes).
+      fs.writeFileSync(path.join(outDir, `${variant}--web.yml`), yaml);
+    }
+  }
+  if (exp.web) {
+    const endpoints = [...byKind("ServiceMonitor").flatMap((m) => m.spec.endpoints),
+      ...byKind("PodMonitor").flatMap((m) => m.spec.podMetricsEndpoints)];
+    if (endpoints.length === 0) add(["no monitor endpoint"]);
+    for (const e of endpoints) {
+      if (e.scheme !== exp.web.scheme) add([`monitor scheme ${e.scheme}, want ${exp.web.scheme}`]);
+      if (!e.tlsConfig?.ca) add(["monitor endpoint has no tlsConfig.ca"]);
+      if (Boolean(e.basicAuth) !== exp.web.basicAuth) add([`monitor basicAuth ${e.basicAuth ? "set" : "missing"}`]);
+    }
+  } else {
+    for (const m of [...byKind("ServiceMonitor"), ...byKind("PodMonitor")]) {
+      for (const e of m.spec.endpoints ?? m.spec.podMetricsEndpoints ?? []) {
+        if (e.scheme !== "http") add([`${m.kind} scheme ${e.scheme} without a web config`]);
+      }
+    }
   }
   if (exp.sidecarDeployment) {
     const both = byKind("Deployment").some((d) => {

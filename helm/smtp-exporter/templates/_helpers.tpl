@@ -90,6 +90,46 @@ Empty when the config comes from existingConfigMap or the reloader applies chang
 {{- end -}}
 {{- end -}}
 
+{{/* Name of the Secret with the web config (key web.yml); empty when webConfig is off. */}}
+{{- define "smtp-exporter.webConfigSecretName" -}}
+{{- if .Values.webConfig.enabled -}}
+{{- if .Values.webConfig.existingSecret -}}
+{{- .Values.webConfig.existingSecret -}}
+{{- else -}}
+{{- $_ := required "webConfig.config (the web config YAML) or webConfig.existingSecret is required with webConfig.enabled" .Values.webConfig.config -}}
+{{- printf "%s-web" (include "smtp-exporter.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The kubelet probes' handler for `path`: GET over HTTP or HTTPS, or the TCP port when the web
+config demands client certificates (the kubelet cannot present one). */}}
+{{- define "smtp-exporter.probeHandler" -}}
+{{- $web := .root.Values.webConfig -}}
+{{- if and $web.enabled $web.clientCertificateRequired -}}
+tcpSocket:
+  port: {{ .root.Values.portName }}
+{{- else -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ .root.Values.portName }}
+  {{- if and $web.enabled $web.tls }}
+  scheme: HTTPS
+  {{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* The scrape scheme of the monitors: the value given, else https when the web config has TLS. */}}
+{{- define "smtp-exporter.scrapeScheme" -}}
+{{- if .monitor.scheme -}}
+{{- .monitor.scheme -}}
+{{- else if and .root.Values.webConfig.enabled .root.Values.webConfig.tls -}}
+https
+{{- else -}}
+http
+{{- end -}}
+{{- end -}}
+
 {{/* Where the ConfigMap is mounted: the directory of the image's --config.file. */}}
 {{- define "smtp-exporter.configDir" -}}
 /etc/smtp_exporter
@@ -114,6 +154,9 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
     - --log.level={{ .Values.logLevel }}
     - --log.format={{ .Values.logFormat }}
     - --probe.max-in-flight={{ .Values.maxInFlight }}
+    {{- if .Values.webConfig.enabled }}
+    - --web.config.file={{ .Values.webConfig.mountPath }}/web.yml
+    {{- end }}
     {{- range .Values.extraArgs }}
     - {{ . | quote }}
     {{- end }}
@@ -127,18 +170,14 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
       protocol: TCP
   {{- if .Values.livenessProbe.enabled }}
   livenessProbe:
-    httpGet:
-      path: /-/healthy
-      port: {{ .Values.portName }}
+    {{- include "smtp-exporter.probeHandler" (dict "root" . "path" "/-/healthy") | nindent 4 }}
     {{- with omit .Values.livenessProbe "enabled" }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- end }}
   {{- if .Values.readinessProbe.enabled }}
   readinessProbe:
-    httpGet:
-      path: /-/ready
-      port: {{ .Values.portName }}
+    {{- include "smtp-exporter.probeHandler" (dict "root" . "path" "/-/ready") | nindent 4 }}
     {{- with omit .Values.readinessProbe "enabled" }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -160,10 +199,23 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
       mountPath: {{ .Values.secretsMountPath }}
       readOnly: true
     {{- end }}
+    {{- if .Values.webConfig.enabled }}
+    - name: smtp-exporter-web-config
+      mountPath: {{ .Values.webConfig.mountPath }}
+      readOnly: true
+    {{- if .Values.webConfig.tlsSecret }}
+    - name: smtp-exporter-web-tls
+      mountPath: {{ .Values.webConfig.mountPath }}/tls
+      readOnly: true
+    {{- end }}
+    {{- end }}
     {{- with .Values.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
 {{- if .Values.configReloader.enabled }}
+{{- if .Values.webConfig.enabled }}
+{{- fail "configReloader cannot reach /-/reload through the web config's TLS or basic auth: leave configReloader off (config changes then roll the pods)" }}
+{{- end }}
 - name: smtp-exporter-config-reloader
   image: {{ printf "%s:%s" .Values.configReloader.image.repository .Values.configReloader.image.tag | quote }}
   imagePullPolicy: {{ .Values.configReloader.image.pullPolicy }}
@@ -204,6 +256,21 @@ The volumes the exporter container mounts, as YAML list items for a pod's `volum
     {{- $mode = ternary 292 288 (eq $.Values.mode "sidecar") }}
     {{- end }}
     defaultMode: {{ $mode }}
+{{- end }}
+{{- with include "smtp-exporter.webConfigSecretName" . }}
+- name: smtp-exporter-web-config
+  secret:
+    secretName: {{ . }}
+    items:
+      - key: web.yml
+        path: web.yml
+    defaultMode: {{ ternary 292 288 (eq $.Values.mode "sidecar") }}
+{{- end }}
+{{- if and .Values.webConfig.enabled .Values.webConfig.tlsSecret }}
+- name: smtp-exporter-web-tls
+  secret:
+    secretName: {{ .Values.webConfig.tlsSecret }}
+    defaultMode: {{ ternary 292 288 (eq $.Values.mode "sidecar") }}
 {{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
