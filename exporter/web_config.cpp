@@ -226,7 +226,9 @@ class parser {
     if (tls.max_version != 0 && tls.max_version < tls.min_version) {
       error(node["max_version"], join(base, "max_version"), "is older than min_version");
     }
-    for (const auto& [item, name] : list_at(node, base, "cipher_suites")) {
+    for (const auto& entry : list_at(node, base, "cipher_suites")) {
+      const YAML::Node& item = entry.first;
+      const std::string& name = entry.second;  // a plain name: lambdas below capture it
       auto it = std::find_if(tls12_suites.begin(), tls12_suites.end(),
                              [&](const auto& e) { return e.go == name; });
       if (it != tls12_suites.end()) {
@@ -239,7 +241,9 @@ class parser {
               "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
       }
     }
-    for (const auto& [item, name] : list_at(node, base, "curve_preferences")) {
+    for (const auto& entry : list_at(node, base, "curve_preferences")) {
+      const YAML::Node& item = entry.first;
+      const std::string& name = entry.second;
       auto it = std::find_if(curves.begin(), curves.end(), [&](const auto& e) { return e.go == name; });
       if (it == curves.end()) {
         std::string list;

@@ -24,12 +24,14 @@ build smtp_reply_fuzz "$here/smtp_reply_fuzz.cpp" "$root/probes/smtp_reply.cpp" 
 # CMake package says); fuzz that same library rather than a clang header-only build of it, whose
 # debug asserts and unreachable-markers fire on inputs the shipped library rejects cleanly.
 build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
-  -- -ltomlplusplus
+  -- -ltomlplusplus -lcrypto
+build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/exporter/web_config.cpp" \
+  -- -lyaml-cpp -lssl -lcrypto
 build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/sasl.cpp" "$root/probes/base64.cpp" \
   "$root/probes/result.cpp" -- -lcrypto
 
 failed=0
-for target in smtp_reply config sasl; do
+for target in smtp_reply config sasl web_config; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

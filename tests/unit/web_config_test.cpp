@@ -1,0 +1,90 @@
+#include "exporter/web_config.hpp"
+
+#include <openssl/ssl.h>
+
+#include <gtest/gtest.h>
+
+#include "exporter/web_security.hpp"
+
+namespace smtp_exporter::exporter {
+namespace {
+
+TEST(web_config_parse, maps_the_toolkit_names_to_openssl) {
+  auto r = parse_web_config(
+      "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: RequestClientCert\n"
+      "  min_version: TLS13\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
+      "TLS_CHACHA20_POLY1305_SHA256]\n  curve_preferences: [CurveP384, X25519]\n"
+      "http_server_config:\n  headers:\n    x-frame-options: SAMEORIGIN\n    X-XSS-Protection: ''\n",
+      "w.yml");
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(r.errors);
+  const auto& tls = *r.config->tls;
+  EXPECT_EQ(tls.client_auth_type, client_auth::request);
+  EXPECT_EQ(tls.min_version, TLS1_3_VERSION);
+  EXPECT_EQ(tls.max_version, 0);
+  EXPECT_EQ(tls.cipher_suites, std::vector<std::string>{"ECDHE-RSA-AES128-GCM-SHA256"});
+  EXPECT_EQ(tls.tls13_cipher_suites, std::vector<std::string>{"TLS_CHACHA20_POLY1305_SHA256"});
+  EXPECT_EQ(tls.curve_preferences, (std::vector<std::string>{"P-384", "X25519"}));
+  // Header names as the toolkit spells them; a blank value means unset.
+  ASSERT_EQ(r.config->headers.size(), 1u);
+  EXPECT_EQ(r.config->headers[0].first, "X-Frame-Options");
+  EXPECT_EQ(r.config->headers[0].second, "SAMEORIGIN");
+}
+
+TEST(web_config_parse, empty_file_and_no_certificate_mean_plain_http) {
+  for (const char* text : {"", "tls_server_config:\n", "tls_server_config:\n  min_version: TLS12\n"}) {
+    auto r = parse_web_config(text, "w.yml");
+    ASSERT_TRUE(r.config) << text;
+    EXPECT_FALSE(r.config->tls) << text;
+    EXPECT_FALSE(r.config->requires_auth());
+  }
+}
+
+TEST(web_config_parse, every_error_in_one_pass) {
+  auto r = parse_web_config(
+      "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS13\n"
+      "  max_version: TLS12\n  nope: 1\nbasic_auth_users:\n  'a:b': $2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS\n",
+      "w.yml");
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.errors.size(), 3u) << ::testing::PrintToString(r.errors);
+  EXPECT_EQ(r.errors.at(0), "w.yml:6:3: tls_server_config.nope: unknown key (want one of cert_file, "
+                            "key_file, client_auth_type, client_ca_file, min_version, max_version, "
+                            "cipher_suites, curve_preferences, prefer_server_cipher_suites)");
+  EXPECT_EQ(r.errors.at(1), "w.yml:5:16: tls_server_config.max_version: is older than min_version");
+  EXPECT_EQ(r.errors.at(2),
+            "w.yml:8:3: basic_auth_users.a:b: a user name cannot contain ':' (basic auth splits on it)");
+}
+
+TEST(web_config_parse, bcrypt_cost) {
+  EXPECT_EQ(bcrypt_cost("$2y$10$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 10);
+  EXPECT_EQ(bcrypt_cost("$2b$04$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 4);
+  EXPECT_EQ(bcrypt_cost("$2x$10$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 0);
+  EXPECT_EQ(bcrypt_cost("$2y$03$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 0);
+  EXPECT_EQ(bcrypt_cost("$2y$10$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F"), 0);
+  EXPECT_EQ(bcrypt_cost("$1$salt$hash"), 0);
+  EXPECT_EQ(bcrypt_cost("plaintext"), 0);
+}
+
+TEST(web_security, basic_authorization_header) {
+  auto c = parse_basic_authorization("Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z");  // alice:s3cr3t:with:colons
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "alice");
+  EXPECT_EQ(c->password, "s3cr3t:with:colons");
+  EXPECT_TRUE(parse_basic_authorization("basic   YWxpY2U6"));  // alice:, any case, spaces
+  EXPECT_FALSE(parse_basic_authorization("Bearer YWxpY2U6czNjcjN0"));
+  EXPECT_FALSE(parse_basic_authorization("Basic YWxpY2U="));  // no colon
+  EXPECT_FALSE(parse_basic_authorization("Basic !!!"));
+  EXPECT_FALSE(parse_basic_authorization(""));
+}
+
+TEST(web_security, bcrypt_matches) {
+  // bcrypt of "secret" at cost 4 (as htpasswd -nbBC 4 makes it)
+  const std::string hash = "$2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS";
+  EXPECT_TRUE(bcrypt_matches("secret", hash));
+  EXPECT_FALSE(bcrypt_matches("Secret", hash));
+  EXPECT_FALSE(bcrypt_matches("secret\0", std::string(hash.data(), hash.size() - 1)));
+  EXPECT_FALSE(bcrypt_matches(std::string_view("secret\0x", 8), hash));
+  EXPECT_FALSE(bcrypt_matches("secret", ""));
+}
+
+}  // namespace
+}  // namespace smtp_exporter::exporter
