@@ -215,5 +215,69 @@ TEST(web_server, reload_refuses_cross_site_requests) {
   EXPECT_EQ(post(""), 200);
 }
 
+// A client that sends requests and never reads the answers: the server holds at most one
+// response per connection and drops the connection at the write deadline.
+TEST(web_server, clients_that_do_not_read_pin_bounded_memory) {
+  temp_dir dir;
+  std::string toml = "[defaults]\ninterval = \"1h\"\ntimeout = \"1s\"\nprobes = [\"banner\"]\n\n";
+  const auto refused = unused_port();
+  for (int i = 0; i < 2000; ++i) {
+    toml += "[[target]]\nname = \"target-with-a-longish-name-" + std::to_string(i) +
+            "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(refused) + "\ntls = \"none\"\n\n";
+  }
+  exporter_process exporter(dir, toml, {"--web.write-timeout", "2s"});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const int pid = exporter.process().pid();
+  const auto page = http_request(exporter.port(), "GET", "/metrics", 20s);
+  ASSERT_EQ(page.status, 200);
+  auto open_fds = [pid] {
+    return std::distance(fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
+                         fs::directory_iterator{});
+  };
+  const long rss_before = rss_kib(pid);
+  const auto fds_before = open_fds();
+
+  // 20 connections, each asking for the (uncompressed) metrics 100 times in one go: far more than
+  // the kernel's buffers hold, so the server's writes block.
+  constexpr int connections = 20;
+  std::string pipeline;
+  for (int i = 0; i < 100; ++i) pipeline += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> fds;
+  for (int c = 0; c < connections; ++c) {
+    int fd = connect_loopback(exporter.port());
+    ASSERT_GE(fd, 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ::send(fd, pipeline.data(), pipeline.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    fds.push_back(fd);
+  }
+  // The server closes each connection at its write deadline (its descriptor goes; the kernel may
+  // still hold the unsent bytes). Never read: reading would let the writes go on.
+  long rss_max = rss_before;
+  auto fds_max = fds_before;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool all_cut = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rss_max = std::max(rss_max, rss_kib(pid));
+    const auto now_open = open_fds();
+    fds_max = std::max(fds_max, now_open);
+    if (fds_max >= fds_before + connections && now_open <= fds_before + 1) {
+      all_cut = true;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  for (int fd : fds) ::close(fd);
+  std::printf("non-reading clients: %zu bytes per response, RSS %ld -> max %ld KiB, "
+              "descriptors %ld -> max %ld\n",
+              page.body.size(), rss_before, rss_max, static_cast<long>(fds_before),
+              static_cast<long>(fds_max));
+  EXPECT_TRUE(all_cut) << "the server still holds connections that do not read";
+  // One response per connection at most, far below 20 x 100 of them (1.5 GB).
+  EXPECT_LT((rss_max - rss_before) * 1024L,
+            static_cast<long>(page.body.size()) * connections * 3 + 64L * 1024 * 1024);
+  EXPECT_EQ(http_request(exporter.port(), "GET", "/-/healthy").status, 200);
+}
+
 }  // namespace
 }  // namespace smtp_test
