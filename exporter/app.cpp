@@ -69,7 +69,7 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector, 
   co_return gzip ? gzip_compress(out.view()) : std::move(out).str();
 }
 
-// The pages copy the records they show under the store's lock, then render without it.
+// The pages read the published records in place (shared_snapshot): no record is copied.
 asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path) {
   status_page_options options;
   options.telemetry_path = std::move(telemetry_path);

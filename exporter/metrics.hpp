@@ -1,5 +1,5 @@
 // Builds every metric family at scrape time from the status_store's compact per-target records,
-// so the exporter holds no per-series objects (see DEVELOPERS.md, Performance), and serializes
+// so the exporter holds no per-series objects (10,000 targets would otherwise mean 160,000 live objects), and serializes
 // with prometheus-cpp's TextSerializer one family at a time to bound the peak memory of a scrape.
 //
 // Thread-safety: Collect() and render() may run on any thread, concurrently with probes.
