@@ -615,9 +615,9 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   };
   const std::vector<dashboard_case> dashboards = {
       // The overview's target variable is multi-value with "All" = ".+".
-      {"overview.json", {{"job", job_name}, {"target", ".+"}}},
+      {"overview.json", {{"job", job_name}, {"instance", ".+"}, {"target", ".+"}}},
       // The detail dashboard shows one target: the healthy one has TLS, auth and every phase.
-      {"target-detail.json", {{"job", job_name}, {"target", "healthy"}}},
+      {"target-detail.json", {{"job", job_name}, {"instance", ".+"}, {"target", "healthy"}}},
   };
   // The exceptions, kept small: panels whose data needs a situation the healthy target does not
   // have are run for a target that has it.
@@ -662,7 +662,10 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       ASSERT_TRUE(res.ok) << name << ": " << res.error;
       name_set values;
       for (const auto& x : res.data.as_array()) values.insert(str(x));
-      EXPECT_EQ(values, name == "job" ? name_set{job_name} : all_targets) << name << ": " << q;
+      const name_set want = name == "job"        ? name_set{job_name}
+                            : name == "instance" ? name_set{instance}
+                                                 : all_targets;
+      EXPECT_EQ(values, want) << name << ": " << q;
     }
 
     std::vector<dashboard_query> queries;
