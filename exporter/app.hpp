@@ -17,6 +17,8 @@
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
+#include "exporter/shard.hpp"
+#include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 #include "exporter/web_security.hpp"
 
@@ -37,6 +39,7 @@ struct app_options {
   http_server::limits http_limits;
   std::string web_config_file;  // exporter-toolkit web config (TLS, basic auth); empty: none
   std::chrono::seconds web_config_check_interval{5};  // how often its files are looked at
+  shard_spec shard;  // this replica probes only its share of the configured targets
 };
 
 class app {
@@ -60,6 +63,7 @@ class app {
   // Parses the config file off the event loop, then applies it on the loop.
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
   void apply(prepared_config& prepared);
+  status_page_options status_options() const;
   // Basic auth and the configured headers around route().
   boost::asio::awaitable<http_response> handle(const http_request& request);
   boost::asio::awaitable<http_response> route(const http_request& request);
