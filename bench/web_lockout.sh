@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The web-port lockout test at full length (issue 13): 1,000 connections, half silent and half
 # trickling a byte every 10 s, each reopened as soon as the server closes it, while a scraper
-# requests /metrics every second for 60 s. ctest runs the same test for 20 s.
+# requests /metrics every second for 60 s, every scrape to answer 200 within 1 s. ctest runs the
+# same test for 20 s with a looser bound for loaded CI machines (see the test).
 # Usage: bench/web_lockout.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 set -euo pipefail
 build=${1:-build}
 SMTP_EXPORTER_LOCKOUT_SECONDS=${2:-60} SMTP_EXPORTER_LOCKOUT_CONNECTIONS=${3:-1000} \
+  SMTP_EXPORTER_LOCKOUT_MAX_SECONDS=1 \
   "$build/tests/integration_tests" \
   --gtest_filter=web_server.idle_and_trickling_connections_do_not_lock_out_a_scraper

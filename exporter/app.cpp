@@ -130,6 +130,13 @@ app::app(app_options options)
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+  state_.web_connections = [this] {
+    const auto& s = http_.stats();
+    return web_connection_stats{static_cast<double>(s.open.load()),
+                                static_cast<double>(s.evicted.load()),
+                                static_cast<double>(s.refused_full.load()),
+                                static_cast<double>(s.header_timeouts.load())};
+  };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
 }

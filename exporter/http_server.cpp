@@ -204,11 +204,13 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
   auto entry = table->entries.insert(table->entries.end(),
                                      connection_entry{&tcp, connection_state::idle, accepted});
   ++table->open;
+  ++table->stats.open;
   struct unregister {
     std::shared_ptr<connection_table> table;
     std::list<connection_entry>::iterator entry;
     ~unregister() {
       if (entry->state != connection_state::closing) --table->open;
+      --table->stats.open;
       table->entries.erase(entry);
     }
   } guard{table, entry};

@@ -12,6 +12,7 @@
 // Thread-safety: every member on the server's executor (a single-threaded io_context).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -54,11 +55,13 @@ class http_server {
     // Writing one response; a client that does not read is cut off here.
     std::chrono::milliseconds write_timeout{30000};
   };
+  // Written on the server's executor, read by scrapes on another thread.
   struct counters {
-    std::uint64_t accepted = 0;
-    std::uint64_t evicted = 0;  // closed to make room for a new connection
-    std::uint64_t refused_full = 0;  // no idle connection to close: the new one was refused
-    std::uint64_t header_timeouts = 0;
+    std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> evicted{0};       // closed to make room for a new connection
+    std::atomic<std::uint64_t> refused_full{0};  // nothing to close: the new one was refused
+    std::atomic<std::uint64_t> header_timeouts{0};
   };
 
   http_server(boost::asio::any_io_executor executor, http_handler handler, limits l);
@@ -82,6 +85,7 @@ class http_server {
   void stop();
 
   std::size_t open_connections() const { return table_->open; }
+  // Safe from any thread.
   const counters& stats() const { return table_->stats; }
 
  private:

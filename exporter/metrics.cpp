@@ -389,6 +389,17 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                         {"count", std::to_string(state.shard_count)}}));
   out.push_back(single("smtp_exporter_probes_in_flight", "SMTP sessions running right now.",
                        static_cast<double>(state.probes_in_flight())));
+  const auto web = state.web_connections();
+  out.push_back(single("smtp_exporter_http_connections", "Open connections to the web port.",
+                       web.open));
+  MetricFamily dropped{"smtp_exporter_http_connections_dropped_total",
+                       "Connections to the web port the server closed or refused to keep scrapes "
+                       "getting through, by reason (docs/security.md).",
+                       MetricType::Counter, {}};
+  add(dropped, {{"reason", "evicted"}}, web.evicted);
+  add(dropped, {{"reason", "header_timeout"}}, web.header_timeouts);
+  add(dropped, {{"reason", "refused"}}, web.refused);
+  out.push_back(std::move(dropped));
   return out;
 }
 

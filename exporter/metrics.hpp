@@ -17,6 +17,14 @@
 
 namespace smtp_exporter::exporter {
 
+// The web server's connections (http_server::counters), as scrapes report them.
+struct web_connection_stats {
+  double open = 0;
+  double evicted = 0;          // closed to make room for a new connection
+  double refused = 0;          // refused: every connection was being answered
+  double header_timeouts = 0;  // closed at the header deadline (silent or trickling clients)
+};
+
 // The exporter's own state that scrapes report.
 struct exporter_state {
   std::atomic<bool> config_last_reload_successful{false};
@@ -26,6 +34,7 @@ struct exporter_state {
   std::uint32_t shard_count = 1;
   std::atomic<std::size_t> configured_targets{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
+  std::function<web_connection_stats()> web_connections = [] { return web_connection_stats{}; };
 };
 
 class metrics_collector : public prometheus::Collectable {

@@ -112,7 +112,13 @@ TEST(web_server, idle_and_trickling_connections_do_not_lock_out_a_scraper) {
                         dir.path() / "slow_clients.log");
   ASSERT_GT(clients.wait_ready(30s), 0) << clients.log();
 
+  // The bar is 1 s per scrape (bench/web_lockout.sh reports it). On a loaded 2-core CI
+  // machine shared with other jobs a scrape can stall for other reasons, so ctest wants every
+  // scrape answered within SMTP_EXPORTER_LOCKOUT_MAX_SECONDS (default 3) and 90% within 1 s; a
+  // lockout, as before the fix, answers none.
+  const double max_seconds = env_int("SMTP_EXPORTER_LOCKOUT_MAX_SECONDS", 3);
   int answered = 0;
+  int within_1s = 0;
   double worst = 0;
   long rss_max = rss_before;
   std::vector<std::string> failures;
@@ -122,8 +128,9 @@ TEST(web_server, idle_and_trickling_connections_do_not_lock_out_a_scraper) {
     double took = std::chrono::duration<double>(clock::now() - started).count();
     worst = std::max(worst, took);
     if (reply.status == 200 && reply.body.find("smtp_exporter_build_info") != std::string::npos &&
-        took <= 1.0) {
+        took <= max_seconds) {
       ++answered;
+      if (took <= 1.0) ++within_1s;
     } else {
       failures.push_back("scrape " + std::to_string(i) + ": status " +
                          std::to_string(reply.status) + " after " + std::to_string(took) + " s");
@@ -134,14 +141,23 @@ TEST(web_server, idle_and_trickling_connections_do_not_lock_out_a_scraper) {
   ASSERT_TRUE(clients.running()) << clients.log();
   clients.terminate(10s);
   const auto log = clients.log();
-  std::printf("lockout: %d s, %d connections: %d/%d scrapes 200 within 1 s, worst %.3f s, "
-              "exporter RSS %ld -> max %ld KiB; clients: %s",
-              seconds, connections, answered, seconds, worst, rss_before, rss_max, log.c_str());
+  std::printf("lockout: %d s, %d connections: %d/%d scrapes 200 within 1 s (%d within %g s), "
+              "worst %.3f s, exporter RSS %ld -> max %ld KiB; clients: %s",
+              seconds, connections, within_1s, seconds, answered, max_seconds, worst, rss_before,
+              rss_max, log.c_str());
   EXPECT_EQ(answered, seconds) << ::testing::PrintToString(failures);
+  EXPECT_GE(within_1s * 10, seconds * 9) << "worst " << worst << " s";
   // The server really was full: it closed the clients' connections (evicted or timed out).
   auto closed = log.find("closed_by_server=");
   ASSERT_NE(closed, std::string::npos) << log;
   EXPECT_GT(std::atol(log.c_str() + closed + 17), 0) << log;
+  // ... and says so on /metrics.
+  auto text = exporter.scrape();
+  EXPECT_GT(metric_value(text, "smtp_exporter_http_connections_dropped_total", {{"reason", "evicted"}})
+                .value_or(0),
+            0)
+      << text;
+  EXPECT_TRUE(metric_value(text, "smtp_exporter_http_connections", {}));
   // Bounded: 512 connections at a few KiB each, far from this.
   EXPECT_LT(rss_max - rss_before, 64 * 1024) << "RSS grew from " << rss_before << " to " << rss_max;
   EXPECT_TRUE(exporter.process().running());
@@ -163,6 +179,10 @@ TEST(web_server, header_deadline_is_short_and_keep_alive_deadline_separate) {
   ::close(silent);
   EXPECT_TRUE(eof);
   EXPECT_LT(closed_after, 10.0);
+  EXPECT_GE(metric_value(exporter.scrape(), "smtp_exporter_http_connections_dropped_total",
+                         {{"reason", "header_timeout"}})
+                .value_or(0),
+            1);
 
   // Trickling a request line: closed at the header deadline although bytes keep coming.
   int trickle = connect_loopback(exporter.port());
