@@ -12,22 +12,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <future>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "probes/session.hpp"
 #include "probes/tls_context.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/postfix.hpp"
 
 namespace smtp_test {
 namespace {
 
-namespace asio = boost::asio;
 namespace probes = smtp_exporter::probes;
 
 constexpr int runs_per_case = 7;
@@ -56,24 +51,21 @@ measured run_sessions(std::uint16_t port, probes::transport mode, const test_pki
   EXPECT_TRUE(context) << error;
   measured m;
   if (!context) return m;
+  probes::session_options o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.mode = mode;
+  o.server_name = server_name;
+  o.timeout = std::chrono::seconds(10);
+  o.due = {true, true, false};
+  o.tls_context = context;
   for (int i = 0; i < runs_per_case; ++i) {
-    asio::io_context io;
-    probes::dns_resolver resolver(io.get_executor());
-    probes::session_options o;
-    o.host = "127.0.0.1";
-    o.port = port;
-    o.mode = mode;
-    o.server_name = server_name;
-    o.timeout = std::chrono::seconds(10);
-    o.due = {true, true, false};
-    o.tls_context = context;
-    auto future = asio::co_spawn(io, probes::run_session(o, resolver), asio::use_future);
-    io.run_for(std::chrono::seconds(15));
-    if (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    auto result = run_in_process(o);
+    if (!result) {
       m.failures += "[run " + std::to_string(i) + " did not finish] ";
       continue;
     }
-    auto r = future.get();
+    const auto& r = *result;
     if (r.outcome(probes::probe_kind::tls).reason != probes::failure_reason::none) {
       m.failures += "[run " + std::to_string(i) + ": " + r.detail + "] ";
       continue;
