@@ -16,6 +16,7 @@
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
+#include "exporter/shared_render.hpp"
 #include "exporter/target_status.hpp"
 
 namespace smtp_exporter::exporter {
@@ -66,6 +67,7 @@ class app {
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};
+  shared_render shared_metrics_;
   scheduler scheduler_;
   http_server http_;
   boost::asio::signal_set stop_signals_;
