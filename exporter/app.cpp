@@ -64,9 +64,11 @@ asio::awaitable<prepared_config> prepare_config_async(std::string path) {
 }
 
 std::string render_metrics(const metrics_collector& collector, bool gzip) {
-  std::ostringstream out;
-  collector.render(out);
-  return gzip ? gzip_compress(out.view()) : std::move(out).str();
+  if (!gzip) return collector.render();
+  // Compressed family by family: the scrape's whole text never exists in memory.
+  gzip_stream out;
+  collector.render_pieces([&](std::string_view piece) { out.write(piece); });
+  return out.finish();
 }
 
 // The pages copy the records they show under the store's lock, then render without it.
@@ -253,7 +255,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     if (gzip) r.set(http::field::content_encoding, "gzip");
     r.set(http::field::vary, "Accept-Encoding");
-    r.body() = *body;
+    r.body() = std::move(body);
     co_return r;
   }
   if (path == "/-/reload") {

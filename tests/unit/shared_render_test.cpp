@@ -39,7 +39,7 @@ struct fixture {
   void request(bool gzip, std::string& out) {
     asio::co_spawn(loop, [this, gzip, &out]() -> asio::awaitable<void> {
       try {
-        out = *co_await render.get(gzip);
+        out = co_await render.get(gzip);
       } catch (const std::exception&) {
         out = "error";
       }
