@@ -105,7 +105,7 @@ http_response text_response(http::status status, std::string body) {
 
 app::app(app_options options)
     : options_(std::move(options)),
-      scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
+      scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight, options_.startup_window}),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {

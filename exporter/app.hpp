@@ -2,6 +2,7 @@
 // metrics collector and the HTTP routes, all on one io_context; scrapes render on a helper thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@ struct app_options {
   std::string listen_address = ":9465";
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
+  std::chrono::milliseconds startup_window{10000};  // first runs of all targets within this
 };
 
 class app {

@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
                  "Most SMTP sessions running at once; runs over the cap wait for a slot.")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  std::string startup_window = "10s";
+  cli.add_option("--probe.startup-window", startup_window,
+                 "Every target's first run starts within this long after start or reload, spread "
+                 "over it; later runs keep their stable offset in the interval. 0s: first runs "
+                 "wait for that offset too.")
+      ->capture_default_str();
   cli.add_option("--log.level", log_level, "Only log messages with the given severity or above.")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -150,6 +156,13 @@ int main(int argc, char** argv) {
   }
   if (!options.telemetry_path.starts_with("/")) {
     std::cerr << "--web.telemetry-path must start with /\n";
+    return 1;
+  }
+  if (auto window = config::parse_duration(startup_window)) {
+    options.startup_window = *window;
+  } else {
+    std::cerr << "--probe.startup-window: invalid duration \"" << startup_window
+              << "\" (want e.g. \"10s\", or \"0s\" to turn it off)\n";
     return 1;
   }
   if (check) return check_config(options.config_file);
