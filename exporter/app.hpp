@@ -18,6 +18,7 @@
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/target_status.hpp"
+#include "probes/tls_context.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -27,6 +28,15 @@ struct prepared_config {
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
   std::vector<std::string> errors;
 };
+
+// Parses `path` and loads what start-up loads without the network: every target's TLS files. Each
+// error is "FILE:LINE:COLUMN: KEY: message"; all of them, not just the first. Secrets
+// (password_file, token_file, password_env) are read at every probe, not here.
+prepared_config prepare_config(const std::string& path);
+
+// The error for a TLS file that did not load, at the key that named it.
+std::string tls_file_error(const config::exporter_config& config, std::size_t target,
+                           const probes::tls_context_error& failure);
 
 struct app_options {
   std::string config_file;

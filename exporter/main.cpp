@@ -15,9 +15,10 @@ namespace {
 
 using namespace smtp_exporter;
 
+// Everything start-up does short of the network: parse, validate, load the TLS files.
 int check_config(const std::string& file) {
-  auto loaded = config::load_file(file);
-  if (!loaded.ok()) {
+  auto loaded = exporter::prepare_config(file);
+  if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e << "\n";
     std::cerr << file << ": configuration is invalid (" << loaded.errors.size() << " errors)\n";
     return 1;

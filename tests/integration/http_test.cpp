@@ -134,7 +134,9 @@ TEST_F(http_surface, reload_with_a_missing_ca_file_fails_and_the_next_good_one_a
                             "ca_file = \"/nonexistent/ca.pem\"\n");
   auto bad = http_request(exporter_->port(), "POST", "/-/reload");
   EXPECT_EQ(bad.status, 500);
-  EXPECT_NE(bad.body.find("target tls: cannot load CA file /nonexistent/ca.pem"), std::string::npos)
+  EXPECT_NE(bad.body.find("smtp_exporter.toml:19:11: target[1].tls.ca_file: cannot load CA file "
+                         "\"/nonexistent/ca.pem\": No such file or directory"),
+            std::string::npos)
       << bad.body;
   EXPECT_EQ(metric_value(exporter_->scrape(), "smtp_exporter_targets", {}), 2);  // a and b still run
 
