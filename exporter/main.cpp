@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   std::string startup_window = "10s";
   cli.add_option("--probe.startup-window", startup_window,
                  "Every target's first run starts within this long after start or reload, spread "
-                 "over it; later runs keep their stable offset in the interval. 0s: first runs "
-                 "wait for that offset too.")
+                 "over it (at most 250 a second); later runs keep their stable offset in the "
+                 "interval. 0s: first runs wait for that offset too.")
       ->capture_default_str();
   cli.add_option("--log.level", log_level, "Only log messages with the given severity or above.")
       ->capture_default_str()

@@ -74,6 +74,14 @@ std::chrono::milliseconds start_offset(const std::string& name,
   return std::chrono::milliseconds(h % static_cast<std::uint64_t>(interval.count()));
 }
 
+std::chrono::milliseconds startup_window_for(std::size_t targets,
+                                             std::chrono::milliseconds configured) {
+  if (configured.count() <= 0) return configured;
+  const auto needed = std::chrono::milliseconds(
+      static_cast<std::int64_t>(targets * 1000 / max_first_runs_per_second));
+  return std::max(configured, needed);
+}
+
 std::chrono::milliseconds first_run_offset(const std::string& name,
                                            std::chrono::milliseconds interval,
                                            std::chrono::milliseconds startup_window) {
@@ -81,6 +89,16 @@ std::chrono::milliseconds first_run_offset(const std::string& name,
   if (startup_window.count() <= 0 || interval <= startup_window) return offset;
   // Intervals are at most a week and windows shorter than the interval: no overflow here.
   return std::chrono::milliseconds(offset.count() * startup_window.count() / interval.count());
+}
+
+std::chrono::milliseconds second_run_offset(const std::string& name,
+                                            std::chrono::milliseconds interval,
+                                            std::chrono::milliseconds probe_interval,
+                                            std::chrono::milliseconds startup_window) {
+  const auto first = first_run_offset(name, interval, startup_window);
+  auto second = start_offset(name, interval);
+  while (second < first + probe_interval / 2) second += probe_interval;
+  return second;
 }
 
 probes::session_options session_options_for(const config::target& target) {
@@ -122,6 +140,7 @@ struct scheduler::runner {
   // Each run copies these; the copy keeps its TLS context alive even if a reload replaces it.
   probes::session_options options;
   scheduler_timer timer;
+  std::chrono::milliseconds startup_window{0};  // for this runner's first run
   bool stopped = false;
   bool has_slot = false;
   bool in_session = false;
@@ -196,7 +215,9 @@ void scheduler::apply(const std::vector<config::target>& targets,
   }
   runners_ = std::move(next);
   store_.set_targets(canonical);
+  const auto window = startup_window_for(fresh.size(), settings_.startup_window);
   for (auto& r : fresh) {
+    r->startup_window = window;
     asio::co_spawn(executor_, run_target(r), [name = r->target->name](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -260,7 +281,7 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
   const config::target& t = *r->target;
   std::array<clock::time_point, probes::probe_kind_count> next_due{};
   const auto scheduled = clock::now();
-  const auto first = scheduled + first_run_offset(t.name, t.interval, settings_.startup_window);
+  const auto first = scheduled + first_run_offset(t.name, t.interval, r->startup_window);
   bool first_run = true;
   bool any = false;
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
@@ -359,10 +380,9 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
       if (!options.due[p]) continue;
       auto interval = t.probe_interval[p];
       if (first_run) {
-        // Back from the start-up window to the stable spread: the target's own slot in the
-        // interval, unless that comes less than half an interval after the first run.
-        next_due[p] = scheduled + start_offset(t.name, t.interval);
-        while (next_due[p] < first + interval / 2) next_due[p] += interval;
+        // Back from the start-up window to the stable spread.
+        next_due[p] =
+            scheduled + second_run_offset(t.name, t.interval, interval, r->startup_window);
       }
       // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
       while (next_due[p] <= now) next_due[p] += interval;

@@ -255,6 +255,14 @@ TEST(scheduler, first_run_offsets_fit_the_startup_window_in_the_stable_order) {
   EXPECT_EQ(first_run_offset("a", interval, 0ms), start_offset("a", interval));
 }
 
+TEST(scheduler, startup_window_stretches_to_keep_the_first_runs_rate_bounded) {
+  EXPECT_EQ(startup_window_for(1000, 10000ms), 10000ms);
+  EXPECT_EQ(startup_window_for(2500, 10000ms), 10000ms);
+  EXPECT_EQ(startup_window_for(10000, 10000ms), 40000ms);  // 250 a second
+  EXPECT_EQ(startup_window_for(10000, 60000ms), 60000ms);
+  EXPECT_EQ(startup_window_for(10000, 0ms), 0ms);  // off stays off
+}
+
 TEST_F(manual_time, a_thousand_targets_all_start_within_the_startup_window_under_the_cap) {
   constexpr std::size_t cap = 16;
   const auto window = 10000ms;
