@@ -17,6 +17,8 @@
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
+#include "exporter/shard.hpp"
+#include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/tls_context.hpp"
 
@@ -44,6 +46,7 @@ struct app_options {
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
   std::chrono::milliseconds startup_window{10000};  // first runs of all targets within this
+  shard_spec shard;  // this replica probes only its share of the configured targets
 };
 
 class app {
@@ -65,6 +68,7 @@ class app {
   // Parses the config file off the event loop, then applies it on the loop.
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
   void apply(prepared_config& prepared);
+  status_page_options status_options() const;
   boost::asio::awaitable<http_response> handle(const http_request& request);
   void wait_for_stop();
   void wait_for_reload();
