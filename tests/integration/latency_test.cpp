@@ -83,6 +83,8 @@ struct delayed_case {
   probes::phase delayed;
 };
 
+void PrintTo(const delayed_case& c, std::ostream* os) { *os << c.name; }
+
 class server_delay : public ::testing::TestWithParam<delayed_case> {};
 
 TEST_P(server_delay, phase_reads_the_servers_30_ms) {
