@@ -17,7 +17,7 @@
 #include "config/config.hpp"
 #include "config/presets.hpp"
 #include "exporter/advice.hpp"
-#include "exporter/scheduler.hpp"
+#include "exporter/session_options.hpp"
 #include "probes/credentials.hpp"
 #include "probes/session.hpp"
 #include "probes/tls_context.hpp"
@@ -262,6 +262,8 @@ std::string_view step_label(phase p) {
     case phase::starttls: return "starttls";
     case phase::tls_handshake: return "tls";
     case phase::auth: return "auth";
+    case phase::mail_from: return "mail from";
+    case phase::rcpt_to: return "rcpt to";
     case phase::quit: return "quit";
   }
   return "?";
@@ -469,6 +471,7 @@ port_run run_port(asio::io_context& io, probes::dns_resolver& resolver, const pl
   options.due[static_cast<std::size_t>(probe_kind::banner)] = true;
   options.due[static_cast<std::size_t>(probe_kind::tls)] = tls;
   options.due[static_cast<std::size_t>(probe_kind::auth)] = t.auth.has_value();
+  options.due[static_cast<std::size_t>(probe_kind::envelope)] = t.envelope.has_value();
   options.on_event = [&run, live](const probes::session_event& e) {
     run.events.push_back(e);
     if (live) print_step(*live, e);

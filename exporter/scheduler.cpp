@@ -11,25 +11,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/log.hpp"
-#include "probes/tls_context.hpp"
+#include "exporter/session_options.hpp"
 
 namespace smtp_exporter::exporter {
 
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
-
-namespace {
-
-probes::transport transport_for(config::tls_mode mode) {
-  switch (mode) {
-    case config::tls_mode::none: return probes::transport::plain;
-    case config::tls_mode::implicit: return probes::transport::implicit_tls;
-    case config::tls_mode::starttls: break;
-  }
-  return probes::transport::starttls;
-}
-
-}  // namespace
 
 std::chrono::milliseconds start_offset(const std::string& name,
                                        std::chrono::milliseconds interval) {
@@ -41,34 +28,6 @@ std::chrono::milliseconds start_offset(const std::string& name,
   }
   if (interval.count() <= 0) return std::chrono::milliseconds(0);
   return std::chrono::milliseconds(h % static_cast<std::uint64_t>(interval.count()));
-}
-
-probes::session_options session_options_for(const config::target& target) {
-  probes::session_options o;
-  o.host = target.host;
-  o.port = target.port;
-  o.mode = transport_for(target.tls);
-  o.ehlo_name = target.ehlo_name;
-  o.timeout = target.timeout;
-  o.ip_protocol = target.ip_protocol == "ip4" ? 4 : target.ip_protocol == "ip6" ? 6 : 0;
-  o.server_name = target.tls_config.server_name;
-  o.min_tls_version = probes::tls_version_from_name(target.tls_config.min_version);
-  o.insecure_skip_verify = target.tls_config.insecure_skip_verify;
-  if (target.auth) {
-    const auto& a = *target.auth;
-    probes::auth_options auth;
-    auth.credentials = {a.username, a.password_file, a.password_env, a.password, a.token_file};
-    switch (a.mechanism) {
-      case config::auth_mechanism::automatic: break;
-      case config::auth_mechanism::plain: auth.mechanism = probes::sasl_mechanism::plain; break;
-      case config::auth_mechanism::login: auth.mechanism = probes::sasl_mechanism::login; break;
-      case config::auth_mechanism::cram_md5: auth.mechanism = probes::sasl_mechanism::cram_md5; break;
-      case config::auth_mechanism::xoauth2: auth.mechanism = probes::sasl_mechanism::xoauth2; break;
-    }
-    auth.allow_plaintext = target.allow_plaintext;
-    o.auth = std::move(auth);
-  }
-  return o;
 }
 
 struct scheduler::runner {

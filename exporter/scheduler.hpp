@@ -81,7 +81,4 @@ class scheduler {
   std::deque<std::shared_ptr<runner>> slot_waiters_;  // FIFO of runners waiting for a slot
 };
 
-// Maps a validated target to the options of one session (the probes due are set per run).
-probes::session_options session_options_for(const config::target& target);
-
 }  // namespace smtp_exporter::exporter
