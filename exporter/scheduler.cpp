@@ -112,7 +112,27 @@ void scheduler::apply(const std::vector<config::target>& targets,
                                   {"stopped", std::to_string(stopped)}});
 }
 
+void scheduler::host(std::shared_ptr<check_runner> runner) {
+  runner->start(executor_);
+  log::info("check runner started", {{"kind", std::string(runner->kind())}});
+  std::lock_guard lock(hosted_mutex_);
+  hosted_.push_back(std::move(runner));
+}
+
+std::size_t scheduler::in_flight() const {
+  std::size_t n = in_flight_.load(std::memory_order_relaxed);
+  std::lock_guard lock(hosted_mutex_);
+  for (const auto& h : hosted_) n += h->in_flight();
+  return n;
+}
+
 void scheduler::stop() {
+  std::vector<std::shared_ptr<check_runner>> hosted;
+  {
+    std::lock_guard lock(hosted_mutex_);
+    hosted.swap(hosted_);
+  }
+  for (auto& h : hosted) h->stop();
   for (auto& [name, r] : runners_) {
     r->stopped = true;
     r->timer.cancel();
