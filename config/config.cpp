@@ -66,6 +66,8 @@ duration default_probe_interval(std::size_t p, duration interval) {
   return interval;
 }
 
+}  // namespace
+
 // A mailbox as MAIL FROM/RCPT TO carry it: local@domain in printable ASCII, no spaces or angle
 // brackets (they would break out of the command), at most 254 characters (RFC 5321 4.5.3.1.3).
 std::optional<std::string> address_problem(std::string_view s) {
@@ -80,6 +82,8 @@ std::optional<std::string> address_problem(std::string_view s) {
     return "must be an address of the form local@domain";
   return std::nullopt;
 }
+
+namespace {
 constexpr std::string_view tls_versions[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
 
 std::string_view type_name(node_type type) {

@@ -113,6 +113,10 @@ load_result load_string(std::string_view toml_text, std::string_view source_name
 std::optional<duration> parse_duration(std::string_view text);
 std::string format_duration(duration d);
 
+// Why `address` cannot be a MAIL FROM/RCPT TO mailbox (local@domain, printable ASCII, no spaces or
+// angle brackets, at most 254 characters); nullopt when it can.
+std::optional<std::string> address_problem(std::string_view address);
+
 // "host:port", with an IPv6 literal in brackets: "[::1]:25".
 std::string host_port(std::string_view host, std::uint16_t port);
 
