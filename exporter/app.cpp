@@ -69,10 +69,9 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector, 
   co_return gzip ? gzip_compress(out.view()) : std::move(out).str();
 }
 
-// The pages copy the records they show under the store's lock, then render without it.
-asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path) {
-  status_page_options options;
-  options.telemetry_path = std::move(telemetry_path);
+// The pages read the published records in place (shared_snapshot): no record is copied.
+asio::awaitable<std::string> render_status(const status_store* store,
+                                           status_page_options options) {
   options.now = unix_now();
   co_return render_status_page(store->shared_snapshot(), options);
 }
@@ -110,6 +109,8 @@ app::app(app_options options)
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+  state_.shard_index = options_.shard.index;
+  state_.shard_count = options_.shard.count;
 }
 
 app::~app() {
@@ -120,8 +121,22 @@ app::~app() {
   helpers_.join();
 }
 
+status_page_options app::status_options() const {
+  status_page_options options;
+  options.telemetry_path = options_.telemetry_path;
+  options.shard_index = options_.shard.index;
+  options.shard_count = options_.shard.count;
+  options.configured_targets = state_.configured_targets.load();
+  return options;
+}
+
 void app::apply(prepared_config& prepared) {
-  scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
+  auto& targets = prepared.config->targets;
+  state_.configured_targets = targets.size();
+  if (options_.shard.sharded()) {
+    std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
+  }
+  scheduler_.apply(targets, std::move(prepared.tls_contexts));
 }
 
 bool app::start() {
@@ -135,8 +150,11 @@ bool app::start() {
   std::string error;
   state_.config_last_reload_successful = true;
   state_.config_last_reload_success_timestamp = unix_now();
-  log::info("configuration loaded", {{"file", options_.config_file},
-                                     {"targets", std::to_string(loaded.config->targets.size())}});
+  // apply() kept this shard's share in loaded.config: name both counts when sharded.
+  log::info("configuration loaded",
+            {{"file", options_.config_file},
+             {"targets", std::to_string(state_.configured_targets.load())},
+             {"probed_here", std::to_string(loaded.config->targets.size())}});
 
   asio::ip::tcp::endpoint endpoint;
   if (!parse_listen_address(options_.listen_address, endpoint, error) ||
@@ -273,7 +291,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, options_.telemetry_path), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options()), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -1,5 +1,5 @@
 // Builds every metric family at scrape time from the status_store's compact per-target records,
-// so the exporter holds no per-series objects (see DEVELOPERS.md, Performance), and serializes
+// so the exporter holds no per-series objects (10,000 targets would otherwise mean 160,000 live objects), and serializes
 // with prometheus-cpp's TextSerializer one family at a time to bound the peak memory of a scrape.
 //
 // Thread-safety: Collect() and render() may run on any thread, concurrently with probes.
@@ -21,6 +21,10 @@ namespace smtp_exporter::exporter {
 struct exporter_state {
   std::atomic<bool> config_last_reload_successful{false};
   std::atomic<double> config_last_reload_success_timestamp{0};
+  // Sharding (--shard.*): this replica's share, and how many targets the file configures in all.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
+  std::atomic<std::size_t> configured_targets{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
 };
 

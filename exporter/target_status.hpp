@@ -25,6 +25,9 @@ struct probe_status {
   bool policy_rejected = false;   // the deciding reply refused this client (probes/verdicts.hpp)
   double last_run_timestamp = 0;  // Unix seconds, end of the run
   std::uint64_t runs_total = 0;
+  // Failed runs in a row, 0 after a success: alerts page on N of these rather than on one
+  // failure that smtp_probe_success holds for a whole interval.
+  std::uint32_t consecutive_failures = 0;
   std::array<std::uint32_t, probes::failure_reason_count> failures_total{};
 };
 

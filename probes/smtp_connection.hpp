@@ -41,7 +41,8 @@ class smtp_connection : public std::enable_shared_from_this<smtp_connection> {
   SSL* tls_handle();  // nullptr before the handshake
 
   // TLS client handshake on the connected socket. Verification is recorded, not enforced: the
-  // caller reads SSL_get_verify_result(), so certificate facts survive a failed verification.
+  // verify callback records every error (tls_verify_errors()), so certificate facts survive a
+  // failed verification and the caller decides the reason.
   boost::asio::awaitable<boost::system::error_code> handshake(boost::asio::ssl::context& context,
                                                               const std::string& server_name,
                                                               int min_tls_version);

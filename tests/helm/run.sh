@@ -109,6 +109,14 @@ if [[ "$app_version" == "$image_tag" ]]; then
 else
   fail "values.yaml image.tag ($image_tag) differs from Chart.yaml appVersion ($app_version)"
 fi
+# The version has one source, CMake's project(VERSION); the binary reports it and the chart
+# deploys it.
+binary_version=$("$binary" --version | sed -n '1s/^smtp_exporter, version \([^ ]*\) .*/\1/p')
+if [[ "$app_version" == "$binary_version" ]]; then
+  ok "Chart.yaml appVersion equals the binary's version ($binary_version)"
+else
+  fail "Chart.yaml appVersion ($app_version) differs from smtp_exporter --version ($binary_version)"
+fi
 
 # 4. Rendered configs.
 shopt -s nullglob

@@ -1,6 +1,6 @@
 // The auth probe end to end over plain text (allow_plaintext), against aiosmtpd's real
 // authenticator and scripted servers for the replies no real server gives on demand.
-// (AUTH after STARTTLS, and CRAM-MD5 through postfix, are in tls_auth_test.cpp.)
+// (AUTH after STARTTLS, and CRAM-MD5 through postfix, are in tls_test.cpp.)
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.hpp"
