@@ -627,6 +627,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   // have are run for a target that has it.
   const std::map<std::pair<std::string, std::string>, std::string> target_for_panel = {
       {{"target-detail.json", "Failures by reason"}, "blocked"},  // healthy never fails
+      // A 554 5.7.1 greeting: an enhanced code whatever the healthy server's replies carry.
+      {{"target-detail.json", "Enhanced status codes"}, "blacklisted"},
   };
   // Exact values of the overview's stat panels in this situation.
   const std::map<std::string, double> overview_stats = {
