@@ -26,9 +26,9 @@ asio::awaitable<bool> resolve_and_connect(session_run& run, asio::ip::tcp::endpo
     if (resolved.endpoints.empty()) why = "no IPv" + std::to_string(o.ip_protocol) + " address";
   }
   if (!why.empty()) {
-    verdict v = on_resolve_failure(o.host, why);
+    verdict v = on_resolve_failure(o.host, why, o.timeout);
     run.note("* " + v.detail);
-    run.phase_done(phase::resolve, t, false, why);
+    run.phase_done(phase::resolve, t, false, v.detail);
     run.fail(probe_kind::banner, std::move(v));
     co_return false;
   }

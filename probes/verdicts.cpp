@@ -164,9 +164,21 @@ net_error classify(const boost::system::error_code& ec, bool deadline_expired) {
   return net_error::other;
 }
 
-verdict on_resolve_failure(std::string_view host, std::string_view why) {
+verdict on_resolve_failure(std::string_view host, std::string_view why,
+                           std::chrono::milliseconds timeout) {
+  const std::string name(host);
+  // Timeouts in our words, like every other (the resolver's are "deadline exceeded" and c-ares'
+  // "Timeout while contacting DNS servers").
+  if (why == "deadline exceeded") {
+    return make(failure_reason::resolve_failed, "resolve: no answer from the DNS servers for " +
+                                                    name + " within " + say_duration(timeout));
+  }
+  if (why.find("Timeout") != std::string_view::npos) {
+    return make(failure_reason::resolve_failed,
+                "resolve: the DNS servers gave no answer for " + name);
+  }
   return make(failure_reason::resolve_failed,
-              "resolve: no address for " + std::string(host) +
+              "resolve: no address for " + name +
                   (why.empty() ? std::string() : " (" + std::string(why) + ")"));
 }
 

@@ -61,8 +61,10 @@ struct io_context_facts {
   std::string_view library_text;        // the library's message, used only where it adds facts
 };
 
-// Resolving `host` failed; `why` is the resolver's explanation.
-verdict on_resolve_failure(std::string_view host, std::string_view why);
+// Resolving `host` failed; `why` is the resolver's explanation ("deadline exceeded" when our
+// deadline passed, c-ares' text otherwise); `timeout` the session's.
+verdict on_resolve_failure(std::string_view host, std::string_view why,
+                           std::chrono::milliseconds timeout);
 // The connection could not be made.
 verdict on_connect_failure(net_error e, const io_context_facts& facts);
 // Reading or writing failed during `during` (a phase after connect).

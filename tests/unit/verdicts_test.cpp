@@ -99,8 +99,13 @@ const std::vector<row>& rows() {
       {"rcpt_450", [] { return reply(smtp_step::rcpt_to, 450, "4.2.1"); }, fr::recipient_tempfail,
        450, "4.2.1"},
       // Resolve and connect.
-      {"resolve", [] { return on_resolve_failure("smtp.invalid", "NXDOMAIN"); },
-       fr::resolve_failed, 0, "", false, "no address for smtp.invalid"},
+      {"resolve", [] { return on_resolve_failure("smtp.invalid", "Domain name not found", 2000ms); },
+       fr::resolve_failed, 0, "", false, "no address for smtp.invalid (Domain name not found)"},
+      {"resolve_deadline", [] { return on_resolve_failure("smtp.example", "deadline exceeded", 2000ms); },
+       fr::resolve_failed, 0, "", false, "no answer from the DNS servers for smtp.example within 2 s"},
+      {"resolve_cares_timeout",
+       [] { return on_resolve_failure("smtp.example", "Timeout while contacting DNS servers", 2000ms); },
+       fr::resolve_failed, 0, "", false, "the DNS servers gave no answer for smtp.example"},
       {"connect_deadline", [] { return on_connect_failure(net_error::deadline, facts); },
        fr::connect_timeout, 0, "", false, "no answer from 127.0.0.1:12598 within 2 s"},
       {"connect_kernel_timeout", [] { return on_connect_failure(net_error::timed_out, facts); },
@@ -222,6 +227,14 @@ TEST(verdicts, every_reason_is_produced_by_a_row) {
 TEST(verdicts, timeout_details_are_ours_not_the_librarys) {
   const char* library_texts[] = {"Operation canceled", "operation aborted", "Connection timed out",
                                  "deadline exceeded", "End of file", "asio", "system:"};
+  for (const char* name : {"resolve_deadline", "resolve_cares_timeout"}) {
+    for (const auto& r : rows()) {
+      if (std::string(r.name) != name) continue;
+      const verdict v = r.happened();
+      for (const char* text : library_texts) EXPECT_EQ(v.detail.find(text), std::string::npos) << v.detail;
+      EXPECT_EQ(v.detail.find("Timeout while"), std::string::npos) << v.detail;
+    }
+  }
   int timeouts = 0;
   for (const auto& r : rows()) {
     const verdict v = r.happened();
