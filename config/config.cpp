@@ -25,6 +25,9 @@ using key_list = std::span<const std::string_view>;
 
 constexpr duration builtin_interval = 60s;
 constexpr duration builtin_timeout = 10s;
+// Providers count envelope attempts against rate limits: the envelope probe runs rarely unless
+// envelope_interval says otherwise.
+constexpr duration builtin_envelope_interval = 15min;
 // Intervals and timeouts are added to steady_clock time points (nanoseconds); a bound keeps that
 // arithmetic far from overflow, and no probe needs to run less than weekly.
 constexpr duration max_duration = std::chrono::hours(168);
@@ -33,11 +36,13 @@ constexpr std::size_t max_name_length = 128;
 constexpr std::string_view top_keys[] = {"defaults", "target"};
 constexpr std::string_view defaults_keys[] = {
     "interval", "timeout", "ehlo_name", "probes", "banner_interval", "tls_interval",
-    "auth_interval", "allow_plaintext", "tls", "ip_protocol"};
+    "auth_interval", "allow_plaintext", "tls", "ip_protocol", "envelope_interval",
+    "allow_unverified_credentials"};
 constexpr std::string_view target_keys[] = {
     "name", "provider", "host", "port", "tls", "probes", "interval", "banner_interval",
     "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth",
-    "ip_protocol"};
+    "ip_protocol", "envelope_interval", "envelope", "allow_unverified_credentials"};
+constexpr std::string_view envelope_keys[] = {"mail_from", "rcpt_to"};
 constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
 constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
@@ -46,10 +51,39 @@ constexpr std::string_view auth_keys[] = {"username", "password_file", "password
                                           "token_file", "mechanism"};
 constexpr std::string_view secret_keys[] = {"password_file", "password_env", "password",
                                             "token_file"};
+// Indexed by probe: "<name>_interval".
 constexpr std::string_view probe_interval_keys[] = {"banner_interval", "tls_interval",
-                                                    "auth_interval"};
+                                                    "auth_interval", "envelope_interval"};
+static_assert(std::size(probe_interval_keys) == probe_count);
 constexpr std::string_view timing_keys[] = {"probes", "interval", "timeout", "banner_interval",
-                                            "tls_interval", "auth_interval"};
+                                            "tls_interval", "auth_interval", "envelope_interval"};
+
+// A probe's interval when it has no <name>_interval: the target's, but never below 15m for the
+// envelope probe.
+duration default_probe_interval(std::size_t p, duration interval) {
+  if (p == static_cast<std::size_t>(probe::envelope))
+    return std::max(interval, builtin_envelope_interval);
+  return interval;
+}
+
+}  // namespace
+
+// A mailbox as MAIL FROM/RCPT TO carry it: local@domain in printable ASCII, no spaces or angle
+// brackets (they would break out of the command), at most 254 characters (RFC 5321 4.5.3.1.3).
+std::optional<std::string> address_problem(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  if (s.size() > 254) return "must be at most 254 characters";
+  for (const char c : s) {
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>')
+      return "must be printable ASCII without spaces or angle brackets";
+  }
+  const auto at = s.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == s.size())
+    return "must be an address of the form local@domain";
+  return std::nullopt;
+}
+
+namespace {
 constexpr std::string_view tls_versions[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
 
 std::string_view type_name(node_type type) {
@@ -128,8 +162,10 @@ struct defaults_block {
   std::array<bool, probe_count> probes{true, true, false};
   std::string ehlo_name;
   bool allow_plaintext = false;
+  bool allow_unverified_credentials = false;
   std::string ip_protocol = "any";
   tls_settings tls;
+  tls_file_sources tls_files;
 };
 
 class loader {
@@ -143,10 +179,12 @@ class loader {
     std::string text;
   };
 
+  std::string position(toml::source_position at) const {
+    return source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
+  }
   void report(std::vector<diagnostic>& to, toml::source_position at, std::string_view key,
               std::string_view message) {
-    to.push_back({at, source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
-                          ": " + std::string(key) + ": " + std::string(message)});
+    to.push_back({at, key_source{position(at), std::string(key)}.error(message)});
   }
   void error(toml::source_position at, std::string_view key, std::string_view message) {
     report(errors_, at, key, message);
@@ -171,9 +209,12 @@ class loader {
                    std::array<bool, probe_count>& out);
 
   void parse_defaults(const toml::table& table, defaults_block& out);
-  void parse_tls(const toml::table& table, std::string_view base, tls_settings& out);
+  void parse_tls(const toml::table& table, std::string_view base, tls_settings& out,
+                 tls_file_sources& files);
   std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
                                           const std::string& target_name);
+  std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
+                                                  const std::optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
   void parse_target(const toml::table& table, const std::string& base,
                     const defaults_block& defaults, exporter_config& config);
@@ -376,7 +417,7 @@ void loader::read_probes(const toml::table& table, std::string_view base,
     const std::string& name = list[i].as_string()->get();
     if (const std::optional<probe> p = parse_probe(name); !p) {
       error(list[i], item,
-            "unknown probe " + quote_value(name) + " (expected banner, tls or auth)");
+            "unknown probe " + quote_value(name) + " (expected " + one_of(probe_names) + ")");
     } else if (bool& listed = probes[static_cast<std::size_t>(*p)]; listed) {
       error(list[i], item, "probe " + quote_value(name) + " is listed twice");
     } else {
@@ -400,16 +441,17 @@ void loader::parse_defaults(const toml::table& table, defaults_block& out) {
   if (errors_.size() == errors_before) {
     std::array<duration, probe_count> intervals{};
     for (std::size_t p = 0; p < probe_count; ++p)
-      intervals[p] = out.probe_interval[p].value_or(out.interval);
+      intervals[p] = out.probe_interval[p].value_or(default_probe_interval(p, out.interval));
     check_timeout(table, base, out.probes, intervals, out.timeout);
   }
   read_ehlo_name(table, base, out.ehlo_name);
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);
+  read_bool(table, "allow_unverified_credentials", base, out.allow_unverified_credentials);
   read_ip_protocol(table, base, out.ip_protocol);
   if (const toml::node* node = find(table, "tls", node_type::table, base)) {
     check_keys(*node->as_table(), key_list(tls_keys).first(std::size(tls_keys) - 1),
                "defaults.tls");
-    parse_tls(*node->as_table(), "defaults.tls", out.tls);
+    parse_tls(*node->as_table(), "defaults.tls", out.tls, out.tls_files);
   }
 }
 
@@ -429,11 +471,23 @@ void loader::check_timeout(const toml::table& table, std::string_view base,
 }
 
 // Fills `out` over what it already holds, so a target's table refines [defaults.tls].
-void loader::parse_tls(const toml::table& table, std::string_view base, tls_settings& out) {
+void loader::parse_tls(const toml::table& table, std::string_view base, tls_settings& out,
+                       tls_file_sources& files) {
   read_string(table, "server_name", base, out.server_name);
-  read_string(table, "ca_file", base, out.ca_file);
-  read_string(table, "cert_file", base, out.cert_file);
-  read_string(table, "key_file", base, out.key_file);
+  // Files are opened when the exporter applies the config; their errors point back here.
+  const struct {
+    std::string_view key;
+    std::string* value;
+    key_source* source;
+  } paths[] = {{"ca_file", &out.ca_file, &files.ca_file},
+               {"cert_file", &out.cert_file, &files.cert_file},
+               {"key_file", &out.key_file, &files.key_file}};
+  for (const auto& path : paths) {
+    if (const toml::node* node = find(table, path.key, node_type::string, base)) {
+      *path.value = node->as_string()->get();
+      *path.source = {position(node->source().begin), join(base, path.key)};
+    }
+  }
   read_bool(table, "insecure_skip_verify", base, out.insecure_skip_verify);
   if (const toml::node* node = find(table, "min_tls_version", node_type::string, base)) {
     const std::string& value = node->as_string()->get();
@@ -452,6 +506,32 @@ void loader::parse_tls(const toml::table& table, std::string_view base, tls_sett
     error(table.source().begin, join(base, missing),
           std::string(missing) + " is required when " + std::string(present) + " is set");
   }
+}
+
+std::optional<envelope_settings> loader::parse_envelope(
+    const toml::table& table, std::string_view base, const std::optional<auth_settings>& auth) {
+  check_keys(table, envelope_keys, base);
+  const std::size_t errors_before = errors_.size();
+  envelope_settings out;
+  if (const toml::node* node = find(table, "mail_from", node_type::string, base)) {
+    out.mail_from = node->as_string()->get();
+    if (const auto problem = address_problem(out.mail_from))
+      error(*node, join(base, "mail_from"), *problem);
+  } else if (auth && !address_problem(auth->username)) {
+    out.mail_from = auth->username;
+  } else if (!table.contains("mail_from")) {
+    error(table.source().begin, join(base, "mail_from"),
+          "mail_from is required (the auth username is not an address)");
+  }
+  if (const toml::node* node = find(table, "rcpt_to", node_type::string, base)) {
+    out.rcpt_to = node->as_string()->get();
+    if (const auto problem = address_problem(out.rcpt_to))
+      error(*node, join(base, "rcpt_to"), *problem);
+  } else if (!table.contains("rcpt_to")) {
+    error(table.source().begin, join(base, "rcpt_to"), "rcpt_to is required");
+  }
+  if (errors_.size() != errors_before) return std::nullopt;
+  return out;
 }
 
 std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::string_view base,
@@ -625,12 +705,13 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   // `tls` is either the mode ("implicit") or the [target.tls] table, which then carries `mode`:
   // TOML cannot give one key both a string and a table.
   out.tls_config = defaults.tls;
+  tls_file_sources tls_files = defaults.tls_files;
   const toml::node* mode_node = nullptr;
   std::string mode_path = join(base, "tls");
   if (const toml::node* node = table.get("tls")) {
     if (const toml::table* tls = node->as_table()) {
       check_keys(*tls, tls_keys, mode_path);
-      parse_tls(*tls, mode_path, out.tls_config);
+      parse_tls(*tls, mode_path, out.tls_config, tls_files);
       mode_node = tls->get("mode");
       mode_path = join(mode_path, "mode");
     } else if (node->is_string()) {
@@ -660,7 +741,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   out.interval = defaults.interval;
   read_duration(table, "interval", base, out.interval);
   for (std::size_t p = 0; p < probe_count; ++p) {
-    out.probe_interval[p] = defaults.probe_interval[p].value_or(out.interval);
+    out.probe_interval[p] =
+        defaults.probe_interval[p].value_or(default_probe_interval(p, out.interval));
     read_duration(table, probe_interval_keys[p], base, out.probe_interval[p]);
   }
   out.timeout = defaults.timeout;
@@ -679,6 +761,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   const toml::node* plaintext = table.get("allow_plaintext");
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);
   const bool plaintext_valid = plaintext == nullptr || plaintext->is_boolean();
+  out.allow_unverified_credentials = defaults.allow_unverified_credentials;
+  read_bool(table, "allow_unverified_credentials", base, out.allow_unverified_credentials);
   if (const toml::node* node = find(table, "labels", node_type::table, base))
     parse_labels(*node->as_table(), join(base, "labels"), out);
 
@@ -686,6 +770,17 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     out.auth = parse_auth(*node->as_table(), join(base, "auth"), out.name);
   if (probes_valid && out.has(probe::auth) && !table.contains("auth"))
     error(at, join(base, "auth"), "auth is required when probes include \"auth\"");
+  if (const toml::node* node = find(table, "envelope", node_type::table, base))
+    out.envelope = parse_envelope(*node->as_table(), join(base, "envelope"), out.auth);
+  if (probes_valid && out.has(probe::envelope) && !table.contains("envelope"))
+    error(at, join(base, "envelope"), "envelope is required when probes include \"envelope\"");
+  if (out.tls_config.insecure_skip_verify && !out.allow_unverified_credentials &&
+      (out.has(probe::auth) || out.has(probe::envelope))) {
+    report(warnings_, at, join(base, "tls.insecure_skip_verify"),
+           "credentials and the envelope are withheld when the certificate does not verify "
+           "(those probes fail with unverified_tls_refused); set allow_unverified_credentials = "
+           "true to send them anyway");
+  }
 
   // Neither presets nor the port rule yield "none", so it was written here and mode_node is set.
   if (mode_valid && out.tls == tls_mode::none && probes_valid) {
@@ -695,12 +790,23 @@ void loader::parse_target(const toml::table& table, const std::string& base,
       error(*mode_node, mode_path,
             "\"none\" would send credentials in clear text; set allow_plaintext = true to allow "
             "it");
+    if (out.has(probe::envelope) && plaintext_valid && !out.allow_plaintext)
+      error(*mode_node, mode_path,
+            "\"none\" would send the envelope in clear text; set allow_plaintext = true to allow "
+            "it");
   }
 
-  if (errors_.size() == errors_before) config.targets.push_back(std::move(out));
+  if (errors_.size() == errors_before) {
+    config.targets.push_back(std::move(out));
+    config.tls_files.push_back(std::move(tls_files));
+  }
 }
 
 }  // namespace
+
+std::string key_source::error(std::string_view message) const {
+  return position + ": " + key + ": " + std::string(message);
+}
 
 load_result load_string(std::string_view toml_text, std::string_view source_name) {
   return loader(source_name).run(toml_text);

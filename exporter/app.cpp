@@ -2,6 +2,7 @@
 #include "exporter/gzip.hpp"
 #include "exporter/app.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -25,10 +26,6 @@ namespace smtp_exporter::exporter {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-
-// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
-// lambda captures of coroutines passed to co_spawn (double free seen on reload).
 // Parses the file and loads every TLS context it needs (CA bundles, client certificates): all the
 // file I/O of a reload, so that it can run off the event loop.
 prepared_config prepare_config(const std::string& path) {
@@ -39,37 +36,61 @@ prepared_config prepare_config(const std::string& path) {
     return out;
   }
   // One context per distinct trust store and client certificate, loaded now rather than at probe
-  // time, so a missing CA file is a reload error, not a failing probe.
+  // time, so a missing CA file is a reload error, not a failing probe. A file that fails is
+  // reported once, at the key that names it, and the others are still checked.
+  const auto& targets = loaded.config->targets;
   std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<asio::ssl::context>>
       by_files;
-  for (const auto& t : loaded.config->targets) {
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
     if (t.tls == config::tls_mode::none) continue;
     auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
     auto it = by_files.find(key);
     if (it == by_files.end()) {
-      std::string context_error;
+      probes::tls_context_error failure;
       auto ctx = probes::make_client_context(
-          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
+          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, failure);
       if (!ctx) {
-        out.errors.push_back("target " + t.name + ": " + context_error);
-        return out;
+        auto error = tls_file_error(*loaded.config, i, failure);
+        if (std::find(out.errors.begin(), out.errors.end(), error) == out.errors.end())
+          out.errors.push_back(std::move(error));
       }
       it = by_files.emplace(key, std::move(ctx)).first;
     }
-    out.tls_contexts[t.name] = it->second;
+    if (it->second) out.tls_contexts[t.name] = it->second;
   }
-  out.config = std::move(loaded.config);
+  if (out.errors.empty()) out.config = std::move(loaded.config);
   return out;
 }
 
+std::string tls_file_error(const config::exporter_config& config, std::size_t target,
+                           const probes::tls_context_error& failure) {
+  using file = probes::tls_context_error::file;
+  if (target < config.tls_files.size()) {
+    const auto& files = config.tls_files[target];
+    const auto& source = failure.failed == file::ca_file     ? files.ca_file
+                         : failure.failed == file::cert_file ? files.cert_file
+                                                             : files.key_file;
+    if (!source.position.empty()) return source.error(failure.message);
+  }
+  // The system CA store, or a config not read from a file: no key to point at.
+  return "target " + config.targets.at(target).name + ": " + failure.message;
+}
+
+namespace {
+
+// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
+// lambda captures of coroutines passed to co_spawn (double free seen on reload).
 asio::awaitable<prepared_config> prepare_config_async(std::string path) {
   co_return prepare_config(path);
 }
 
-asio::awaitable<std::string> render_metrics(const metrics_collector* collector, bool gzip) {
-  std::ostringstream out;
-  collector->render(out);
-  co_return gzip ? gzip_compress(out.view()) : std::move(out).str();
+std::string render_metrics(const metrics_collector& collector, bool gzip) {
+  if (!gzip) return collector.render();
+  // Compressed family by family: the scrape's whole text never exists in memory.
+  gzip_stream out;
+  collector.render_pieces([&](std::string_view piece) { out.write(piece); });
+  return out.finish();
 }
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
@@ -124,7 +145,10 @@ http_response text_response(http::status status, std::string body) {
 
 app::app(app_options options)
     : options_(std::move(options)),
-      scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
+      shared_metrics_(io_.get_executor(), metrics_thread_.get_executor(),
+                      [this](bool gzip) { return render_metrics(collector_, gzip); }),
+      scheduler_(io_.get_executor(), store_,
+                 scheduler::settings{options_.max_in_flight, options_.startup_window}),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); },
             options_.http_limits),
       stop_signals_(io_, SIGTERM, SIGINT),
@@ -388,8 +412,8 @@ asio::awaitable<http_response> app::route(const http_request& request) {
     // Rendering 10,000 targets takes ~110 ms (bench/README.md): do it off the event loop so
     // probes' timers keep their schedule.
     const bool gzip = accepts_gzip(request[http::field::accept_encoding]);
-    auto body =
-        co_await asio::co_spawn(metrics_thread_, render_metrics(&collector_, gzip), asio::use_awaitable);
+    // Concurrent scrapes share one render (shared_render.hpp), on the metrics thread.
+    auto body = co_await shared_metrics_.get(gzip);
     http_response r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     if (gzip) r.set(http::field::content_encoding, "gzip");

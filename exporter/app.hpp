@@ -18,9 +18,11 @@
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/shard.hpp"
+#include "exporter/shared_render.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 #include "exporter/web_security.hpp"
+#include "probes/tls_context.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -31,6 +33,15 @@ struct prepared_config {
   std::vector<std::string> errors;
 };
 
+// Parses `path` and loads what start-up loads without the network: every target's TLS files. Each
+// error is "FILE:LINE:COLUMN: KEY: message"; all of them, not just the first. Secrets
+// (password_file, token_file, password_env) are read at every probe, not here.
+prepared_config prepare_config(const std::string& path);
+
+// The error for a TLS file that did not load, at the key that named it.
+std::string tls_file_error(const config::exporter_config& config, std::size_t target,
+                           const probes::tls_context_error& failure);
+
 struct app_options {
   std::string config_file;
   std::string listen_address = ":9465";
@@ -39,6 +50,7 @@ struct app_options {
   http_server::limits http_limits;
   std::string web_config_file;  // exporter-toolkit web config (TLS, basic auth); empty: none
   std::chrono::seconds web_config_check_interval{5};  // how often its files are looked at
+  std::chrono::milliseconds startup_window{10000};  // first runs of all targets within this
   shard_spec shard;  // this replica probes only its share of the configured targets
 };
 
@@ -83,6 +95,7 @@ class app {
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};
+  shared_render shared_metrics_;
   scheduler scheduler_;
   http_server http_;
   boost::asio::signal_set stop_signals_;

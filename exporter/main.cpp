@@ -35,9 +35,10 @@ int check_web_config(const std::string& file) {
   return 0;
 }
 
+// Everything start-up does short of the network: parse, validate, load the TLS files.
 int check_config(const std::string& file) {
-  auto loaded = config::load_file(file);
-  if (!loaded.ok()) {
+  auto loaded = exporter::prepare_config(file);
+  if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e << "\n";
     std::cerr << file << ": configuration is invalid (" << loaded.errors.size() << " errors)\n";
     return 1;
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--web.write-timeout", write_timeout,
                  "Deadline for writing one response; a client that does not read is cut off.")
+      ->capture_default_str();
+  std::string startup_window = "10s";
+  cli.add_option("--probe.startup-window", startup_window,
+                 "Every target's first run starts within this long after start or reload, spread "
+                 "over it (at most 250 a second); later runs keep their stable offset in the "
+                 "interval. 0s: first runs wait for that offset too.")
       ->capture_default_str();
   bool shard_from_hostname = false;
   auto* shard_count = cli.add_option("--shard.count", options.shard.count,
@@ -159,7 +166,14 @@ int main(int argc, char** argv) {
   diagnose_cmd->add_option("--auth-mechanism", diagnose.auth_mechanism,
                            "auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.");
   diagnose_cmd->add_flag("--allow-plaintext", diagnose.allow_plaintext,
-                         "Allow AUTH over an unencrypted connection.");
+                         "Allow AUTH and the envelope over an unencrypted connection.");
+  diagnose_cmd->add_flag("--allow-unverified-credentials", diagnose.allow_unverified_credentials,
+                         "Send AUTH and the envelope even when the certificate did not verify "
+                         "(with --insecure-skip-verify).");
+  diagnose_cmd->add_option("--mail-from", diagnose.mail_from,
+                           "Envelope probe sender (default: --username when an address).");
+  diagnose_cmd->add_option("--rcpt-to", diagnose.rcpt_to,
+                           "Envelope probe recipient: MAIL FROM, RCPT TO, RSET; never DATA.");
   diagnose_cmd->add_option("--timeout", diagnose.timeout, "Deadline per port (default 10s).");
   diagnose_cmd->add_option("--output", diagnose_output, "text or json.")
       ->capture_default_str()
@@ -207,6 +221,13 @@ int main(int argc, char** argv) {
   }
   if (!options.telemetry_path.starts_with("/")) {
     std::cerr << "--web.telemetry-path must start with /\n";
+    return 1;
+  }
+  if (auto window = config::parse_duration(startup_window)) {
+    options.startup_window = *window;
+  } else {
+    std::cerr << "--probe.startup-window: invalid duration \"" << startup_window
+              << "\" (want e.g. \"10s\", or \"0s\" to turn it off)\n";
     return 1;
   }
   for (auto [flag, text, out] :
