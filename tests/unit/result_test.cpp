@@ -21,7 +21,7 @@ TEST(result_strings, failure_reasons_round_trip) {
 }
 
 TEST(result_strings, failure_reason_count_matches_the_enum) {
-  EXPECT_EQ(static_cast<std::size_t>(failure_reason::recipient_tempfail) + 1,
+  EXPECT_EQ(static_cast<std::size_t>(failure_reason::descriptors_exhausted) + 1,
             failure_reason_count);
   EXPECT_EQ(to_string(static_cast<failure_reason>(failure_reason_count)), "unknown");
 }
@@ -53,6 +53,7 @@ TEST(result_strings, failure_reason_parse) {
   EXPECT_EQ(parse_failure_reason("success"), failure_reason::none);
   EXPECT_EQ(parse_failure_reason("SUCCESS"), failure_reason::none);
   EXPECT_EQ(parse_failure_reason("Cert_Expired"), failure_reason::cert_expired);
+  EXPECT_EQ(parse_failure_reason("descriptors_exhausted"), failure_reason::descriptors_exhausted);
   EXPECT_EQ(parse_failure_reason("none"), std::nullopt);
   EXPECT_EQ(parse_failure_reason(""), std::nullopt);
   EXPECT_EQ(parse_failure_reason("cert_expired "), std::nullopt);
