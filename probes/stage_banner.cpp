@@ -50,8 +50,14 @@ asio::awaitable<bool> resolve_and_connect(session_run& run, asio::ip::tcp::endpo
   if (ec) {
     const std::string peer = run.peer();
     const std::string library = ec.message();
-    net_error e = classify(ec, run.connection->deadline_expired());
-    if (e == net_error::other && descriptors_exhausted_now()) e = net_error::no_descriptors;
+    const bool expired = run.connection->deadline_expired();
+    net_error e = classify(ec, expired);
+    // Asio's range connect reports a socket it could not open (EMFILE) as operation_aborted, which
+    // reads as our deadline: ask whether a descriptor could be had at all.
+    if (!expired && e != net_error::refused && e != net_error::unreachable &&
+        descriptors_exhausted_now()) {
+      e = net_error::no_descriptors;
+    }
     verdict v = on_connect_failure(e, {peer, o.timeout, library});
     run.note("* " + v.detail);
     run.phase_done(phase::connect, t, false, v.detail);
