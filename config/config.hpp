@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/allow_list.hpp"
+
 namespace smtp_exporter::config {
 
 enum class tls_mode : std::uint8_t { none, starttls, implicit };
@@ -79,8 +81,23 @@ struct target {
   bool operator==(const target&) const = default;
 };
 
+// A [module.NAME] table: what GET /probe?module=NAME&target=HOST:PORT runs. A target template
+// without host and port, plus the targets it may probe and a cap on concurrent /probe sessions.
+struct probe_module {
+  std::string name;
+  // Validated like a target's keys; name, host and port are empty/zero, intervals unused.
+  target settings;
+  // tls was written in the module; otherwise the mode follows the requested port, as for a target
+  // (tls_mode_for_port with the module's provider preset).
+  bool tls_explicit = false;
+  allow_list allowed;
+  std::size_t max_concurrent = 0;
+  bool operator==(const probe_module&) const = default;
+};
+
 struct exporter_config {
   std::vector<target> targets;  // in file order
+  std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };
 

@@ -39,8 +39,8 @@ prepared_config prepare_config(const std::string& path) {
   // time, so a missing CA file is a reload error, not a failing probe.
   std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<asio::ssl::context>>
       by_files;
-  for (const auto& t : loaded.config->targets) {
-    if (t.tls == config::tls_mode::none) continue;
+  auto context_for = [&](const config::target& t,
+                         std::string_view what) -> std::shared_ptr<asio::ssl::context> {
     auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
     auto it = by_files.find(key);
     if (it == by_files.end()) {
@@ -48,12 +48,23 @@ prepared_config prepare_config(const std::string& path) {
       auto ctx = probes::make_client_context(
           {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
       if (!ctx) {
-        out.errors.push_back("target " + t.name + ": " + context_error);
-        return out;
+        out.errors.push_back(std::string(what) + t.name + ": " + context_error);
+        return nullptr;
       }
       it = by_files.emplace(key, std::move(ctx)).first;
     }
-    out.tls_contexts[t.name] = it->second;
+    return it->second;
+  };
+  for (const auto& t : loaded.config->targets) {
+    if (t.tls == config::tls_mode::none) continue;
+    out.tls_contexts[t.name] = context_for(t, "target ");
+    if (!out.tls_contexts[t.name]) return out;
+  }
+  // A module without an explicit tls mode may meet a TLS port, so it gets a context too.
+  for (const auto& m : loaded.config->modules) {
+    if (m.tls_explicit && m.settings.tls == config::tls_mode::none) continue;
+    out.module_tls_contexts[m.name] = context_for(m.settings, "module ");
+    if (!out.module_tls_contexts[m.name]) return out;
   }
   out.config = std::move(loaded.config);
   return out;
@@ -106,6 +117,7 @@ http_response text_response(http::status status, std::string body) {
 app::app(app_options options)
     : options_(std::move(options)),
       scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
+      probe_endpoint_(io_.get_executor()),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
@@ -122,6 +134,7 @@ app::~app() {
 
 void app::apply(prepared_config& prepared) {
   scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
+  probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
 
 bool app::start() {
@@ -254,6 +267,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     r.body() = std::move(body);
     co_return r;
   }
+  if (path == "/probe") co_return co_await probe_endpoint_.handle(request);
   if (path == "/-/reload") {
     if (method != http::verb::post) co_return not_allowed("POST");
     auto outcome = co_await reload("http");

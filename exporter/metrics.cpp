@@ -379,6 +379,22 @@ constexpr family_builder target_builders[] = {
 
 }  // namespace
 
+void render_probe_run(std::ostream& out, const target_status& run) {
+  const snapshot snap{std::make_shared<const target_status>(run)};
+  const exporter_state no_state;
+  prometheus::TextSerializer serializer;
+  std::vector<MetricFamily> one(1);
+  for (auto build : target_builders) {
+    if (build == runs_total || build == failures_total || build == probe_interval) continue;
+    one[0] = build(snap, no_state);
+    if (one[0].metric.empty()) continue;
+    // This run was made for this request: "scrapes never trigger probes" is not true here.
+    if (one[0].help.ends_with(from_last_run))
+      one[0].help.resize(one[0].help.size() - std::string_view(from_last_run).size());
+    serializer.Serialize(out, one);
+  }
+}
+
 metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)
     : store_(store), state_(state) {}
 

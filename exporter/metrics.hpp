@@ -37,4 +37,9 @@ class metrics_collector : public prometheus::Collectable {
   const exporter_state& state_;
 };
 
+// Writes the per-target families of one /probe run in the text format: the same names, labels
+// and reasons as /metrics, without the counters (smtp_probe_runs_total, smtp_probe_failures_total)
+// and smtp_probe_interval_seconds, which mean nothing for a run made only for this answer.
+void render_probe_run(std::ostream& out, const target_status& run);
+
 }  // namespace smtp_exporter::exporter

@@ -147,6 +147,17 @@ asio::awaitable<void> session_run::execute() {
       co_return;
     }
   }
+  if (options_.address_allowed) {
+    std::erase_if(resolved.endpoints,
+                  [&](const auto& e) { return !options_.address_allowed(e.address()); });
+    if (resolved.endpoints.empty()) {
+      const std::string why = "no address the module allows";
+      note("* resolve " + options_.host + ": " + why);
+      phase_done(phase::resolve, t, false, why);
+      fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);
+      co_return;
+    }
+  }
   {
     std::string addresses;
     for (const auto& e : resolved.endpoints) {
