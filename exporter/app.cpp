@@ -81,9 +81,8 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector, 
 }
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
-asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path) {
-  status_page_options options;
-  options.telemetry_path = std::move(telemetry_path);
+asio::awaitable<std::string> render_status(const status_store* store,
+                                           status_page_options options) {
   options.now = unix_now();
   co_return render_status_page(store->shared_snapshot(), options);
 }
@@ -122,6 +121,8 @@ app::app(app_options options)
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+  state_.shard_index = options_.shard.index;
+  state_.shard_count = options_.shard.count;
 }
 
 app::~app() {
@@ -132,8 +133,23 @@ app::~app() {
   helpers_.join();
 }
 
+status_page_options app::status_options() const {
+  status_page_options options;
+  options.telemetry_path = options_.telemetry_path;
+  options.shard_index = options_.shard.index;
+  options.shard_count = options_.shard.count;
+  options.configured_targets = state_.configured_targets.load();
+  return options;
+}
+
 void app::apply(prepared_config& prepared) {
-  scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
+  auto& targets = prepared.config->targets;
+  state_.configured_targets = targets.size();
+  if (options_.shard.sharded()) {
+    std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
+  }
+  scheduler_.apply(targets, std::move(prepared.tls_contexts));
+  // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
 
@@ -287,7 +303,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, options_.telemetry_path), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options()), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

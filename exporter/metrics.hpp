@@ -21,6 +21,10 @@ namespace smtp_exporter::exporter {
 struct exporter_state {
   std::atomic<bool> config_last_reload_successful{false};
   std::atomic<double> config_last_reload_success_timestamp{0};
+  // Sharding (--shard.*): this replica's share, and how many targets the file configures in all.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
+  std::atomic<std::size_t> configured_targets{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
 };
 
@@ -39,7 +43,8 @@ class metrics_collector : public prometheus::Collectable {
 
 // Writes the per-target families of one /probe run in the text format: the same names, labels
 // and reasons as /metrics, without the counters (smtp_probe_runs_total, smtp_probe_failures_total)
-// and smtp_probe_interval_seconds, which mean nothing for a run made only for this answer.
+// smtp_probe_consecutive_failures and smtp_probe_interval_seconds, which mean nothing for a run
+// made only for this answer.
 void render_probe_run(std::ostream& out, const target_status& run);
 
 }  // namespace smtp_exporter::exporter

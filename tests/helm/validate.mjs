@@ -24,6 +24,7 @@ const promOp = path.dirname(require.resolve("@kubernetes-models/prometheus-opera
 
 const kinds = {
   "apps/v1/Deployment": [k8s, "IoK8sApiAppsV1Deployment"],
+  "apps/v1/StatefulSet": [k8s, "IoK8sApiAppsV1StatefulSet"],
   "v1/Service": [k8s, "IoK8sApiCoreV1Service"],
   "v1/ConfigMap": [k8s, "IoK8sApiCoreV1ConfigMap"],
   "v1/Secret": [k8s, "IoK8sApiCoreV1Secret"],
@@ -199,6 +200,12 @@ const expectations = {
       PodMonitor: true, PrometheusRule: true, NetworkPolicy: false, PodDisruptionBudget: false },
     dashboards: true,
   },
+  statefulset: {
+    kinds: { StatefulSet: true, Deployment: false, Service: true, ConfigMap: true, ServiceMonitor: true,
+      PodMonitor: false, PodDisruptionBudget: true },
+    checksum: true,
+    sharded: true,
+  },
   "existing-configmap": {
     kinds: { Deployment: true, Service: true, ConfigMap: false },
     checksum: false,
@@ -224,6 +231,8 @@ function checkVariant(variant, rendered, outDir, ajv) {
   }
   const docs = rendered.documents;
   const byKind = (k) => docs.filter((d) => d.object.kind === k).map((d) => d.object);
+  // The objects that run pods: a Deployment, or a StatefulSet in statefulset mode.
+  const workloads = () => [...byKind("Deployment"), ...byKind("StatefulSet")];
   const seen = new Set();
   for (const { source, object } of docs) {
     const where = `${source}: ${object.kind}/${object.metadata?.name}`;
@@ -232,7 +241,7 @@ function checkVariant(variant, rendered, outDir, ajv) {
     seen.add(id);
     add(schemaProblems(object).map((x) => `${where}: ${x}`));
     add(metadataProblems(object).map((x) => `${where}: ${x}`));
-    if (object.kind === "Deployment") {
+    if (object.kind === "Deployment" || object.kind === "StatefulSet") {
       const pod = object.spec.template.spec;
       if (!selectorMatches(object.spec.selector.matchLabels, object.spec.template.metadata?.labels)) {
         add([`${where}: selector does not match the pod template's labels`]);
@@ -251,7 +260,7 @@ function checkVariant(variant, rendered, outDir, ajv) {
       }
     }
     if (object.kind === "Service") {
-      const pods = byKind("Deployment").map((d) => d.spec.template);
+      const pods = workloads().map((d) => d.spec.template);
       const target = pods.find((t) => selectorMatches(object.spec.selector, t.metadata.labels));
       if (!target) add([`${where}: selects no rendered pod`]);
       for (const port of object.spec.ports) {
@@ -296,9 +305,24 @@ function checkVariant(variant, rendered, outDir, ajv) {
     if (wanted && n === 0) add([`expected a ${kind}, none rendered`]);
     if (!wanted && n > 0) add([`expected no ${kind}, rendered ${n}`]);
   }
-  const exporterPods = byKind("Deployment").map((d) => d.spec.template)
+  const exporterPods = workloads().map((d) => d.spec.template)
     .filter((t) => t.spec.containers.some((c) => c.name === "smtp-exporter"));
-  if (exp.kinds.Deployment && exporterPods.length === 0) add(["no Deployment runs the smtp-exporter container"]);
+  if ((exp.kinds.Deployment || exp.kinds.StatefulSet) && exporterPods.length === 0) {
+    add(["no Deployment or StatefulSet runs the smtp-exporter container"]);
+  }
+  if (exp.sharded) {
+    // Each pod probes its share: --shard.count is the replica count, the index is the pod's ordinal,
+    // and the StatefulSet's governing Service is the rendered headless one.
+    for (const s of byKind("StatefulSet")) {
+      const c = s.spec.template.spec.containers.find((x) => x.name === "smtp-exporter");
+      const args = c?.args ?? [];
+      if (!args.includes(`--shard.count=${s.spec.replicas}`)) add([`StatefulSet ${s.metadata.name}: no --shard.count=${s.spec.replicas} in ${args}`]);
+      if (!args.includes("--shard.index-from-hostname")) add([`StatefulSet ${s.metadata.name}: no --shard.index-from-hostname`]);
+      const svc = byKind("Service").find((x) => x.metadata.name === s.spec.serviceName);
+      if (!svc) add([`StatefulSet ${s.metadata.name}: serviceName ${s.spec.serviceName} is no rendered Service`]);
+      else if (svc.spec.clusterIP !== "None") add([`Service ${svc.metadata.name}: the governing Service is not headless`]);
+    }
+  }
   for (const t of exporterPods) {
     const annotations = t.metadata.annotations ?? {};
     const hasChecksum = Object.keys(annotations).some((k) => k.startsWith("checksum/"));

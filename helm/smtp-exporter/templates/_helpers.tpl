@@ -114,6 +114,10 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
     - --log.level={{ .Values.logLevel }}
     - --log.format={{ .Values.logFormat }}
     - --probe.max-in-flight={{ .Values.maxInFlight }}
+    {{- if eq .Values.mode "statefulset" }}
+    - --shard.count={{ .Values.replicaCount }}
+    - --shard.index-from-hostname
+    {{- end }}
     {{- range .Values.extraArgs }}
     - {{ . | quote }}
     {{- end }}
