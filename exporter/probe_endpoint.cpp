@@ -33,6 +33,8 @@ namespace {
 http_response text(http::status status, std::string body) {
   http_response r{status, 11};
   r.set(http::field::content_type, "text/plain; charset=utf-8");
+  // The body quotes the request: never let a browser sniff it into HTML.
+  r.set("X-Content-Type-Options", "nosniff");
   r.body() = std::move(body) + "\n";
   return r;
 }

@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 
 namespace smtp_test {
@@ -259,6 +260,62 @@ TEST_F(probe_endpoint_test, sessions_over_the_modules_cap_get_503) {
   // The slot is free again.
   auto again = probe("127.0.0.1:" + std::to_string(healthy_), "single");
   EXPECT_EQ(again.status, 200) << again.body;
+}
+
+// Modules get their own TLS context (trust store) at load, and reloads swap modules.
+TEST(probe_endpoint_tls, modules_verify_with_their_own_trust_store_and_follow_reloads) {
+  temp_dir dir;
+  test_pki pki;
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port,
+                             {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
+                              pki.valid.key_file.string()});
+  ASSERT_NE(port, 0);
+  auto config = [&](const std::string& trusting_name) {
+    return "[module." + trusting_name + R"(]
+probes = ["banner", "tls"]
+allowed_hosts = ["localhost"]
+allowed_ports = [)" + std::to_string(port) + "]\n[module." + trusting_name +
+           ".tls]\nca_file = \"" + pki.root_file.string() + R"("
+
+[module.system_store]
+probes = ["banner", "tls"]
+allowed_hosts = ["localhost"]
+allowed_ports = [)" + std::to_string(port) + "]\n";
+  };
+  exporter_process exporter(dir, config("private_ca"));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const std::string target = "localhost:" + std::to_string(port);
+  auto probe = [&](const std::string& module) {
+    return http_request(exporter.port(), "GET", probe_path(target, module), 20s);
+  };
+
+  // The port is neither 465 nor a preset's: STARTTLS, as for a target.
+  auto r = probe("private_ca");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(probe_result(r.body, target, "tls"), "success") << r.body;
+  EXPECT_EQ(metric_value(r.body, "smtp_tls_verified", {{"target", target}}), 1.0);
+  EXPECT_EQ(metric_value(r.body, "smtp_target_info", {{"target", target}, {"tls", "starttls"}}),
+            1.0);
+  r = probe("system_store");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(probe_result(r.body, target, "tls"), "cert_untrusted") << r.body;
+
+  exporter.rewrite_config(config("renamed"));
+  auto reload = http_request(exporter.port(), "POST", "/-/reload");
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(probe("private_ca").status, 400);
+  r = probe("renamed");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(probe_result(r.body, target, "tls"), "success") << r.body;
+
+  // A module whose trust store cannot be loaded fails the reload, like a target's.
+  exporter.rewrite_config(config("renamed") + "[module.broken]\nallowed_ports = [25]\n"
+                                              "[module.broken.tls]\nca_file = \"/nonexistent.pem\"\n");
+  reload = http_request(exporter.port(), "POST", "/-/reload");
+  EXPECT_EQ(reload.status, 500) << reload.body;
+  EXPECT_NE(reload.body.find("module broken: "), std::string::npos) << reload.body;
+  EXPECT_EQ(probe("renamed").status, 200) << "the running modules stay";
 }
 
 }  // namespace
