@@ -57,11 +57,13 @@ config::ip_address to_config_address(const asio::ip::address& address) {
   return config::parse_ip_address(address.to_string()).value_or(config::ip_address{});
 }
 
-// Decrements the module's and the endpoint's counters however the session ends.
+// Decrements the module's and the endpoint's counters however the session ends, even when the
+// coroutine's frame is destroyed with the io_context after the endpoint (shutdown): shared.
 struct slot {
   std::shared_ptr<std::size_t> module_count;
-  std::size_t* total;
-  slot(std::shared_ptr<std::size_t> m, std::size_t* t) : module_count(std::move(m)), total(t) {
+  std::shared_ptr<std::size_t> total;
+  slot(std::shared_ptr<std::size_t> m, std::shared_ptr<std::size_t> t)
+      : module_count(std::move(m)), total(std::move(t)) {
     ++*module_count;
     ++*total;
   }
@@ -222,7 +224,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
                                                    probe_target target,
                                                    std::chrono::milliseconds timeout,
                                                    bool check_addresses) {
-  const slot taken(module->in_flight, &in_flight_);
+  const slot taken(module->in_flight, in_flight_);
   const config::probe_module& m = module->module;
   const auto deadline = clock::now() + timeout;
   const std::string what = config::host_port(target.host, target.port);

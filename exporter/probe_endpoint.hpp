@@ -64,7 +64,7 @@ class probe_endpoint {
   boost::asio::awaitable<http_response> handle(const http_request& request);
 
   // /probe sessions running right now, over every module.
-  std::size_t in_flight() const { return in_flight_; }
+  std::size_t in_flight() const { return *in_flight_; }
 
  private:
   struct module_state;
@@ -75,7 +75,7 @@ class probe_endpoint {
   boost::asio::any_io_executor executor_;
   probes::dns_resolver resolver_;
   std::map<std::string, std::shared_ptr<module_state>, std::less<>> modules_;
-  std::size_t in_flight_ = 0;
+  std::shared_ptr<std::size_t> in_flight_ = std::make_shared<std::size_t>(0);
 };
 
 }  // namespace smtp_exporter::exporter
