@@ -8,6 +8,7 @@
 
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace smtp_test {
 namespace {
@@ -316,6 +317,20 @@ allowed_ports = [)" + std::to_string(port) + "]\n";
   EXPECT_EQ(reload.status, 500) << reload.body;
   EXPECT_NE(reload.body.find("module broken: "), std::string::npos) << reload.body;
   EXPECT_EQ(probe("renamed").status, 200) << "the running modules stay";
+}
+
+TEST(probe_endpoint_config, config_check_counts_modules_and_warns_about_one_that_allows_nothing) {
+  temp_dir dir;
+  auto file = dir.write("modules.toml",
+                        "[module.open]\nprobes = [\"banner\"]\n\n[module.ok]\nprobes = "
+                        "[\"banner\"]\nallowed_hosts = [\"localhost\"]\nallowed_ports = [25]\n");
+  auto r = run_command({exporter_binary().string(), "--config.check", "--config.file", file.string()},
+                       dir.path(), "check", 10s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, file.string() + ": configuration is valid (0 targets, 2 /probe modules)\n");
+  EXPECT_EQ(r.err, "warning: " + file.string() +
+                       ":1:1: module.open: module allows no target: /probe needs allowed_hosts or "
+                       "allowed_cidrs, and allowed_ports\n");
 }
 
 }  // namespace
