@@ -164,8 +164,11 @@ bool app::start() {
   std::string error;
   state_.config_last_reload_successful = true;
   state_.config_last_reload_success_timestamp = unix_now();
-  log::info("configuration loaded", {{"file", options_.config_file},
-                                     {"targets", std::to_string(loaded.config->targets.size())}});
+  // apply() kept this shard's share in loaded.config: name both counts when sharded.
+  log::info("configuration loaded",
+            {{"file", options_.config_file},
+             {"targets", std::to_string(state_.configured_targets.load())},
+             {"probed_here", std::to_string(loaded.config->targets.size())}});
 
   asio::ip::tcp::endpoint endpoint;
   if (!parse_listen_address(options_.listen_address, endpoint, error) ||

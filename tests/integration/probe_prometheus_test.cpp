@@ -14,28 +14,33 @@
 namespace smtp_test {
 namespace {
 
-std::string str(const boost::json::value& v) {
-  return v.is_string() ? std::string(v.as_string()) : "";
-}
-
 // instance -> the series' labels and value.
 struct series {
   std::map<std::string, std::string> labels;
   double value = 0;
 };
-std::map<std::string, series> by_instance(const boost::json::array& result) {
+std::map<std::string, series> by_instance(const prometheus_api_result& r) {
   std::map<std::string, series> out;
-  for (const auto& s : result) {
+  for (const auto& s : prometheus_result(r)) {
     series one;
-    for (const auto& [k, v] : s.at("metric").as_object()) one.labels[std::string(k)] = str(v);
-    one.value = std::stod(str(s.at("value").as_array().at(1)));
+    for (const auto& [k, v] : s.at("metric").as_object())
+      one.labels[std::string(k)] = prometheus_label(s, std::string(k));
+    one.value = prometheus_value(s);
     out[one.labels["instance"]] = std::move(one);
   }
   return out;
 }
 
+// The series of `expr` by instance; `error` keeps the last failure.
+std::map<std::string, series> query(prometheus_server& prom, const std::string& expr,
+                                    std::string& error) {
+  auto r = prom.query(expr);
+  if (!r.ok) error = r.error;
+  return by_instance(r);
+}
+
 TEST(probe_prometheus, relabelled_probe_targets_arrive_with_their_labels) {
-  ASSERT_TRUE(fs::exists(prometheus_binary))
+  ASSERT_TRUE(fs::exists("/usr/bin/prometheus"))
       << "needs Debian's prometheus package (scripts/install-deps.sh --test)";
   temp_dir dir;
   std::uint16_t healthy = 0, blocked = 0, tarpit = 0;
@@ -87,7 +92,7 @@ scrape_configs:
   std::map<std::string, series> up;
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
-    up = by_instance(prom.query("up{job=\"smtp_probe\"}", error));
+    up = query(prom, "up{job=\"smtp_probe\"}", error);
     if (up.size() == 4) break;
     std::this_thread::sleep_for(500ms);
   }
@@ -97,7 +102,7 @@ scrape_configs:
   EXPECT_EQ(up[tarpit_target].value, 1) << "the tarpit's answer came after Prometheus gave up";
   EXPECT_EQ(up[refused_target].value, 0) << "a 400 is a failed scrape";
 
-  auto success = by_instance(prom.query("smtp_probe_success{job=\"smtp_probe\"}", error));
+  auto success = query(prom, "smtp_probe_success{job=\"smtp_probe\"}", error);
   ASSERT_EQ(success.size(), 3u) << error;
   const std::pair<std::string, double> expected[] = {
       {healthy_target, 1}, {blocked_target, 0}, {tarpit_target, 0}};
@@ -111,13 +116,13 @@ scrape_configs:
     EXPECT_EQ(s.labels.at("probe"), "banner");
   }
 
-  auto reasons = by_instance(prom.query("smtp_probe_result_info{job=\"smtp_probe\"}", error));
+  auto reasons = query(prom, "smtp_probe_result_info{job=\"smtp_probe\"}", error);
   EXPECT_EQ(reasons[healthy_target].labels["result"], "success") << error;
   EXPECT_EQ(reasons[blocked_target].labels["result"], "banner_rejected");
   EXPECT_EQ(reasons[tarpit_target].labels["result"], "banner_timeout");
 
   // The tarpit's session was cut at 2 s minus the 0.5 s margin.
-  auto duration = by_instance(prom.query("smtp_probe_duration_seconds{job=\"smtp_probe\"}", error));
+  auto duration = query(prom, "smtp_probe_duration_seconds{job=\"smtp_probe\"}", error);
   EXPECT_GE(duration[tarpit_target].value, 1.4) << error;
   EXPECT_LE(duration[tarpit_target].value, 1.6);
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/harness.hpp"
+#include "tests/support/prometheus.hpp"
 
 namespace {
 
@@ -40,10 +41,14 @@ name_set exported_targets(const std::string& text) {
   return out;
 }
 
-// Starts `count` replicas on the same file and returns each one's exported targets.
-std::vector<name_set> run_replicas(std::uint32_t count) {
+struct replica_set {
   std::vector<std::unique_ptr<temp_dir>> dirs;
   std::vector<std::unique_ptr<exporter_process>> replicas;
+};
+
+replica_set start_replicas(std::uint32_t count) {
+  replica_set set;
+  auto& [dirs, replicas] = set;
   for (std::uint32_t i = 0; i < count; ++i) {
     dirs.push_back(std::make_unique<temp_dir>());
     replicas.push_back(std::make_unique<exporter_process>(
@@ -51,6 +56,13 @@ std::vector<name_set> run_replicas(std::uint32_t count) {
         std::vector<std::string>{"--shard.count", std::to_string(count), "--shard.index",
                                  std::to_string(i)}));
   }
+  return set;
+}
+
+// Starts `count` replicas on the same file and returns each one's exported targets.
+std::vector<name_set> run_replicas(std::uint32_t count) {
+  auto set = start_replicas(count);
+  auto& replicas = set.replicas;
   std::vector<name_set> out;
   for (std::uint32_t i = 0; i < count; ++i) {
     EXPECT_TRUE(replicas[i]->started()) << replicas[i]->process().log();
@@ -90,6 +102,41 @@ TEST(shard, three_replicas_export_every_target_exactly_once_and_a_fourth_moves_a
   }
   EXPECT_EQ(total, 1000u);
   EXPECT_LE(moved, 350u) << "going from 3 to 4 replicas moved " << moved << " of 1000 targets";
+}
+
+// What users see: one Prometheus job scraping every replica has each target's series once.
+TEST(shard, a_real_prometheus_scraping_three_replicas_sees_every_target_once) {
+  auto set = start_replicas(3);
+  std::vector<std::uint16_t> ports;
+  for (const auto& r : set.replicas) {
+    ASSERT_TRUE(r->started()) << r->process().log();
+    ports.push_back(r->port());
+  }
+  temp_dir dir;
+  prometheus_server prom(dir, ports, "smtp_exporter");
+  ASSERT_TRUE(prom.started()) << prom.log();
+  const std::string per_target =
+      "count by (target) (smtp_probe_result_info{job=\"smtp_exporter\",probe=\"banner\"})";
+  double targets = 0, worst = 0, instances = 0;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto n = prom.query("count(" + per_target + ")");
+    auto max = prom.query("max(" + per_target + ")");
+    auto up = prom.query("count(up{job=\"smtp_exporter\"} == 1)");
+    if (n.ok && max.ok && up.ok && !prometheus_result(n).empty() && !prometheus_result(up).empty()) {
+      targets = prometheus_value(prometheus_result(n)[0]);
+      worst = prometheus_value(prometheus_result(max)[0]);
+      instances = prometheus_value(prometheus_result(up)[0]);
+      if (targets == 1000 && instances == 3) break;
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(instances, 3.0) << prom.log();
+  EXPECT_EQ(targets, 1000.0) << "distinct targets seen through Prometheus";
+  EXPECT_EQ(worst, 1.0) << "a target's series came from more than one replica";
+  auto sum = prom.query("sum(smtp_exporter_targets{job=\"smtp_exporter\"})");
+  ASSERT_TRUE(sum.ok && !prometheus_result(sum).empty()) << sum.error;
+  EXPECT_EQ(prometheus_value(prometheus_result(sum)[0]), 1000.0);
 }
 
 TEST(shard, index_from_the_statefulset_host_name) {

@@ -3,9 +3,67 @@
 #include <csignal>
 #include <thread>
 
-#include "exporter/status_page.hpp"
+#include "exporter/status_page.hpp"  // url_encode
 
 namespace smtp_test {
+namespace json = boost::json;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+const fs::path prometheus_binary = "/usr/bin/prometheus";
+
+// Go's HTTP server answers larger bodies with chunked transfer encoding.
+std::string dechunked(const http_reply& r) {
+  auto te = r.headers.find("transfer-encoding");
+  if (te == r.headers.end() || te->second.find("chunked") == std::string::npos) return r.body;
+  std::string out;
+  std::size_t i = 0;
+  while (i < r.body.size()) {
+    auto eol = r.body.find("\r\n", i);
+    if (eol == std::string::npos) break;
+    std::size_t size = std::stoul(r.body.substr(i, eol - i), nullptr, 16);
+    if (size == 0) break;
+    out.append(r.body, eol + 2, size);
+    i = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+std::string text(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : ""; }
+
+}  // namespace
+
+const json::array& prometheus_result(const prometheus_api_result& r) {
+  static const json::array empty;
+  if (!r.data.is_object() || !r.data.as_object().contains("result")) return empty;
+  const auto& res = r.data.as_object().at("result");
+  return res.is_array() ? res.as_array() : empty;
+}
+
+std::string prometheus_label(const json::value& series, const std::string& name) {
+  const auto& metric = series.as_object().at("metric").as_object();
+  return metric.contains(name) ? text(metric.at(name)) : "";
+}
+
+double prometheus_value(const json::value& series) {
+  return std::stod(text(series.as_object().at("value").as_array().at(1)));
+}
+
+static std::string scrape_config(const std::vector<std::uint16_t>& exporter_ports,
+                                 const std::string& job, const fs::path& rules) {
+  std::string yaml = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n";
+  yaml += "  evaluation_interval: 1s\n";
+  if (!rules.empty()) yaml += "rule_files:\n  - " + rules.string() + "\n";
+  yaml += "scrape_configs:\n  - job_name: " + job + "\n    static_configs:\n      - targets:\n";
+  for (auto p : exporter_ports) yaml += "          - '127.0.0.1:" + std::to_string(p) + "'\n";
+  return yaml;
+}
+
+prometheus_server::prometheus_server(const temp_dir& dir,
+                                     const std::vector<std::uint16_t>& exporter_ports,
+                                     const std::string& job, const fs::path& rules)
+    : prometheus_server(dir, scrape_config(exporter_ports, job, rules)) {}
 
 prometheus_server::prometheus_server(const temp_dir& dir, const std::string& config_yaml) {
   auto data = dir.path() / "prometheus-data";
@@ -19,8 +77,8 @@ prometheus_server::prometheus_server(const temp_dir& dir, const std::string& con
                                  "--web.listen-address=127.0.0.1:" + std::to_string(port),
                                  "--log.level=info"},
         dir.path() / "prometheus.log");
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline && process_->running()) {
+    auto deadline = clock::now() + 30s;
+    while (clock::now() < deadline && process_->running()) {
       if (http_request(port, "GET", "/-/ready", 1s).status == 200) {
         port_ = port;
         break;
@@ -34,34 +92,31 @@ prometheus_server::~prometheus_server() {
   if (process_ && !process_->terminate(10s)) process_->signal(SIGKILL);
 }
 
-boost::json::array prometheus_server::query(const std::string& expr, std::string& error) const {
-  auto reply = http_request(port_, "GET",
-                            "/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr), 15s);
-  boost::system::error_code ec;
-  auto v = boost::json::parse(unchunked_body(reply), ec);
-  const auto* o = v.if_object();
-  if (ec || o == nullptr || !o->contains("status") || o->at("status") != "success") {
-    error = "HTTP " + std::to_string(reply.status) + ": " + reply.body.substr(0, 300);
-    return {};
-  }
-  const auto* data = o->at("data").if_object();
-  const auto* result = data != nullptr && data->contains("result") ? data->at("result").if_array()
-                                                                   : nullptr;
-  return result != nullptr ? *result : boost::json::array{};
+std::string prometheus_server::log() const { return process_ ? process_->log() : ""; }
+
+prometheus_api_result prometheus_server::query(const std::string& expr) {
+  return get("/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr));
 }
 
-std::string unchunked_body(const http_reply& r) {
-  auto te = r.headers.find("transfer-encoding");
-  if (te == r.headers.end() || te->second.find("chunked") == std::string::npos) return r.body;
-  std::string out;
-  std::size_t i = 0;
-  while (i < r.body.size()) {
-    auto eol = r.body.find("\r\n", i);
-    if (eol == std::string::npos) break;
-    std::size_t size = std::stoul(r.body.substr(i, eol - i), nullptr, 16);
-    if (size == 0) break;
-    out.append(r.body, eol + 2, size);
-    i = eol + 2 + size + 2;
+prometheus_api_result prometheus_server::get(const std::string& path) {
+  prometheus_api_result out;
+  auto reply = http_request(port_, "GET", path, 15s);
+  if (reply.status == 0) {
+    out.error = "no answer from Prometheus for " + path;
+    return out;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(dechunked(reply), ec);
+  if (ec || !v.is_object()) {
+    out.error = "HTTP " + std::to_string(reply.status) + ", not JSON: " + reply.body.substr(0, 300);
+    return out;
+  }
+  const auto& o = v.as_object();
+  if (o.contains("status") && o.at("status") == "success") {
+    out.ok = true;
+    out.data = o.contains("data") ? o.at("data") : json::value();
+  } else {
+    out.error = "HTTP " + std::to_string(reply.status) + ": " + json::serialize(v);
   }
   return out;
 }
