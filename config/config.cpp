@@ -572,7 +572,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   target out;
 
   if (module != nullptr) out.name = module->name;
-  if (!table.contains("name") && module == nullptr) error(at, join(base, "name"), "name is required");
+  if (!table.contains("name") && module == nullptr)
+    error(at, join(base, "name"), "name is required");
   if (const toml::node* node = find(table, "name", node_type::string, base)) {
     out.name = node->as_string()->get();
     const std::string path = join(base, "name");

@@ -151,7 +151,7 @@ asio::awaitable<void> session_run::execute() {
     std::erase_if(resolved.endpoints,
                   [&](const auto& e) { return !options_.address_allowed(e.address()); });
     if (resolved.endpoints.empty()) {
-      const std::string why = "no address the module allows";
+      const std::string why = "no address the allow-list permits";
       note("* resolve " + options_.host + ": " + why);
       phase_done(phase::resolve, t, false, why);
       fail(probe_kind::banner, failure_reason::resolve_failed, 0, "resolve: " + why);

@@ -56,8 +56,9 @@ struct session_options {
   // Context with the trust store (system or ca_file) and client certificate.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::optional<auth_options> auth;  // required for the auth probe
-  // Optional: only resolved addresses for which this holds are connected to (/probe's
-  // allowed_cidrs, checked on the addresses actually used, so DNS rebinding cannot widen them).
+  // Optional: only resolved addresses for which this holds are connected to; none left fails
+  // as resolve_failed. (/probe's allowed_cidrs: checked on the addresses the session itself
+  // resolved, so DNS rebinding cannot widen them.)
   std::function<bool(const boost::asio::ip::address&)> address_allowed;
   std::function<void(const session_event&)> on_event;  // optional
 };
