@@ -220,6 +220,29 @@ TEST_F(probe_endpoint_test, the_session_connects_only_to_addresses_in_allowed_ci
   }
 }
 
+TEST(probe_endpoint_v6, an_ipv6_target_in_brackets_is_probed_and_labelled_as_requested) {
+  temp_dir dir;
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port, {"--host", "::1"});
+  ASSERT_NE(port, 0);
+  exporter_process exporter(dir, R"(
+[module.v6]
+tls = "none"
+probes = ["banner"]
+allowed_cidrs = ["::1/128"]
+allowed_ports = [)" + std::to_string(port) + "]\n");
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const std::string target = "[::1]:" + std::to_string(port);
+  // Prometheus percent-encodes the parameter (Go's url.Values); raw and encoded both work.
+  for (const std::string& spelled : {target, "%5B::1%5D:" + std::to_string(port)}) {
+    auto r = http_request(exporter.port(), "GET", probe_path(spelled, "v6"), 20s);
+    ASSERT_EQ(r.status, 200) << spelled << ": " << r.body;
+    EXPECT_EQ(probe_result(r.body, target, "banner"), "success") << r.body;
+    EXPECT_EQ(metric_value(r.body, "smtp_probe_ip_protocol", {{"target", target}}), 6.0);
+    EXPECT_EQ(metric_value(r.body, "smtp_target_info", {{"target", target}, {"host", "::1"}}), 1.0);
+  }
+}
+
 TEST_F(probe_endpoint_test, the_scrape_timeout_header_shortens_the_session) {
   // The module allows 30 s; Prometheus says it gives up after 2 s: the answer must come first,
   // with the timeout reason, the session cut at 2 s minus the 0.5 s margin.
