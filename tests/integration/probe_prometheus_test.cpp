@@ -121,6 +121,15 @@ scrape_configs:
   EXPECT_EQ(reasons[blocked_target].labels["result"], "banner_rejected");
   EXPECT_EQ(reasons[tarpit_target].labels["result"], "banner_timeout");
 
+  // docs/metrics.md's "three failed runs in a row" for /probe jobs (2 s scrapes: 6 s).
+  auto down = query(prom,
+                    "max without (probe) (max_over_time(smtp_probe_success{job=\"smtp_probe\"}[6s]))"
+                    " == 0",
+                    error);
+  EXPECT_EQ(down.size(), 2u) << error;
+  EXPECT_EQ(down.count(blocked_target), 1u);
+  EXPECT_EQ(down.count(tarpit_target), 1u);
+
   // The tarpit's session was cut at 2 s minus the 0.5 s margin.
   auto duration = query(prom, "smtp_probe_duration_seconds{job=\"smtp_probe\"}", error);
   EXPECT_GE(duration[tarpit_target].value, 1.4) << error;
