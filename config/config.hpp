@@ -95,6 +95,11 @@ struct probe_module {
   bool operator==(const probe_module&) const = default;
 };
 
+// The target a /probe request runs: the module's settings with `host` and `port`, named
+// "HOST:PORT" (config::host_port), no labels; without an explicit tls mode, the mode for that
+// port (tls_mode_for_port with the module's preset).
+target module_target(const probe_module& module, std::string_view host, std::uint16_t port);
+
 struct exporter_config {
   std::vector<target> targets;  // in file order
   std::vector<probe_module> modules;  // sorted by name

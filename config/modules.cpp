@@ -2,6 +2,7 @@
 #include <string>
 
 #include "config/detail/module_keys.hpp"
+#include "config/presets.hpp"
 
 namespace smtp_exporter::config::detail {
 namespace {
@@ -99,3 +100,17 @@ void read_module_keys(const toml::table& table, std::string_view base, probe_mod
 }
 
 }  // namespace smtp_exporter::config::detail
+
+namespace smtp_exporter::config {
+
+target module_target(const probe_module& module, std::string_view host, std::uint16_t port) {
+  target t = module.settings;
+  t.name = host_port(host, port);
+  t.host = std::string(host);
+  t.port = port;
+  t.labels.clear();
+  if (!module.tls_explicit) t.tls = tls_mode_for_port(find_provider(t.provider), port);
+  return t;
+}
+
+}  // namespace smtp_exporter::config

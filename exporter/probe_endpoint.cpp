@@ -7,7 +7,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
 
-#include "config/presets.hpp"
 #include "exporter/clock.hpp"
 #include "exporter/log.hpp"
 #include "exporter/metrics.hpp"
@@ -251,11 +250,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
     }
   }
 
-  config::target t = m.settings;
-  t.name = what;
-  t.host = target.host;
-  t.port = target.port;
-  if (!m.tls_explicit) t.tls = config::tls_mode_for_port(config::find_provider(t.provider), t.port);
+  config::target t = config::module_target(m, target.host, target.port);
   t.timeout = std::max(std::chrono::milliseconds(1),
                        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
 

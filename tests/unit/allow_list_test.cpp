@@ -240,6 +240,53 @@ allowed_ports = [25]
   EXPECT_TRUE(loaded.config->warnings.empty());
 }
 
+TEST(config_modules, a_request_turns_the_module_into_a_target_for_that_host_and_port) {
+  auto loaded = load_string(R"(
+[module.gmail]
+provider = "gmail"
+allowed_hosts = ["smtp.gmail.com"]
+allowed_ports = [465, 587, 2525]
+
+[module.forced]
+tls = "implicit"
+allowed_hosts = ["localhost"]
+allowed_ports = [587]
+
+[module.plain]
+allowed_cidrs = ["::1/128"]
+allowed_ports = [25, 465]
+)",
+                            "t.toml");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front());
+  const auto& m = loaded.config->modules;  // by name: forced, gmail, plain
+  ASSERT_EQ(m.size(), 3u);
+  struct request_case {
+    const probe_module& module;
+    const char* host;
+    std::uint16_t port;
+    const char* name;
+    tls_mode tls;
+  };
+  const request_case cases[] = {
+      {m[1], "smtp.gmail.com", 465, "smtp.gmail.com:465", tls_mode::implicit},
+      {m[1], "smtp.gmail.com", 587, "smtp.gmail.com:587", tls_mode::starttls},
+      {m[1], "smtp.gmail.com", 2525, "smtp.gmail.com:2525", tls_mode::starttls},
+      {m[0], "localhost", 587, "localhost:587", tls_mode::implicit},
+      {m[2], "::1", 465, "[::1]:465", tls_mode::implicit},
+      {m[2], "::1", 25, "[::1]:25", tls_mode::starttls},
+  };
+  for (const auto& c : cases) {
+    const target t = module_target(c.module, c.host, c.port);
+    EXPECT_EQ(t.name, c.name);
+    EXPECT_EQ(t.host, c.host);
+    EXPECT_EQ(t.port, c.port);
+    EXPECT_EQ(t.tls, c.tls) << c.name;
+    EXPECT_TRUE(t.labels.empty());
+    EXPECT_EQ(t.provider, c.module.settings.provider);
+    EXPECT_EQ(t.probes, c.module.settings.probes);
+  }
+}
+
 TEST(config_modules, a_module_that_allows_nothing_loads_with_a_warning) {
   auto loaded = load_string("[module.open]\nprobes = [\"banner\"]\n", "t.toml");
   ASSERT_TRUE(loaded.ok());
