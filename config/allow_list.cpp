@@ -107,7 +107,8 @@ std::string to_string(const cidr& block) {
 std::optional<port_range> parse_port_range(std::string_view text, std::string& error) {
   const auto dash = text.find('-');
   const auto first = parse_uint(text.substr(0, dash), 65535);
-  const auto last = dash == std::string_view::npos ? first : parse_uint(text.substr(dash + 1), 65535);
+  const auto last =
+      dash == std::string_view::npos ? first : parse_uint(text.substr(dash + 1), 65535);
   if (!first || !last || *first == 0) {
     error = "want a port (1-65535) or a range such as \"2500-2599\"";
     return std::nullopt;
@@ -180,8 +181,9 @@ std::optional<std::string> normalize_host(std::string_view host, std::string& er
     const std::string_view label = std::string_view(out).substr(start, end - start);
     if (label.empty() || label.size() > 63 ||
         !std::all_of(label.begin(), label.end(), is_label_char)) {
-      error = "host is neither a DNS name (letters, digits, \"-\", \"_\", labels of 1 to 63) nor "
-              "an IP address";
+      error =
+          "host is neither a DNS name (letters, digits, \"-\", \"_\", labels of 1 to 63) nor "
+          "an IP address";
       return std::nullopt;
     }
     start = end + 1;

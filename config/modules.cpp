@@ -7,23 +7,67 @@
 namespace smtp_exporter::config::detail {
 namespace {
 
-std::string item(std::string_view base, std::string_view key, std::size_t i) {
-  return std::string(base) + '.' + std::string(key) + '[' + std::to_string(i) + ']';
+using item_reader = void (*)(const toml::node& item, const std::string& path, allow_list& out,
+                             const report_fn& error);
+
+void read_host_pattern(const toml::node& item, const std::string& path, allow_list& out,
+                       const report_fn& error) {
+  const auto* value = item.as_string();
+  if (value == nullptr) return error(item.source().begin, path, "expected string");
+  if (auto problem = host_pattern_problem(value->get()))
+    return error(item.source().begin, path, "host pattern " + *problem);
+  std::string pattern = value->get();
+  std::transform(pattern.begin(), pattern.end(), pattern.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  out.hosts.push_back(std::move(pattern));
 }
 
-// Calls read(node, path) for each element of the array under `key`; false if the key is absent.
-template <typename Read>
-bool for_each_item(const toml::table& table, std::string_view base, std::string_view key,
-                   const report_fn& error, Read&& read) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return false;
-  const toml::array* list = node->as_array();
-  if (list == nullptr) {
-    error(node->source().begin, std::string(base) + '.' + std::string(key), "expected array");
-    return true;
+void read_cidr(const toml::node& item, const std::string& path, allow_list& out,
+               const report_fn& error) {
+  const auto* value = item.as_string();
+  if (value == nullptr) return error(item.source().begin, path, "expected string");
+  std::string problem;
+  if (auto block = parse_cidr(value->get(), problem)) {
+    out.cidrs.push_back(*block);
+  } else {
+    error(item.source().begin, path, problem);
   }
-  for (std::size_t i = 0; i < list->size(); ++i) read((*list)[i], item(base, key, i));
-  return true;
+}
+
+// 25, or "2500-2599".
+void read_ports(const toml::node& item, const std::string& path, allow_list& out,
+                const report_fn& error) {
+  std::string problem;
+  std::optional<port_range> range;
+  if (const auto* number = item.as_integer()) {
+    const std::int64_t v = number->get();
+    if (v >= 1 && v <= 65535) {
+      range = port_range{static_cast<std::uint16_t>(v), static_cast<std::uint16_t>(v)};
+    } else {
+      problem = "port must be between 1 and 65535, got " + std::to_string(v);
+    }
+  } else if (const auto* text = item.as_string()) {
+    range = parse_port_range(text->get(), problem);
+  } else {
+    problem = "expected a port number or a range string such as \"2500-2599\"";
+  }
+  if (range) {
+    out.ports.push_back(*range);
+  } else {
+    error(item.source().begin, path, problem);
+  }
+}
+
+// Reads each element of the array under `key`, if present.
+void read_list(const toml::table& table, std::string_view base, std::string_view key,
+               item_reader read, allow_list& out, const report_fn& error) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return;
+  const std::string path = std::string(base) + '.' + std::string(key);
+  const toml::array* list = node->as_array();
+  if (list == nullptr) return error(node->source().begin, path, "expected array");
+  for (std::size_t i = 0; i < list->size(); ++i)
+    read((*list)[i], path + '[' + std::to_string(i) + ']', out, error);
 }
 
 }  // namespace
@@ -37,55 +81,16 @@ bool valid_module_name(std::string_view name) {
 
 void read_module_keys(const toml::table& table, std::string_view base, probe_module& out,
                       const report_fn& error, const report_fn& warning) {
-  for_each_item(table, base, "allowed_hosts", error, [&](const toml::node& n, const std::string& path) {
-    const auto* value = n.as_string();
-    if (value == nullptr) return error(n.source().begin, path, "expected string");
-    if (auto problem = host_pattern_problem(value->get()))
-      return error(n.source().begin, path, "host pattern " + *problem);
-    std::string pattern = value->get();
-    std::transform(pattern.begin(), pattern.end(), pattern.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-    out.allowed.hosts.push_back(std::move(pattern));
-  });
-  for_each_item(table, base, "allowed_cidrs", error, [&](const toml::node& n, const std::string& path) {
-    const auto* value = n.as_string();
-    if (value == nullptr) return error(n.source().begin, path, "expected string");
-    std::string problem;
-    if (auto block = parse_cidr(value->get(), problem)) {
-      out.allowed.cidrs.push_back(*block);
-    } else {
-      error(n.source().begin, path, problem);
-    }
-  });
-  for_each_item(table, base, "allowed_ports", error, [&](const toml::node& n, const std::string& path) {
-        std::string problem;
-        std::optional<port_range> range;
-        if (const auto* number = n.as_integer()) {
-          const std::int64_t v = number->get();
-          if (v >= 1 && v <= 65535) {
-            range = port_range{static_cast<std::uint16_t>(v), static_cast<std::uint16_t>(v)};
-          } else {
-            problem = "port must be between 1 and 65535, got " + std::to_string(v);
-          }
-        } else if (const auto* text = n.as_string()) {
-          range = parse_port_range(text->get(), problem);
-        } else {
-          problem = "expected a port number or a range string such as \"2500-2599\"";
-        }
-        if (range) {
-          out.allowed.ports.push_back(*range);
-        } else {
-          error(n.source().begin, path, problem);
-        }
-      });
+  read_list(table, base, "allowed_hosts", read_host_pattern, out.allowed, error);
+  read_list(table, base, "allowed_cidrs", read_cidr, out.allowed, error);
+  read_list(table, base, "allowed_ports", read_ports, out.allowed, error);
 
   out.max_concurrent = default_max_concurrent;
   if (const toml::node* node = table.get("max_concurrent")) {
-    const std::string path = std::string(base) + ".max_concurrent";
     const auto* number = node->as_integer();
     if (number == nullptr || number->get() < 1 ||
         number->get() > static_cast<std::int64_t>(max_max_concurrent)) {
-      error(node->source().begin, path,
+      error(node->source().begin, std::string(base) + ".max_concurrent",
             "must be an integer from 1 to " + std::to_string(max_max_concurrent));
     } else {
       out.max_concurrent = static_cast<std::size_t>(number->get());

@@ -84,8 +84,8 @@ std::chrono::milliseconds probe_deadline(std::chrono::milliseconds module_timeou
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 1e6)
     return module_timeout;
-  const auto scrape = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::duration<double>(seconds));
+  const auto scrape =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(seconds));
   // The margin never takes more than half of a short scrape timeout.
   const auto budget = std::max(scrape - probe_timeout_margin, scrape / 2);
   return std::max(std::chrono::milliseconds(1), std::min(module_timeout, budget));
@@ -192,7 +192,8 @@ asio::awaitable<http_response> probe_endpoint::handle(const http_request& reques
   if (!m.allowed.allows_host_name(target->host)) {
     if (literal && !m.allowed.allows_address(*literal)) {
       co_return refuse("target " + what + " refused: address " + target->host +
-                       " is in neither module " + m.name + "'s allowed_hosts nor its allowed_cidrs");
+                       " is in neither module " + m.name +
+                       "'s allowed_hosts nor its allowed_cidrs");
     }
     if (!literal && m.allowed.cidrs.empty()) {
       co_return refuse("target " + what + " refused: host " + target->host +
@@ -203,7 +204,7 @@ asio::awaitable<http_response> probe_endpoint::handle(const http_request& reques
 
   if (*module->in_flight >= m.max_concurrent) {
     log::debug("/probe over the module's max_concurrent",
-              {{"module", m.name}, {"max_concurrent", std::to_string(m.max_concurrent)}});
+               {{"module", m.name}, {"max_concurrent", std::to_string(m.max_concurrent)}});
     auto r = text(http::status::service_unavailable,
                   "module " + m.name + " already runs " + std::to_string(*module->in_flight) +
                       " /probe sessions (max_concurrent = " + std::to_string(m.max_concurrent) +
@@ -213,9 +214,8 @@ asio::awaitable<http_response> probe_endpoint::handle(const http_request& reques
   }
   const auto header = request.find("X-Prometheus-Scrape-Timeout-Seconds");
   const auto timeout = probe_deadline(
-      m.settings.timeout, header == request.end()
-                              ? std::nullopt
-                              : std::optional<std::string_view>(header->value()));
+      m.settings.timeout,
+      header == request.end() ? std::nullopt : std::optional<std::string_view>(header->value()));
   co_return co_await run(module, std::move(*target), timeout, check_addresses && !literal);
 }
 
@@ -243,16 +243,16 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
       }
       if (!any) {
         co_return refuse("target " + what + " refused: host " + target.host +
-                         " matches none of module " + m.name +
-                         "'s allowed_hosts and resolves to " + addresses +
-                         ", none of them in its allowed_cidrs");
+                         " matches none of module " + m.name + "'s allowed_hosts and resolves to " +
+                         addresses + ", none of them in its allowed_cidrs");
       }
     }
   }
 
   config::target t = config::module_target(m, target.host, target.port);
-  t.timeout = std::max(std::chrono::milliseconds(1),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+  t.timeout =
+      std::max(std::chrono::milliseconds(1),
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
 
   probes::session_options options = session_options_for(t);
   options.tls_context = module->tls_context;

@@ -102,10 +102,13 @@ TEST_F(probe_endpoint_test, a_healthy_server_answers_with_that_runs_metrics) {
             1.0)
       << r.body;
   EXPECT_EQ(probe_result(r.body, target, "banner"), "success");
-  EXPECT_EQ(metric_value(r.body, "smtp_reply_code", {{"target", target}, {"probe", "banner"}}), 220);
+  EXPECT_EQ(metric_value(r.body, "smtp_reply_code", {{"target", target}, {"probe", "banner"}}),
+            220);
   EXPECT_EQ(metric_value(r.body, "smtp_target_info",
-                         {{"target", target}, {"host", "127.0.0.1"},
-                          {"port", std::to_string(healthy_)}, {"tls", "none"}}),
+                         {{"target", target},
+                          {"host", "127.0.0.1"},
+                          {"port", std::to_string(healthy_)},
+                          {"tls", "none"}}),
             1.0);
   auto duration = metric_value(r.body, "smtp_probe_duration_seconds", {{"target", target}});
   ASSERT_TRUE(duration.has_value());
@@ -115,7 +118,8 @@ TEST_F(probe_endpoint_test, a_healthy_server_answers_with_that_runs_metrics) {
   EXPECT_EQ(r.body.find("smtp_probe_failures_total"), std::string::npos);
   EXPECT_EQ(r.body.find("smtp_probe_interval_seconds"), std::string::npos);
   EXPECT_EQ(r.body.find("probe=\"tls\""), std::string::npos);
-  EXPECT_EQ(r.body.find("smtp_exporter_"), std::string::npos) << "exporter-wide series stay on /metrics";
+  EXPECT_EQ(r.body.find("smtp_exporter_"), std::string::npos)
+      << "exporter-wide series stay on /metrics";
 
   // Host names are matched, and the target label is the requested HOST:PORT.
   const std::string by_name = "localhost:" + std::to_string(healthy_);
@@ -136,7 +140,8 @@ TEST_F(probe_endpoint_test, a_failing_server_reports_the_same_reason_as_a_schedu
   EXPECT_EQ(metric_value(r.body, "smtp_probe_success", {{"target", target}, {"probe", "banner"}}),
             0.0);
   EXPECT_EQ(probe_result(r.body, target, "banner"), "banner_rejected") << r.body;
-  EXPECT_EQ(metric_value(r.body, "smtp_reply_code", {{"target", target}, {"probe", "banner"}}), 554);
+  EXPECT_EQ(metric_value(r.body, "smtp_reply_code", {{"target", target}, {"probe", "banner"}}),
+            554);
 
   // A name that does not resolve is a probe failure, not a refusal (module by_address must
   // resolve it to check it).
@@ -149,8 +154,8 @@ TEST_F(probe_endpoint_test, a_failing_server_reports_the_same_reason_as_a_schedu
 
 TEST_F(probe_endpoint_test, targets_outside_the_allow_list_are_refused_with_the_reason) {
   const std::string healthy = std::to_string(healthy_);
-  const std::string ports = std::to_string(healthy_) + ", " + std::to_string(blocked_) + ", " +
-                            std::to_string(tarpit_);
+  const std::string ports =
+      std::to_string(healthy_) + ", " + std::to_string(blocked_) + ", " + std::to_string(tarpit_);
   struct refusal {
     std::string path;
     std::string body;
@@ -167,8 +172,8 @@ TEST_F(probe_endpoint_test, targets_outside_the_allow_list_are_refused_with_the_
        "target mx.example.com:" + healthy +
            " refused: host mx.example.com matches none of module plain's allowed_hosts\n"},
       {probe_path("127.0.0.1:" + healthy, "nothing"),
-       "target 127.0.0.1:" + healthy +
-           " refused: port " + healthy + " is not in module nothing's allowed_ports (none)\n"},
+       "target 127.0.0.1:" + healthy + " refused: port " + healthy +
+           " is not in module nothing's allowed_ports (none)\n"},
       {probe_path("127.0.0.1:" + healthy, "nope"), "unknown module \"nope\"\n"},
       {"/probe?target=127.0.0.1:" + healthy,
        "module parameter is missing: want /probe?target=HOST:PORT&module=NAME\n"},
@@ -230,7 +235,8 @@ TEST(probe_endpoint_v6, an_ipv6_target_in_brackets_is_probed_and_labelled_as_req
 tls = "none"
 probes = ["banner"]
 allowed_cidrs = ["::1/128"]
-allowed_ports = [)" + std::to_string(port) + "]\n");
+allowed_ports = [)" + std::to_string(port) +
+                                     "]\n");
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   const std::string target = "[::1]:" + std::to_string(port);
   // Prometheus percent-encodes the parameter (Go's url.Values); raw and encoded both work.
@@ -291,21 +297,23 @@ TEST(probe_endpoint_tls, modules_verify_with_their_own_trust_store_and_follow_re
   temp_dir dir;
   test_pki pki;
   std::uint16_t port = 0;
-  auto peer = start_aiosmtpd(dir, port,
-                             {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
-                              pki.valid.key_file.string()});
+  auto peer = start_aiosmtpd(
+      dir, port,
+      {"--tls-cert", pki.valid.chain_file.string(), "--tls-key", pki.valid.key_file.string()});
   ASSERT_NE(port, 0);
   auto config = [&](const std::string& trusting_name) {
     return "[module." + trusting_name + R"(]
 probes = ["banner", "tls"]
 allowed_hosts = ["localhost"]
-allowed_ports = [)" + std::to_string(port) + "]\n[module." + trusting_name +
-           ".tls]\nca_file = \"" + pki.root_file.string() + R"("
+allowed_ports = [)" +
+           std::to_string(port) + "]\n[module." + trusting_name + ".tls]\nca_file = \"" +
+           pki.root_file.string() + R"("
 
 [module.system_store]
 probes = ["banner", "tls"]
 allowed_hosts = ["localhost"]
-allowed_ports = [)" + std::to_string(port) + "]\n";
+allowed_ports = [)" +
+           std::to_string(port) + "]\n";
   };
   exporter_process exporter(dir, config("private_ca"));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
@@ -334,8 +342,9 @@ allowed_ports = [)" + std::to_string(port) + "]\n";
   EXPECT_EQ(probe_result(r.body, target, "tls"), "success") << r.body;
 
   // A module whose trust store cannot be loaded fails the reload, like a target's.
-  exporter.rewrite_config(config("renamed") + "[module.broken]\nallowed_ports = [25]\n"
-                                              "[module.broken.tls]\nca_file = \"/nonexistent.pem\"\n");
+  exporter.rewrite_config(config("renamed") +
+                          "[module.broken]\nallowed_ports = [25]\n"
+                          "[module.broken.tls]\nca_file = \"/nonexistent.pem\"\n");
   reload = http_request(exporter.port(), "POST", "/-/reload");
   EXPECT_EQ(reload.status, 500) << reload.body;
   EXPECT_NE(reload.body.find("module broken: "), std::string::npos) << reload.body;
@@ -347,8 +356,9 @@ TEST(probe_endpoint_config, config_check_counts_modules_and_warns_about_one_that
   auto file = dir.write("modules.toml",
                         "[module.open]\nprobes = [\"banner\"]\n\n[module.ok]\nprobes = "
                         "[\"banner\"]\nallowed_hosts = [\"localhost\"]\nallowed_ports = [25]\n");
-  auto r = run_command({exporter_binary().string(), "--config.check", "--config.file", file.string()},
-                       dir.path(), "check", 10s);
+  auto r =
+      run_command({exporter_binary().string(), "--config.check", "--config.file", file.string()},
+                  dir.path(), "check", 10s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, file.string() + ": configuration is valid (0 targets, 2 /probe modules)\n");
   EXPECT_EQ(r.err, "warning: " + file.string() +

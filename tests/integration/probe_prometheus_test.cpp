@@ -56,7 +56,8 @@ tls = "none"
 probes = ["banner"]
 timeout = "30s"
 allowed_hosts = ["localhost", "127.0.0.1"]
-allowed_ports = [)" + std::to_string(healthy) + ", " + std::to_string(blocked) + ", " +
+allowed_ports = [)" + std::to_string(healthy) +
+                                     ", " + std::to_string(blocked) + ", " +
                                      std::to_string(tarpit) + R"(]
 )");
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
@@ -74,8 +75,9 @@ scrape_configs:
     params:
       module: [smtp_banner]
     static_configs:
-      - targets: [')" + healthy_target + "', '" + blocked_target + "', '" + tarpit_target +
-                                   "', '" + refused_target + R"(']
+      - targets: [')" + healthy_target +
+                                  "', '" + blocked_target + "', '" + tarpit_target + "', '" +
+                                  refused_target + R"(']
         labels:
           team: mail
     relabel_configs:
@@ -84,7 +86,8 @@ scrape_configs:
       - source_labels: [__param_target]
         target_label: instance
       - target_label: __address__
-        replacement: 127.0.0.1:)" + std::to_string(exporter.port()) + "\n");
+        replacement: 127.0.0.1:)" +
+                                  std::to_string(exporter.port()) + "\n");
   ASSERT_TRUE(prom.started()) << prom.log();
 
   // Wait until every target has been scraped at least once (the tarpit takes 1.5 s per scrape).
@@ -122,10 +125,11 @@ scrape_configs:
   EXPECT_EQ(reasons[tarpit_target].labels["result"], "banner_timeout");
 
   // docs/metrics.md's "three failed runs in a row" for /probe jobs (2 s scrapes: 6 s).
-  auto down = query(prom,
-                    "max without (probe) (max_over_time(smtp_probe_success{job=\"smtp_probe\"}[6s]))"
-                    " == 0",
-                    error);
+  auto down =
+      query(prom,
+            "max without (probe) (max_over_time(smtp_probe_success{job=\"smtp_probe\"}[6s]))"
+            " == 0",
+            error);
   EXPECT_EQ(down.size(), 2u) << error;
   EXPECT_EQ(down.count(blocked_target), 1u);
   EXPECT_EQ(down.count(tarpit_target), 1u);

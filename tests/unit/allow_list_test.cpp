@@ -88,9 +88,16 @@ TEST(allow_list_hosts, requested_hosts_are_normalized_or_refused) {
     ASSERT_TRUE(normalized.has_value()) << in << ": " << error;
     EXPECT_EQ(*normalized, out);
   }
-  const std::vector<std::string> bad_hosts = {"",      ".",   "a..b",         "smtp example.com",
-                                             "smtp.example.com/x", "a@b", "fe80::1%eth0",
-                                             "[::1]", "x\n", std::string(64, 'a')};
+  const std::vector<std::string> bad_hosts = {"",
+                                              ".",
+                                              "a..b",
+                                              "smtp example.com",
+                                              "smtp.example.com/x",
+                                              "a@b",
+                                              "fe80::1%eth0",
+                                              "[::1]",
+                                              "x\n",
+                                              std::string(64, 'a')};
   for (const std::string& bad : bad_hosts) {
     std::string error;
     EXPECT_FALSE(normalize_host(bad, error).has_value()) << bad;
@@ -140,7 +147,8 @@ TEST(allow_list_cidrs, blocks_contain_the_addresses_they_cover) {
 TEST(allow_list_cidrs, bad_blocks_are_refused_with_the_reason) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "not an IPv4 or IPv6 address block (want e.g. \"10.0.0.0/8\" or \"fd00::/8\")"},
-      {"localhost/8", "not an IPv4 or IPv6 address block (want e.g. \"10.0.0.0/8\" or \"fd00::/8\")"},
+      {"localhost/8",
+       "not an IPv4 or IPv6 address block (want e.g. \"10.0.0.0/8\" or \"fd00::/8\")"},
       {"10.0.0.0/33", "prefix length must be a number from 0 to 32"},
       {"10.0.0.0/", "prefix length must be a number from 0 to 32"},
       {"10.0.0.0/-1", "prefix length must be a number from 0 to 32"},
@@ -166,8 +174,8 @@ TEST(allow_list_ports, single_ports_and_ranges) {
     list.ports.push_back(*range);
   }
   const std::pair<std::uint16_t, bool> cases[] = {
-      {25, true}, {587, true}, {2500, true}, {2550, true}, {2599, true},
-      {24, false}, {26, false}, {465, false}, {2499, false}, {2600, false}, {0, false},
+      {25, true},  {587, true},  {2500, true},  {2550, true},  {2599, true}, {24, false},
+      {26, false}, {465, false}, {2499, false}, {2600, false}, {0, false},
   };
   for (const auto& [port, allowed] : cases) EXPECT_EQ(list.allows_port(port), allowed) << port;
   EXPECT_EQ(describe_ports(list.ports), "25, 587, 2500-2599");
@@ -330,8 +338,9 @@ TEST(config_modules, bad_modules_report_exact_errors) {
       {"[module.m]\nprovider = \"nope\"\n",
        {"t.toml:2:12: module.m.provider: unknown provider \"nope\" (expected qq, 163, "
         "aliyun, sendgrid, gmail, outlook, hotmail, yahoo, icloud or zoho)"}},
-      {"[module.\"a b\"]\n", {"t.toml:1:9: module.\"a b\": module names may hold only letters, "
-                              "digits, \"_\", \"-\" and \".\" (1 to 128)"}},
+      {"[module.\"a b\"]\n",
+       {"t.toml:1:9: module.\"a b\": module names may hold only letters, "
+        "digits, \"_\", \"-\" and \".\" (1 to 128)"}},
       {"module = 3\n", {"t.toml:1:10: module: expected table, got integer"}},
   };
   for (const auto& c : cases) {

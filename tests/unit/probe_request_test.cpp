@@ -44,8 +44,7 @@ TEST(probe_request, targets_are_host_and_port) {
       {"host:", "target \"host:\": the port must be a number from 1 to 65535"},
       {"host:+25", "target \"host:+25\": the port must be a number from 1 to 65535"},
       {"host:25x", "target \"host:25x\": the port must be a number from 1 to 65535"},
-      {":25",
-       "target \":25\": host must be a DNS name of 1 to 253 characters or an IP address"},
+      {":25", "target \":25\": host must be a DNS name of 1 to 253 characters or an IP address"},
       {"user@host:25",
        "target \"user@host:25\": host is neither a DNS name (letters, digits, \"-\", \"_\", "
        "labels of 1 to 63) nor an IP address"},
