@@ -7,23 +7,28 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(cd "${1:-$root/build}" && pwd)/smtp_exporter
 work=$(mktemp -d)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
-peer() {  # peer NAME ARGS...: starts a peer, waits for its READY line, prints its port
+peer() {  # peer NAME ARGS...: starts a peer, waits for its READY line, sets peer_port
   name=$1; shift
   /usr/bin/python3 "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids="$pids $!"
+  echo $! >"$work/$name.pid"
   for _ in $(seq 100); do
-    port=$(awk '/^READY/ {print $2}' "$work/$name.out")
-    [ -n "$port" ] && { echo "$port"; return; }
+    peer_port=$(awk '/^READY/ {print $2}' "$work/$name.out")
+    [ -n "$peer_port" ] && return
     sleep 0.1
   done
   echo "peer $name did not start" >&2; exit 1
 }
-smtp=$(peer aiosmtpd "$root/tests/peers/aiosmtpd_server.py")
-tarpit=$(peer tarpit "$root/tests/peers/fake_smtp.py" --script "$root/tests/peers/scripts/tarpit.json")
+# Not in $(...): a subshell would run the EXIT trap and clean up under the running script.
+peer aiosmtpd "$root/tests/peers/aiosmtpd_server.py"
+smtp=$peer_port
+peer tarpit "$root/tests/peers/fake_smtp.py" --script "$root/tests/peers/scripts/tarpit.json"
+tarpit=$peer_port
 
 cat >"$work/config.toml" <<TOML
 [module.plain]
@@ -36,7 +41,7 @@ max_concurrent = 50
 TOML
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$binary" --config.file "$work/config.toml" --web.listen-address "127.0.0.1:$port" 2>"$work/exporter.err" &
-pids="$pids $!"
+echo $! >"$work/exporter.pid"
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null && break; sleep 0.1; done
 url="http://127.0.0.1:$port"
 
