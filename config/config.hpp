@@ -81,6 +81,20 @@ struct target {
   bool operator==(const target&) const = default;
 };
 
+// Where a key was written, for errors found after parsing, when the exporter opens the file the
+// key names. Empty when the value is the built-in default.
+struct key_source {
+  std::string position;  // "FILE:LINE:COLUMN" of the value
+  std::string key;       // "target[0].tls.ca_file", or "defaults.tls.ca_file" when inherited
+  // "FILE:LINE:COLUMN: KEY: message", like every other config error.
+  std::string error(std::string_view message) const;
+};
+
+// Where a target's TLS files were named.
+struct tls_file_sources {
+  key_source ca_file, cert_file, key_file;
+};
+
 // A [module.NAME] table: what GET /probe?module=NAME&target=HOST:PORT runs. A target template
 // without host and port, plus the targets it may probe and a cap on concurrent /probe sessions.
 struct probe_module {
@@ -92,7 +106,7 @@ struct probe_module {
   bool tls_explicit = false;
   allow_list allowed;
   std::size_t max_concurrent = 0;
-  bool operator==(const probe_module&) const = default;
+  tls_file_sources tls_files;  // where the module's TLS files were named
 };
 
 // The target a /probe request runs: the module's settings with `host` and `port`, named
@@ -102,6 +116,7 @@ target module_target(const probe_module& module, std::string_view host, std::uin
 
 struct exporter_config {
   std::vector<target> targets;  // in file order
+  std::vector<tls_file_sources> tls_files;  // one per target, in the same order
   std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };

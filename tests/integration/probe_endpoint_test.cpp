@@ -347,7 +347,8 @@ allowed_ports = [)" +
                           "[module.broken.tls]\nca_file = \"/nonexistent.pem\"\n");
   reload = http_request(exporter.port(), "POST", "/-/reload");
   EXPECT_EQ(reload.status, 500) << reload.body;
-  EXPECT_NE(reload.body.find("module broken: "), std::string::npos) << reload.body;
+  // At the key that names the file, as for a target.
+  EXPECT_NE(reload.body.find(": module.broken.tls.ca_file: "), std::string::npos) << reload.body;
   EXPECT_EQ(probe("renamed").status, 200) << "the running modules stay";
 }
 
