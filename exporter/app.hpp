@@ -19,6 +19,7 @@
 #include "exporter/probe_endpoint.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/shard.hpp"
+#include "exporter/shared_render.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/tls_context.hpp"
@@ -84,6 +85,7 @@ class app {
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};
+  shared_render shared_metrics_;
   scheduler scheduler_;
   probe_endpoint probe_endpoint_;
   http_server http_;

@@ -1,7 +1,8 @@
 #include "exporter/metrics.hpp"
 
-#include <prometheus/text_serializer.h>
+#include <malloc.h>
 
+#include "exporter/exposition_text.hpp"
 #include "exporter/process_metrics.hpp"
 #include "probes/tls_facts.hpp"
 #include "exporter/version.hpp"
@@ -33,14 +34,15 @@ std::vector<ClientMetric::Label> labels_for(
 }
 
 void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
+  // In place: a ClientMetric is large (every metric type's fields), and a scrape adds ~36 per
+  // TLS target.
+  ClientMetric& m = f.metric.emplace_back();
   m.label = std::move(labels);
   if (f.type == MetricType::Counter) {
     m.counter.value = value;
   } else {
     m.gauge.value = value;
   }
-  f.metric.push_back(std::move(m));
 }
 
 // Calls fn(status, probe_kind, probe_status) for every probe a target has enabled.
@@ -160,11 +162,37 @@ MetricFamily last_run(const snapshot& snap, const exporter_state&) {
 MetricFamily reply_code(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_reply_code",
                  help("The SMTP reply code that decided the probe (greeting for banner, STARTTLS "
-                      "for tls, the final AUTH reply for auth); 0 when no reply was received."),
+                      "for tls, the final AUTH reply for auth, RCPT TO (or a refused MAIL FROM) "
+                      "for envelope); 0 when no reply was received."),
                  MetricType::Gauge, {}};
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
     add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.reply_code);
+  });
+  return f;
+}
+
+MetricFamily reply_enhanced_status(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_reply_enhanced_status_info",
+                 help("Always 1; code is the RFC 3463 enhanced status code (\"5.7.1\") of the reply "
+                      "that decided the probe. Absent when that reply carried none."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result || ps.enhanced_code.empty()) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}, {"code", ps.enhanced_code}}), 1);
+  });
+  return f;
+}
+
+MetricFamily policy_rejected(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_policy_rejected",
+                 help("1 when the reply that decided the probe refused this client by policy (a 554 "
+                      "greeting, or an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT: IP "
+                      "blacklisted, sender not allowed), else 0; absent while pending."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.policy_rejected ? 1 : 0);
   });
   return f;
 }
@@ -398,6 +426,7 @@ constexpr family_builder target_builders[] = {
     auth_mechanisms, ip_protocol,    target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
     tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
     tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,
+    reply_enhanced_status, policy_rejected,
 };
 
 }  // namespace
@@ -405,19 +434,19 @@ constexpr family_builder target_builders[] = {
 void render_probe_run(std::ostream& out, const target_status& run) {
   const snapshot snap{std::make_shared<const target_status>(run)};
   const exporter_state no_state;
-  prometheus::TextSerializer serializer;
-  std::vector<MetricFamily> one(1);
+  std::string text;
   for (auto build : target_builders) {
     if (build == runs_total || build == failures_total || build == consecutive_failures ||
         build == probe_interval)
       continue;
-    one[0] = build(snap, no_state);
-    if (one[0].metric.empty()) continue;
+    MetricFamily family = build(snap, no_state);
+    if (family.metric.empty()) continue;
     // This run was made for this request: "scrapes never trigger probes" is not true here.
-    if (one[0].help.ends_with(from_last_run))
-      one[0].help.resize(one[0].help.size() - std::string_view(from_last_run).size());
-    serializer.Serialize(out, one);
+    if (family.help.ends_with(from_last_run))
+      family.help.resize(family.help.size() - std::string_view(from_last_run).size());
+    append_exposition_text(text, family);
   }
+  out << text;
 }
 
 metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)
@@ -433,16 +462,51 @@ std::vector<MetricFamily> metrics_collector::Collect() const {
 }
 
 void metrics_collector::render(std::ostream& out) const {
+  render_pieces([&](std::string_view piece) { out << piece; });
+}
+
+std::string metrics_collector::render() const {
+  std::string out;
+  // Sized like the last scrape: growing a 30 MB string by doubling costs copies and page faults.
+  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  render_into(out, [](std::string&) {});
+  return out;
+}
+
+void metrics_collector::render_pieces(const std::function<void(std::string_view)>& write) const {
+  // One buffer that keeps its capacity: only one family's text is ever held here.
+  std::string piece;
+  render_into(piece, [&](std::string& text) {
+    write(text);
+    text.clear();
+  });
+}
+
+void metrics_collector::render_into(std::string& out,
+                                    const std::function<void(std::string&)>& family_done) const {
   auto snap = store_.shared_snapshot();
-  prometheus::TextSerializer serializer;
-  std::vector<MetricFamily> one(1);
+  std::size_t total = 0;  // `out` is the whole scrape (render) or one piece (render_pieces)
+  auto write = [&](const MetricFamily& family) {
+    const std::size_t before = out.size();
+    append_exposition_text(out, family);
+    total += out.size() - before;
+  };
   for (auto build : target_builders) {
-    one[0] = build(snap, state_);
+    // One family at a time: only one family's series are ever held in memory.
+    MetricFamily family = build(snap, state_);
     // An empty family would still print HELP and TYPE lines; promtool accepts that, but it is noise.
-    if (!one[0].metric.empty()) serializer.Serialize(out, one);
+    if (family.metric.empty()) continue;
+    write(family);
+    family_done(out);
   }
-  serializer.Serialize(out, exporter_families(snap, state_));
-  serializer.Serialize(out, collect_process_metrics());
+  for (const auto& f : exporter_families(snap, state_)) write(f);
+  for (const auto& f : collect_process_metrics()) write(f);
+  family_done(out);
+  last_size_.store(total, std::memory_order_relaxed);
+  // The families of a 10,000-target scrape pass through tens of MB that malloc would otherwise
+  // keep (large blocks come from the heap once glibc has raised its mmap threshold): give the
+  // free pages back, so the exporter's steady state is its records, not its last scrape.
+  malloc_trim(0);
 }
 
 }  // namespace smtp_exporter::exporter

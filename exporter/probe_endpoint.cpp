@@ -10,7 +10,7 @@
 #include "exporter/clock.hpp"
 #include "exporter/log.hpp"
 #include "exporter/metrics.hpp"
-#include "exporter/scheduler.hpp"
+#include "exporter/session_options.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 

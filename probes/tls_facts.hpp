@@ -23,6 +23,9 @@ struct verify_errors {
 // failing the handshake, and asks for a stapled OCSP response.
 void prepare_tls_client(SSL* ssl, verify_errors* errors);
 
+// The errors recorded so far for `ssl` by prepare_tls_client's callback; nullptr if not prepared.
+const verify_errors* recorded_verify_errors(SSL* ssl);
+
 // Reads the facts after a successful handshake. `expected_name` is the SNI name or IP checked.
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name);
 
@@ -36,8 +39,6 @@ std::string label_text(std::string_view utf8, std::size_t max_bytes);
 // response, nextUpdate. The response's signature is not checked.
 void read_ocsp_response(const unsigned char* der, long length, tls_facts& facts);
 
-// The failure reason for a set of OpenSSL verification errors (none when empty). An expired or
-// not-yet-valid certificate says more than "untrusted", and a chain problem more than the name.
-failure_reason reason_for_verify_errors(const std::vector<int>& codes);
+// reason_for_verify_errors() is in probes/verdicts.hpp, with every other reason decision.
 
 }  // namespace smtp_exporter::probes

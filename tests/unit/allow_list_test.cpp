@@ -295,6 +295,35 @@ allowed_ports = [25, 465]
   }
 }
 
+TEST(config_modules, modules_take_auth_and_the_envelope_like_targets) {
+  auto loaded = load_string(R"(
+[module.relay]
+probes = ["banner", "tls", "auth", "envelope"]
+allowed_hosts = ["relay.example.com"]
+allowed_ports = [587]
+
+[module.relay.auth]
+username = "monitor@example.com"
+password_env = "SMTP_PASSWORD"
+
+[module.relay.envelope]
+rcpt_to = "postmaster@example.com"
+)",
+                            "t.toml");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front());
+  const auto& relay = loaded.config->modules.at(0).settings;
+  ASSERT_TRUE(relay.auth.has_value());
+  EXPECT_EQ(relay.auth->password_env, "SMTP_PASSWORD");
+  ASSERT_TRUE(relay.envelope.has_value());
+  EXPECT_EQ(relay.envelope->mail_from, "monitor@example.com") << "from the auth username";
+  EXPECT_EQ(relay.envelope->rcpt_to, "postmaster@example.com");
+
+  // The envelope's own interval is a scheduling key: not a module's.
+  auto bad = load_string("[module.m]\nenvelope_interval = \"30m\"\n", "t.toml");
+  EXPECT_EQ(bad.errors,
+            std::vector<std::string>{"t.toml:2:1: module.m.envelope_interval: unknown key"});
+}
+
 TEST(config_modules, a_module_that_allows_nothing_loads_with_a_warning) {
   auto loaded = load_string("[module.open]\nprobes = [\"banner\"]\n", "t.toml");
   ASSERT_TRUE(loaded.ok());
