@@ -15,7 +15,8 @@ trap cleanup EXIT INT TERM
 
 peer() {  # peer NAME ARGS...: starts a peer, waits for its READY line, sets peer_port
   name=$1; shift
-  /usr/bin/python3 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  : >"$work/$name.out"  # exists before the first read below, whenever the child opens it
+  /usr/bin/python3 "$@" >>"$work/$name.out" 2>"$work/$name.err" &
   echo $! >"$work/$name.pid"
   for _ in $(seq 100); do
     peer_port=$(awk '/^READY/ {print $2}' "$work/$name.out")
