@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/dnsbl.hpp"
+
 namespace smtp_exporter::config {
 
 enum class tls_mode : std::uint8_t { none, starttls, implicit };
@@ -81,6 +83,7 @@ struct target {
 
 struct exporter_config {
   std::vector<target> targets;  // in file order
+  dnsbl_settings dnsbl;         // [dnsbl]; off unless enabled
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };
 

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "exporter/dnsbl_metrics.hpp"
 #include "exporter/log.hpp"
 #include "exporter/status_page.hpp"
 #include "probes/tls_context.hpp"
@@ -110,6 +111,7 @@ app::app(app_options options)
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+  state_.check_families = [this] { return dnsbl_families(*dnsbl_.status()); };
 }
 
 app::~app() {
@@ -122,6 +124,7 @@ app::~app() {
 
 void app::apply(prepared_config& prepared) {
   scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
+  dnsbl_.apply(prepared.config->dnsbl, prepared.config->targets);
 }
 
 bool app::start() {
@@ -162,6 +165,7 @@ void app::wait_for_stop() {
     ready_ = false;
     http_.stop();
     scheduler_.stop();
+    dnsbl_.stop();
     reload_signals_.cancel();
     // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
     // prompt exit.

@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "exporter/dnsbl_runner.hpp"
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
@@ -67,6 +68,7 @@ class app {
   exporter_state state_;
   metrics_collector collector_{store_, state_};
   scheduler scheduler_;
+  dnsbl_runner dnsbl_{io_.get_executor()};
   http_server http_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signals_;

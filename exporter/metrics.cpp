@@ -386,6 +386,7 @@ std::vector<MetricFamily> metrics_collector::Collect() const {
   auto snap = store_.shared_snapshot();
   std::vector<MetricFamily> out;
   for (auto build : target_builders) out.push_back(build(snap, state_));
+  for (auto& f : state_.check_families()) out.push_back(std::move(f));
   for (auto& f : exporter_families(snap, state_)) out.push_back(std::move(f));
   for (auto& f : collect_process_metrics()) out.push_back(std::move(f));
   return out;
@@ -400,6 +401,7 @@ void metrics_collector::render(std::ostream& out) const {
     // An empty family would still print HELP and TYPE lines; promtool accepts that, but it is noise.
     if (!one[0].metric.empty()) serializer.Serialize(out, one);
   }
+  serializer.Serialize(out, state_.check_families());
   serializer.Serialize(out, exporter_families(snap, state_));
   serializer.Serialize(out, collect_process_metrics());
 }

@@ -22,6 +22,10 @@ struct exporter_state {
   std::atomic<bool> config_last_reload_successful{false};
   std::atomic<double> config_last_reload_success_timestamp{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
+  // Families of checks that are not SMTP sessions (DNSBL: exporter/dnsbl_metrics.cpp).
+  std::function<std::vector<prometheus::MetricFamily>()> check_families = [] {
+    return std::vector<prometheus::MetricFamily>{};
+  };
 };
 
 class metrics_collector : public prometheus::Collectable {
