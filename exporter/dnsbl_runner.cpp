@@ -227,6 +227,7 @@ std::shared_ptr<probes::dns_resolver> make_resolver(const asio::any_io_executor&
   // Two tries per server within the zone's timeout; the deadline still bounds the whole lookup.
   options.attempt_timeout = std::max(std::chrono::milliseconds(100), timeout / 2);
   options.tries = 2;
+  options.final_error_answers = true;
   try {
     return std::make_shared<probes::dns_resolver>(ex, options);
   } catch (const std::exception& e) {

@@ -301,6 +301,10 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
       mask |= ARES_OPT_TIMEOUTMS;
       opts.timeout = static_cast<int>(options.attempt_timeout.count());
     }
+    if (options.final_error_answers) {
+      mask |= ARES_OPT_FLAGS;
+      opts.flags = ARES_FLAG_NOCHECKRESP;
+    }
     if (options.tries > 0) {
       mask |= ARES_OPT_TRIES;
       opts.tries = options.tries;

@@ -55,6 +55,9 @@ struct dns_resolver_options {
   // Time to wait for one answer before retrying (c-ares doubles it per round); zero: the system's.
   std::chrono::milliseconds attempt_timeout{0};
   int tries = 0;  // tries per server; zero: the system's
+  // Take SERVFAIL and REFUSED as the answer (query() reports them) instead of retrying and then
+  // failing with c-ares 1.18's "could not contact DNS servers", which hides the rcode.
+  bool final_error_answers = false;
 };
 
 class dns_resolver {

@@ -10,10 +10,12 @@ Rules (a JSON list, first match wins):
   {"name": "...", "type": "TXT", "answer": ["listed: see https://example.test/"]}
   {"name": "...", "rcode": "SERVFAIL" | "REFUSED" | "NXDOMAIN" | "NOERROR"}
   {"name": "...", "drop": true}                       # never answers (a timeout)
-"type" defaults to any type; an unmatched query gets NXDOMAIN.
+"type" defaults to any type; an unmatched query gets NXDOMAIN. The rules file is read again
+when it changes (tests rewrite it to change an answer, e.g. the egress IP).
 """
 import argparse
 import json
+import os
 import signal
 import socket
 import sys
@@ -68,6 +70,7 @@ def main():
         sys.exit(2)
     try:
         rules = json.load(open(args.rules, encoding="utf-8"))
+        loaded_at = os.stat(args.rules).st_mtime_ns
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         sock.bind((args.host, args.port))
@@ -80,6 +83,9 @@ def main():
         while True:
             data, peer = sock.recvfrom(4096)
             try:
+                if os.stat(args.rules).st_mtime_ns != loaded_at:
+                    loaded_at = os.stat(args.rules).st_mtime_ns
+                    rules = json.load(open(args.rules, encoding="utf-8"))
                 reply = answer(rules, data)
             except Exception as e:  # a malformed query must not stop the server
                 log(f"bad query: {e}")
