@@ -3,9 +3,6 @@
 // /metrics scrape or the DNS server's query log. No zone of the default list is ever asked.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <regex>
-
 #include "tests/support/harness.hpp"
 
 namespace smtp_test {
@@ -33,14 +30,6 @@ dns_peer start_dns(const temp_dir& dir, const std::string& name, const std::stri
   p.rules = dir.write(name + ".json", rules_json);
   p.process = start_fake_dns(dir, p.rules, p.port);
   return p;
-}
-
-// Rewrites the rules so that the server's next query sees them (it compares the file's mtime).
-void rewrite_rules(const dns_peer& p, const std::string& rules_json) {
-  const fs::path tmp = p.rules.string() + ".new";
-  std::ofstream(tmp) << rules_json;
-  fs::last_write_time(tmp, fs::last_write_time(p.rules) + std::chrono::seconds(2));
-  fs::rename(tmp, p.rules);
 }
 
 std::string result(const std::string& text, const std::string& ip, const std::string& zone) {
@@ -265,7 +254,7 @@ name = "bl.test"
     return t.find("ip=\"198.51.100.20\",zone=\"bl.test\",result=\"not_listed\"") != std::string::npos;
   });
   EXPECT_EQ(metric_value(text, "smtp_egress_ip_last_change_timestamp_seconds", {}), 0) << text;
-  rewrite_rules(dns, R"([
+  replace_file(dns.rules, R"([
     {"name":"myip.test","type":"A","answer":["198.51.100.21"]},
     {"name":"21.100.51.198.bl.test","type":"A","answer":["127.0.0.2"]},
     {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
