@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/dnsbl_metrics.hpp"
+#include "exporter/dnsbl_page.hpp"
 #include "exporter/log.hpp"
 #include "exporter/status_page.hpp"
 #include "probes/tls_context.hpp"
@@ -71,11 +72,14 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector, 
 }
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
-asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path) {
+asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path,
+                                           const dnsbl_runner* dnsbl) {
   status_page_options options;
   options.telemetry_path = std::move(telemetry_path);
   options.now = unix_now();
-  co_return render_status_page(store->shared_snapshot(), options);
+
+  co_return render_status_page(store->shared_snapshot(), options,
+                               render_dnsbl_section(*dnsbl->status()));
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
@@ -277,7 +281,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, options_.telemetry_path), asio::use_awaitable));
+        helpers_, render_status(&store_, options_.telemetry_path, &dnsbl_), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -16,6 +16,7 @@
 
 #include "exporter/clock.hpp"
 #include "exporter/log.hpp"
+#include "probes/dnsbl_lookup.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -24,25 +25,11 @@ using steady = std::chrono::steady_clock;
 using probes::dnsbl_result;
 
 namespace {
-
-constexpr std::size_t max_txt_bytes = 300;
 constexpr std::size_t max_discovered = 4;
+}  // namespace
 
-// A listing's TXT text goes to pages and logs: printable ASCII only, bounded.
-std::string printable(const std::vector<std::string>& texts) {
-  std::string out;
-  for (const auto& t : texts) {
-    if (!out.empty()) out += " | ";
-    for (const char c : t) {
-      if (out.size() >= max_txt_bytes) return out + "...";
-      out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    }
-  }
-  return out;
-}
-
-// Never in a message: the key is a credential.
-std::optional<std::string> read_dqs_key(const config::dnsbl_zone& zone, std::string& error) {
+// The key never goes into `error`: it is a credential.
+std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, std::string& error) {
   std::string key;
   if (!zone.dqs_key_env.empty()) {
     const char* value = std::getenv(zone.dqs_key_env.c_str());
@@ -59,7 +46,7 @@ std::optional<std::string> read_dqs_key(const config::dnsbl_zone& zone, std::str
       return std::nullopt;
     }
   } else {
-    return std::string();
+    return zone.name;
   }
   while (!key.empty() && (key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
     key.pop_back();
@@ -72,14 +59,34 @@ std::optional<std::string> read_dqs_key(const config::dnsbl_zone& zone, std::str
     error = "DQS key: not a key (want letters and digits, one DNS label)";
     return std::nullopt;
   }
-  return key;
+  return key + "." + zone.name;
 }
 
-probes::dns_record_type record_type(const std::string& record) {
+std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(const asio::any_io_executor& ex,
+                                                          const std::vector<std::string>& servers,
+                                                          std::chrono::milliseconds timeout,
+                                                          std::string& error) {
+  probes::dns_resolver_options options;
+  options.servers = servers;
+  // Two tries per server within the timeout; the deadline still bounds the whole lookup.
+  options.attempt_timeout = std::max(std::chrono::milliseconds(100), timeout / 2);
+  options.tries = 2;
+  options.final_error_answers = true;
+  try {
+    return std::make_shared<probes::dns_resolver>(ex, options);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
+probes::dns_record_type discovery_record_type(const std::string& record) {
   if (record == "TXT") return probes::dns_record_type::txt;
   if (record == "AAAA") return probes::dns_record_type::aaaa;
   return probes::dns_record_type::a;
 }
+
+namespace {
 
 // Bounds the queries in flight; FIFO. A waiter woken by stop() gets no slot.
 class limiter {
@@ -218,24 +225,6 @@ namespace {
 using generation = dnsbl_runner::generation;
 using zone_state = generation::zone_state;
 
-std::shared_ptr<probes::dns_resolver> make_resolver(const asio::any_io_executor& ex,
-                                                    const std::vector<std::string>& servers,
-                                                    std::chrono::milliseconds timeout,
-                                                    std::string& error) {
-  probes::dns_resolver_options options;
-  options.servers = servers;
-  // Two tries per server within the zone's timeout; the deadline still bounds the whole lookup.
-  options.attempt_timeout = std::max(std::chrono::milliseconds(100), timeout / 2);
-  options.tries = 2;
-  options.final_error_answers = true;
-  try {
-    return std::make_shared<probes::dns_resolver>(ex, options);
-  } catch (const std::exception& e) {
-    error = e.what();
-    return nullptr;
-  }
-}
-
 asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subject s) {
   if (!co_await g->slots.acquire()) co_return;
   if (g->stopped) {
@@ -243,8 +232,6 @@ asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subje
     co_return;
   }
   const auto start = steady::now();
-  const auto deadline = start + z->conf.timeout;
-  const std::string name = probes::dnsbl_query_name(s.ip, z->query_suffix);
   dnsbl_check check;
   check.ip = s.ip_text;
   check.zone = z->conf.name;
@@ -253,17 +240,12 @@ asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subje
     check.result = dnsbl_result::dns_error;
     check.detail = z->setup_error;
   } else {
-    const auto answer = co_await z->resolver->query(name, probes::dns_record_type::a, deadline);
-    auto verdict = probes::classify_dnsbl_answer(answer);
-    check.result = verdict.result;
-    check.detail = verdict.detail;
-    check.return_codes = std::move(verdict.return_codes);
-    ttl = answer.ttl;
-    if (check.result == dnsbl_result::listed && !g->stopped) {
-      const auto txt = co_await z->resolver->query(name, probes::dns_record_type::txt,
-                                                   steady::now() + z->conf.timeout);
-      check.txt = printable(txt.texts);
-    }
+    auto r = co_await probes::lookup_dnsbl(*z->resolver, s.ip, z->query_suffix, z->conf.timeout);
+    check.result = r.verdict.result;
+    check.detail = std::move(r.verdict.detail);
+    check.return_codes = std::move(r.verdict.return_codes);
+    check.txt = std::move(r.txt);
+    ttl = r.ttl;
   }
   check.duration_seconds = std::chrono::duration<double>(steady::now() - start).count();
   check.last_lookup_timestamp = unix_now();
@@ -292,8 +274,11 @@ asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subje
     const std::initializer_list<log::field> fields{
         {"ip", check.ip}, {"zone", check.zone}, {"result", result}, {"txt", check.txt},
         {"detail", check.detail}};
+    // A first "not listed" is the normal case, not news (10,000 target IPs would say it once each).
     if (check.result == dnsbl_result::listed || probes::is_error(check.result)) {
       log::warn("dnsbl lookup", fields);
+    } else if (first) {
+      log::debug("dnsbl lookup", fields);
     } else {
       log::info("dnsbl lookup", fields);
     }
@@ -331,8 +316,11 @@ asio::awaitable<void> run_zone(std::shared_ptr<generation> g, zone_state* z) {
         if (--latch->pending == 0) latch->timer.cancel();
       });
     }
-    if (latch->pending > 0) {
-      co_await latch->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!started.empty()) {
+      // A lookup may end before the wait starts (stopped at once): then there is nothing to wait.
+      while (latch->pending > 0) {
+        co_await latch->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
       if (g->stopped) break;
       g->owner->publish(*g);
     }
@@ -365,18 +353,16 @@ void set_subjects(generation& g, std::vector<subject>& slot, std::vector<subject
 asio::awaitable<void> run_discovery(std::shared_ptr<generation> g) {
   const auto& d = g->settings.discovery;
   while (!g->stopped) {
-    const auto answer = co_await g->discovery_resolver->query(
-        g->discovery_name, g->discovery_type, steady::now() + d.timeout);
+    auto found = co_await probes::discover_egress(*g->discovery_resolver, g->discovery_name,
+                                                  g->discovery_type, d.timeout, max_discovered);
     if (g->stopped) break;
-    auto addresses = probes::egress_addresses(answer);
-    if (addresses.size() > max_discovered) addresses.resize(max_discovered);
     g->discovery_has_result = true;
-    if (!addresses.empty()) {
+    if (!found.addresses.empty()) {
       if (!g->discovery_ok) log::info("egress IP discovered", {{"method", d.method}});
       g->discovery_ok = true;
       g->discovery_error.clear();
       g->discovery_detail.clear();
-      auto fresh = to_subjects(addresses, "");
+      auto fresh = to_subjects(found.addresses, "");
       std::sort(fresh.begin(), fresh.end());
       if (!g->egress_discovered.empty() && fresh != g->egress_discovered) {
         g->egress_last_change_timestamp = unix_now();
@@ -388,15 +374,14 @@ asio::awaitable<void> run_discovery(std::shared_ptr<generation> g) {
       set_subjects(*g, g->egress_discovered, std::move(fresh));
     } else {
       // The last discovered addresses stay checked: a failed discovery says nothing about them.
-      const std::string reason(probes::discovery_error(answer));
-      if (g->discovery_ok || g->discovery_error != reason) {
+      if (g->discovery_ok || g->discovery_error != found.error) {
         log::warn("egress IP discovery failed",
-                  {{"method", d.method}, {"reason", reason}, {"detail", answer.error}});
+                  {{"method", d.method}, {"reason", found.error}, {"detail", found.detail}});
       }
       g->discovery_ok = false;
-      g->discovery_error = reason;
-      g->discovery_detail = answer.error;
-      ++g->discovery_errors_total[reason];
+      g->discovery_error = found.error;
+      g->discovery_detail = found.detail;
+      ++g->discovery_errors_total[found.error];
     }
     g->owner->publish(*g);
     g->discovery_timer.expires_after(d.interval);
@@ -484,14 +469,14 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     z->counters.delist_url = zc.delist_url;
     z->counters.interval_seconds = std::chrono::duration<double>(zc.interval).count();
     std::string error;
-    if (auto key = read_dqs_key(zc, error)) {
-      z->query_suffix = key->empty() ? zc.name : *key + "." + zc.name;
+    if (auto suffix = dnsbl_query_suffix(zc, error)) {
+      z->query_suffix = *suffix;
     } else {
       z->setup_error = error;
       log::error("dnsbl zone cannot be queried", {{"zone", zc.name}, {"err", error}});
     }
     auto& resolver = resolvers[{zc.servers, zc.timeout.count()}];
-    if (!resolver) resolver = make_resolver(executor_, zc.servers, zc.timeout, error);
+    if (!resolver) resolver = make_dnsbl_resolver(executor_, zc.servers, zc.timeout, error);
     if (!resolver && z->setup_error.empty()) z->setup_error = "resolver: " + error;
     z->resolver = resolver;
     if (previous) {
@@ -513,9 +498,9 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     }
     g->discovery_name = d.name.empty() ? preset.name : d.name;
     const std::string server = d.server.empty() ? preset.server : d.server;
-    g->discovery_type = d.method == "custom" ? record_type(d.record) : preset.type;
+    g->discovery_type = d.method == "custom" ? discovery_record_type(d.record) : preset.type;
     std::string error;
-    g->discovery_resolver = make_resolver(executor_, {server}, d.timeout, error);
+    g->discovery_resolver = make_dnsbl_resolver(executor_, {server}, d.timeout, error);
     if (!g->discovery_resolver) log::error("egress discovery cannot start", {{"err", error}});
     if (previous && previous->settings.discovery == d) {
       g->egress_discovered = previous->egress_discovered;
@@ -525,7 +510,7 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
   }
   if (!g->targets.empty()) {
     std::string error;
-    g->system_resolver = make_resolver(executor_, {}, std::chrono::seconds(5), error);
+    g->system_resolver = make_dnsbl_resolver(executor_, {}, std::chrono::seconds(5), error);
     if (!g->system_resolver) log::error("dnsbl target resolution cannot start", {{"err", error}});
   }
 

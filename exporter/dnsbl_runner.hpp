@@ -13,10 +13,12 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,16 @@ struct dnsbl_status {
   std::vector<dnsbl_zone_status> zones;
   std::vector<dnsbl_check> checks;  // ordered by target (egress first), ip, zone
 };
+
+// What a zone's queries end in: its name, or "KEY.name" with a DQS key read from the zone's
+// dqs_key_file or dqs_key_env; nullopt with `error` (which never holds the key) when unreadable.
+std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, std::string& error);
+// A resolver for DNSBL queries through `servers` (empty: the system's), SERVFAIL and REFUSED
+// taken as answers; nullptr with `error` if c-ares cannot start.
+std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(
+    const boost::asio::any_io_executor& executor, const std::vector<std::string>& servers,
+    std::chrono::milliseconds timeout, std::string& error);
+probes::dns_record_type discovery_record_type(const std::string& record);  // "A", "AAAA", "TXT"
 
 class dnsbl_runner {
  public:

@@ -137,6 +137,12 @@ TEST_F(dnsbl, every_answer_class_lands_in_its_documented_result) {
   EXPECT_EQ(text.find("Listed: see"), std::string::npos);
   EXPECT_NE(exporter.process().log().find("Listed: see https://bl.test/q?ip=203.0.113.7"),
             std::string::npos);
+  // ... and on the status page, with the zone.
+  const auto page = http_request(exporter.port(), "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<h2 id=\"dnsbl\">DNSBL</h2>"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("Listed: see https://bl.test/q?ip=203.0.113.7"), std::string::npos);
+  EXPECT_NE(page.body.find("LISTED (blocking)"), std::string::npos);
 }
 
 TEST_F(dnsbl, each_zone_asks_its_own_servers) {
