@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "config/presets.hpp"
 #include "exporter/advice.hpp"
+#include "exporter/diagnose_dnsbl.hpp"
 #include "exporter/scheduler.hpp"
 #include "probes/credentials.hpp"
 #include "probes/session.hpp"
@@ -48,6 +49,7 @@ struct plan {
   const config::provider_preset* provider = nullptr;
   std::vector<port_plan> ports;
   std::shared_ptr<asio::ssl::context> tls_context;
+  std::optional<config::dnsbl_settings> dnsbl;  // [dnsbl] of the config file, when enabled
 };
 
 // One port's run, as it happened.
@@ -124,6 +126,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
       error += o.config_file + ": configuration is invalid";
       return false;
     }
+    if (loaded.config->dnsbl.enabled) p.dnsbl = loaded.config->dnsbl;
     for (const auto& candidate : loaded.config->targets) {
       if (candidate.name != o.target) continue;
       t = candidate;
@@ -474,23 +477,7 @@ port_run run_port(asio::io_context& io, probes::dns_resolver& resolver, const pl
     if (live) print_step(*live, e);
   };
 
-  std::optional<probes::session_result> result;
-  std::exception_ptr failure;
-  io.restart();  // the previous port's run may have left the context stopped (out of work)
-  asio::co_spawn(io, probes::run_session(options, resolver),
-                 [&](std::exception_ptr e, probes::session_result r) {
-                   if (e) {
-                     failure = e;
-                   } else {
-                     result = std::move(r);
-                   }
-                 });
-  // run_one rather than run: the resolver may keep its own timers armed between sessions.
-  while (!result && !failure && io.run_one() > 0) {
-  }
-  if (failure) std::rethrow_exception(failure);
-  if (!result) throw std::runtime_error("the session did not complete");
-  run.result = std::move(*result);
+  run.result = run_to_completion(io, probes::run_session(options, resolver));
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
     const auto& outcome = run.result.probes[i];
     if (!outcome.ran || outcome.reason == failure_reason::none) continue;
@@ -541,6 +528,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
   }
 
   std::vector<port_run> runs;
+  std::optional<dnsbl_diagnosis> dnsbl;
   try {
     asio::io_context io{1};
     probes::dns_resolver resolver(io.get_executor());
@@ -560,6 +548,8 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       print_outcome(out, p, run);
       out.flush();
     }
+    // The checklist's last item: is this machine's IP on a block list?
+    if (p.dnsbl) dnsbl = diagnose_dnsbl(io, *p.dnsbl, options.json ? nullptr : &out);
   } catch (const std::exception& e) {
     err << "smtp_exporter diagnose: internal error: " << e.what() << "\n";
     return exit_code::internal_error;
@@ -587,6 +577,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     json::array ports;
     for (const auto& run : runs) ports.push_back(port_json(p, run, now));
     doc["ports"] = std::move(ports);
+    if (dnsbl) doc["dnsbl"] = std::move(dnsbl->lookups);
     out << json::serialize(doc) << "\n";
     return code;
   }
@@ -600,6 +591,20 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       out << "works (" << probes_text(run) << ")\n";
     } else {
       out << probes::to_string(run.reason) << ": " << headline(run.reason) << "\n";
+    }
+  }
+  if (dnsbl) {
+    out << "  DNSBL             ";
+    if (dnsbl->listed > 0) {
+      out << "egress IP LISTED: " << dnsbl->listed << " listing(s), " << dnsbl->listed_blocking
+          << " on lists marked blocking\n";
+    } else if (dnsbl->egress_ips == 0) {
+      out << "no egress IP found to check\n";
+    } else {
+      out << "not listed" << (dnsbl->errors > 0 ? " where lists answered; " : "")
+          << (dnsbl->errors > 0 ? std::to_string(dnsbl->errors) + " lookup(s) failed (unknown)"
+                                : "")
+          << "\n";
     }
   }
   if (failed == 0) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace smtp_test {
 namespace {
@@ -351,6 +352,54 @@ dqs_key_file = ")" + key_file.string() + R"("
   EXPECT_EQ(result(text, "203.0.113.7", "zen.dq.spamhaus.net"), "listed") << text;
   EXPECT_EQ(text.find("abcdef0123456789"), std::string::npos);
   EXPECT_EQ(exporter.process().log().find("abcdef0123456789"), std::string::npos);
+}
+
+TEST_F(dnsbl, diagnose_checks_the_egress_ip_last_with_advice) {
+  auto dns = start_dns(dir_, "diagnose", every_class_rules);
+  ASSERT_NE(dns.port, 0);
+  auto config = every_class_config(dns) + "delist_url = \"https://bl.test/remove\"\n" +
+                "[[target]]\nname = \"local\"\nhost = \"127.0.0.1\"\nport = " +
+                std::to_string(unused_port()) + "\ntls = \"none\"\nprobes = [\"banner\"]\n";
+  const auto file = dir_.write("diagnose.toml", config);
+  const std::vector<std::string> base{exporter_binary().string(), "diagnose", "--config.file",
+                                      file.string(), "local"};
+  auto r = run_command(base, dir_.path(), "diagnose-text", 30s);
+  ASSERT_TRUE(r.status) << r.err;
+  EXPECT_EQ(*r.status, 4) << r.out << r.err;  // the port decides the exit code, not DNSBL
+  // After the port, as the last item.
+  const auto port_verdict = r.out.find("=> FAILED: connect_refused");
+  const auto dnsbl = r.out.find("egress IP on block lists (DNSBL");
+  ASSERT_NE(port_verdict, std::string::npos) << r.out;
+  ASSERT_NE(dnsbl, std::string::npos) << r.out;
+  EXPECT_LT(port_verdict, dnsbl);
+  for (const char* want :
+       {"ok    discovery", "198.51.100.20 (custom, myip.test)",
+        "203.0.113.7 LISTED on bl.test (127.0.0.2, 127.0.0.4, blocking): Listed: see "
+        "https://bl.test/q?ip=203.0.113.7",
+        "- Request delisting: https://bl.test/remove",
+        "- Until then, send through a relay",
+        "203.0.113.10 on bl.test: resolver_refused (127.255.255.254): unknown, not a listing",
+        "203.0.113.13 on bl.test: answer_rewritten (192.0.2.1): unknown, not a listing",
+        "ok    dnsbl       ", "203.0.113.8 not listed on bl.test",
+        "DNSBL             egress IP LISTED: 2 listing(s), 2 on lists marked blocking"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  }
+  // No error class reads as listed.
+  for (const char* ip : {"203.0.113.9 ", "203.0.113.10 ", "203.0.113.11 ", "203.0.113.12 ",
+                         "203.0.113.13 ", "203.0.113.14 ", "203.0.113.15 ", "203.0.113.16 "}) {
+    EXPECT_EQ(r.out.find(std::string(ip) + "LISTED"), std::string::npos) << ip;
+  }
+
+  auto j = run_command({exporter_binary().string(), "diagnose", "--output", "json",
+                        "--config.file", file.string(), "local"},
+                       dir_.path(), "diagnose-json", 30s);
+  ASSERT_TRUE(j.status) << j.err;
+  EXPECT_NE(j.out.find(R"("ip":"203.0.113.7","zone":"bl.test","result":"listed","listed":true,"blocking":true)"),
+            std::string::npos)
+      << j.out;
+  EXPECT_NE(j.out.find(R"("ip":"203.0.113.10","zone":"bl.test","result":"resolver_refused","listed":false)"),
+            std::string::npos)
+      << j.out;
 }
 
 }  // namespace
