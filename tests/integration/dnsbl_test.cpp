@@ -354,6 +354,82 @@ dqs_key_file = ")" + key_file.string() + R"("
   EXPECT_EQ(exporter.process().log().find("abcdef0123456789"), std::string::npos);
 }
 
+TEST_F(dnsbl, an_error_after_a_listing_neither_clears_it_nor_reads_as_not_listed) {
+  auto dns = start_dns(dir_, "flaky", R"([
+    {"name":"7.113.0.203.bl.test","type":"A","answer":["127.0.0.2"],"ttl":0},
+    {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
+  ASSERT_NE(dns.port, 0);
+  exporter_process exporter(dir_, R"([dnsbl]
+enabled = true
+egress_ips = ["203.0.113.7"]
+servers = [")" + dns.address() + R"("]
+interval = "1s"
+timeout = "500ms"
+[[dnsbl.zone]]
+name = "bl.test"
+)");
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return t.find("result=\"listed\"") != std::string::npos;
+  });
+  ASSERT_EQ(result(text, "203.0.113.7", "bl.test"), "listed") << text;
+  replace_file(dns.rules, R"([{"name":"*.bl.test","rcode":"SERVFAIL"}])");
+  text = exporter.scrape_until([](const std::string& t) {
+    return t.find("result=\"servfail\"") != std::string::npos;
+  });
+  EXPECT_EQ(result(text, "203.0.113.7", "bl.test"), "servfail") << text;
+  EXPECT_EQ(metric_value(text, "smtp_dnsbl_listed", {{"ip", "203.0.113.7"}}), 1);
+  EXPECT_EQ(metric_value(text, "smtp_dnsbl_return_code", {{"ip", "203.0.113.7"}}), 2);
+  // Delisted: the next answer clears it.
+  replace_file(dns.rules, R"([{"name":"*.bl.test","rcode":"NXDOMAIN"}])");
+  text = exporter.scrape_until([](const std::string& t) {
+    return t.find("result=\"not_listed\"") != std::string::npos;
+  });
+  EXPECT_EQ(metric_value(text, "smtp_dnsbl_listed", {{"ip", "203.0.113.7"}}), 0) << text;
+  EXPECT_FALSE(metric_value(text, "smtp_dnsbl_return_code", {{"ip", "203.0.113.7"}}));
+}
+
+TEST_F(dnsbl, a_reload_keeps_unchanged_zones_answers_and_counters) {
+  auto dns = start_dns(dir_, "reload", R"([
+    {"name":"7.113.0.203.a.test","type":"A","answer":["127.0.0.2"],"ttl":3600},
+    {"name":"7.113.0.203.b.test","type":"A","answer":["127.0.0.3"],"ttl":3600}])");
+  ASSERT_NE(dns.port, 0);
+  const std::string head = R"([dnsbl]
+enabled = true
+egress_ips = ["203.0.113.7"]
+servers = [")" + dns.address() + R"("]
+interval = "1s"
+timeout = "500ms"
+[[dnsbl.zone]]
+name = "a.test"
+)";
+  exporter_process exporter(dir_, head);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return t.find("zone=\"a.test\",result=\"listed\"") != std::string::npos;
+  });
+  ASSERT_EQ(result(text, "203.0.113.7", "a.test"), "listed") << text;
+  exporter.rewrite_config(head + "[[dnsbl.zone]]\nname = \"b.test\"\n");
+  auto reload = http_request(exporter.port(), "POST", "/-/reload");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  text = exporter.scrape_until([](const std::string& t) {
+    return t.find("zone=\"b.test\",result=\"listed\"") != std::string::npos;
+  });
+  EXPECT_EQ(result(text, "203.0.113.7", "b.test"), "listed") << text;
+  EXPECT_EQ(result(text, "203.0.113.7", "a.test"), "listed");
+  EXPECT_EQ(metric_value(text, "smtp_dnsbl_lookups_total", {{"zone", "a.test"}}), 1);
+  EXPECT_EQ(dns.queries("7.113.0.203.a.test"), 1);  // its answer (TTL 1h) was kept
+  // Off again: no DNSBL series at all.
+  std::string off_config = head;
+  off_config.replace(off_config.find("enabled = true"), 14, "enabled = false");
+  exporter.rewrite_config(off_config);
+  reload = http_request(exporter.port(), "POST", "/-/reload");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("smtp_dnsbl_"), std::string::npos) << text;
+  EXPECT_EQ(text.find("smtp_egress_ip"), std::string::npos);
+}
+
 TEST_F(dnsbl, diagnose_checks_the_egress_ip_last_with_advice) {
   auto dns = start_dns(dir_, "diagnose", every_class_rules);
   ASSERT_NE(dns.port, 0);
