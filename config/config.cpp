@@ -36,8 +36,8 @@ constexpr std::string_view dnsbl_keys[] = {
     "servers", "interval", "timeout", "zone"};
 constexpr std::string_view dnsbl_zone_keys[] = {"name", "servers", "dqs_key_file", "dqs_key_env",
                                                 "interval", "timeout", "blocking", "delist_url"};
-constexpr std::string_view discovery_keys[] = {"method", "name", "server", "record", "interval",
-                                               "timeout"};
+constexpr std::string_view discovery_keys[] = {"method", "name", "server", "record", "ip6",
+                                               "interval", "timeout"};
 constexpr std::string_view discovery_methods[] = {"opendns", "google", "custom"};
 constexpr std::string_view discovery_records[] = {"A", "AAAA", "TXT"};
 constexpr std::string_view defaults_keys[] = {
@@ -810,6 +810,11 @@ void loader::parse_discovery(const toml::table& table, egress_discovery& out) {
     } else {
       read_choice(table, "record", base, discovery_records, "record type", out.record);
     }
+  }
+  if (const toml::node* node = table.get("ip6"); node != nullptr && out.method == "custom") {
+    error(*node, join(base, "ip6"), "a \"custom\" method sets record = \"AAAA\" instead");
+  } else {
+    read_bool(table, "ip6", base, out.ip6);
   }
   if (out.method == "custom") {
     if (out.name.empty() && !table.contains("name"))

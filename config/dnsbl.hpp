@@ -28,6 +28,7 @@ struct egress_discovery {
   std::string name;    // custom, or an override of the preset's
   std::string server;  // custom, or an override of the preset's ("IP" or "IP:port")
   std::string record;  // "A", "AAAA", "TXT"; custom only
+  bool ip6 = false;    // presets: ask over IPv6 for the IPv6 egress address (OpenDNS: AAAA)
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
   bool operator==(const egress_discovery&) const = default;

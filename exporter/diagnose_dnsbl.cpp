@@ -88,13 +88,10 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
   }
   const auto& disc = settings.discovery;
   if (!disc.method.empty()) {
-    probes::egress_query preset;
-    if (const auto m = probes::parse_egress_method(disc.method)) {
-      preset = probes::egress_preset(*m).value_or(probes::egress_query{});
-    }
-    const std::string name = disc.name.empty() ? preset.name : disc.name;
-    const std::string server = disc.server.empty() ? preset.server : disc.server;
-    const auto type = disc.method == "custom" ? discovery_record_type(disc.record) : preset.type;
+    const auto query = discovery_query(disc);
+    const std::string& name = query.name;
+    const std::string& server = query.server;
+    const auto type = query.type;
     std::string error;
     auto resolver = make_dnsbl_resolver(io.get_executor(), {server}, disc.timeout, error);
     if (!resolver) throw std::runtime_error(error);

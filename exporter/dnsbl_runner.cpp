@@ -80,10 +80,19 @@ std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(const asio::any_io_exe
   }
 }
 
-probes::dns_record_type discovery_record_type(const std::string& record) {
-  if (record == "TXT") return probes::dns_record_type::txt;
-  if (record == "AAAA") return probes::dns_record_type::aaaa;
-  return probes::dns_record_type::a;
+probes::egress_query discovery_query(const config::egress_discovery& d) {
+  probes::egress_query q;
+  if (const auto method = probes::parse_egress_method(d.method)) {
+    q = probes::egress_preset(*method, d.ip6).value_or(probes::egress_query{});
+  }
+  if (!d.name.empty()) q.name = d.name;
+  if (!d.server.empty()) q.server = d.server;
+  if (d.method == "custom") {
+    q.type = d.record == "TXT"    ? probes::dns_record_type::txt
+             : d.record == "AAAA" ? probes::dns_record_type::aaaa
+                                  : probes::dns_record_type::a;
+  }
+  return q;
 }
 
 namespace {
@@ -492,15 +501,11 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
 
   const auto& d = settings.discovery;
   if (!d.method.empty()) {
-    probes::egress_query preset;
-    if (const auto method = probes::parse_egress_method(d.method)) {
-      preset = probes::egress_preset(*method).value_or(probes::egress_query{});
-    }
-    g->discovery_name = d.name.empty() ? preset.name : d.name;
-    const std::string server = d.server.empty() ? preset.server : d.server;
-    g->discovery_type = d.method == "custom" ? discovery_record_type(d.record) : preset.type;
+    const auto query = discovery_query(d);
+    g->discovery_name = query.name;
+    g->discovery_type = query.type;
     std::string error;
-    g->discovery_resolver = make_dnsbl_resolver(executor_, {server}, d.timeout, error);
+    g->discovery_resolver = make_dnsbl_resolver(executor_, {query.server}, d.timeout, error);
     if (!g->discovery_resolver) log::error("egress discovery cannot start", {{"err", error}});
     if (previous && previous->settings.discovery == d) {
       g->egress_discovered = previous->egress_discovered;

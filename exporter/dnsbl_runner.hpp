@@ -83,7 +83,9 @@ std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, st
 std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(
     const boost::asio::any_io_executor& executor, const std::vector<std::string>& servers,
     std::chrono::milliseconds timeout, std::string& error);
-probes::dns_record_type discovery_record_type(const std::string& record);  // "A", "AAAA", "TXT"
+// What [dnsbl.discovery] asks: the method's preset (IPv6 with `ip6 = true`), with the config's
+// name and server when set; custom: the config's name, server and record.
+probes::egress_query discovery_query(const config::egress_discovery& discovery);
 
 class dnsbl_runner {
  public:

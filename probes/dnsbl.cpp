@@ -130,15 +130,17 @@ std::string dnsbl_query_name(const asio::ip::address& ip, std::string_view zone)
   return name;
 }
 
-std::optional<egress_query> egress_preset(egress_method method) {
+std::optional<egress_query> egress_preset(egress_method method, bool ipv6) {
   // The servers' addresses, not their names: c-ares takes addresses, and resolving
   // "resolver1.opendns.com" first would add a lookup through the very resolver that may be
   // rewriting answers.
   switch (method) {
     case egress_method::opendns:
-      return egress_query{"myip.opendns.com", "208.67.222.222", dns_record_type::a};
+      return ipv6 ? egress_query{"myip.opendns.com", "2620:119:35::35", dns_record_type::aaaa}
+                  : egress_query{"myip.opendns.com", "208.67.222.222", dns_record_type::a};
     case egress_method::google:
-      return egress_query{"o-o.myaddr.l.google.com", "216.239.32.10", dns_record_type::txt};
+      return egress_query{"o-o.myaddr.l.google.com", ipv6 ? "2001:4860:4802:32::a" : "216.239.32.10",
+                          dns_record_type::txt};
     case egress_method::custom: break;
   }
   return std::nullopt;

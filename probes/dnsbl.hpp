@@ -67,9 +67,10 @@ struct egress_query {
   std::string server;  // "IP" or "IP:port"
   dns_record_type type = dns_record_type::a;
 };
-// The well-known query of `opendns` (myip.opendns.com A at resolver1.opendns.com) or `google`
-// (o-o.myaddr.l.google.com TXT at ns1.google.com); nullopt for custom.
-std::optional<egress_query> egress_preset(egress_method method);
+// The well-known query of `opendns` (myip.opendns.com A at resolver1.opendns.com; with `ipv6`,
+// AAAA at its IPv6 address, the only way it answers AAAA) or `google` (o-o.myaddr.l.google.com
+// TXT at ns1.google.com, over IPv6 with `ipv6`); nullopt for custom.
+std::optional<egress_query> egress_preset(egress_method method, bool ipv6 = false);
 std::string_view to_string(egress_method m);
 std::optional<egress_method> parse_egress_method(std::string_view text);
 

@@ -304,6 +304,35 @@ name = "bl.test"
   EXPECT_EQ(dns.queries("o-o.myaddr.l.google.com", "TXT"), 1);
 }
 
+TEST_F(dnsbl, opendns_over_ipv6_asks_aaaa) {
+  auto dns = start_dns(dir_, "opendns6", R"([
+    {"name":"myip.opendns.com","type":"AAAA","answer":["2001:db8::99"]},
+    {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
+  ASSERT_NE(dns.port, 0);
+  exporter_process exporter(dir_, R"([dnsbl]
+enabled = true
+servers = [")" + dns.address() + R"("]
+[dnsbl.discovery]
+method = "opendns"
+ip6 = true
+server = ")" + dns.address() + R"("
+[[dnsbl.zone]]
+name = "bl.test"
+)");
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return t.find("zone=\"bl.test\",result=") != std::string::npos;
+  });
+  EXPECT_EQ(metric_value(text, "smtp_egress_ip_info",
+                         {{"ip", "2001:db8::99"}, {"family", "ipv6"}, {"source", "opendns"}}),
+            1)
+      << text;
+  EXPECT_EQ(dns.queries("myip.opendns.com", "AAAA"), 1);
+  EXPECT_EQ(dns.queries("myip.opendns.com", "A"), 0);
+  // Nibble format for the discovered IPv6 address.
+  EXPECT_EQ(dns.queries("9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test"), 1);
+}
+
 TEST_F(dnsbl, discovery_failure_is_its_own_reason_never_not_listed) {
   auto dns = start_dns(dir_, "silent", R"([{"name":"myip.opendns.com","drop":true}])");
   ASSERT_NE(dns.port, 0);

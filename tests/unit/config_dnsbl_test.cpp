@@ -102,6 +102,13 @@ timeout = "500ms"
   EXPECT_TRUE(r.config->warnings.empty());
 }
 
+TEST(config_dnsbl, discovery_preset_over_ipv6) {
+  auto r = load("[dnsbl.discovery]\nmethod = \"opendns\"\nip6 = true\n");
+  ASSERT_TRUE(r.ok()) << joined(r.errors);
+  EXPECT_TRUE(r.config->dnsbl.discovery.ip6);
+  EXPECT_EQ(r.config->dnsbl.discovery.record, "");
+}
+
 TEST(config_dnsbl, short_interval_warns) {
   auto r = load("[dnsbl]\ninterval = \"1m\"\n");
   ASSERT_TRUE(r.ok()) << joined(r.errors);
@@ -158,6 +165,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "test.toml:1:1: dnsbl.discovery.name: name is required for method \"custom\"\n"
                  "test.toml:1:1: dnsbl.discovery.server: server is required for method "
                  "\"custom\"\n"},
+        bad_case{"discovery_ip6_not_for_custom",
+                 "[dnsbl.discovery]\nmethod = \"custom\"\nname = \"a.test\"\nserver = "
+                 "\"127.0.0.1\"\nip6 = true\n",
+                 "test.toml:5:7: dnsbl.discovery.ip6: a \"custom\" method sets record = \"AAAA\" "
+                 "instead\n"},
         bad_case{"discovery_record_only_custom",
                  "[dnsbl.discovery]\nmethod = \"google\"\nrecord = \"A\"\n",
                  "test.toml:3:10: dnsbl.discovery.record: only a \"custom\" method takes a record "

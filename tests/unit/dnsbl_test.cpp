@@ -125,6 +125,12 @@ TEST(egress_discovery, presets_and_methods) {
   EXPECT_EQ(google->name, "o-o.myaddr.l.google.com");
   EXPECT_EQ(google->server, "216.239.32.10");
   EXPECT_EQ(google->type, dns_record_type::txt);
+  const auto opendns6 = egress_preset(egress_method::opendns, true);
+  ASSERT_TRUE(opendns6);
+  EXPECT_EQ(opendns6->name, "myip.opendns.com");
+  EXPECT_EQ(opendns6->server, "2620:119:35::35");
+  EXPECT_EQ(opendns6->type, dns_record_type::aaaa);
+  EXPECT_EQ(egress_preset(egress_method::google, true)->server, "2001:4860:4802:32::a");
   EXPECT_FALSE(egress_preset(egress_method::custom));
   for (auto m : {egress_method::opendns, egress_method::google, egress_method::custom})
     EXPECT_EQ(parse_egress_method(to_string(m)), m);
