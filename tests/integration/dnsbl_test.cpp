@@ -276,6 +276,20 @@ name = "bl.test"
   EXPECT_EQ(result(text, "198.51.100.20", "bl.test"), "<absent>");
 }
 
+// An exporter whose only egress IP comes from `discovery` (a [dnsbl.discovery] body asking
+// `dns`); the scrape once zone bl.test has a result.
+std::string scrape_with_discovery(const temp_dir& dir, const dns_peer& dns,
+                                  const std::string& discovery) {
+  exporter_process exporter(dir, "[dnsbl]\nenabled = true\nservers = [\"" + dns.address() +
+                                     "\"]\n[dnsbl.discovery]\n" + discovery + "server = \"" +
+                                     dns.address() + "\"\n[[dnsbl.zone]]\nname = \"bl.test\"\n");
+  EXPECT_TRUE(exporter.started()) << exporter.process().log();
+  if (!exporter.started()) return {};
+  return exporter.scrape_until([](const std::string& t) {
+    return t.find("zone=\"bl.test\",result=") != std::string::npos;
+  });
+}
+
 TEST_F(dnsbl, discovery_presets_ask_their_names_and_txt_answers_work) {
   // Google's preset, its server overridden to the loopback peer: a TXT query of
   // o-o.myaddr.l.google.com whose answer carries the address (and an ECS string to skip).
@@ -283,19 +297,7 @@ TEST_F(dnsbl, discovery_presets_ask_their_names_and_txt_answers_work) {
     {"name":"o-o.myaddr.l.google.com","type":"TXT","answer":["edns0-client-subnet 198.51.100.0/24","2001:db8::25"]},
     {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
   ASSERT_NE(dns.port, 0);
-  exporter_process exporter(dir_, R"([dnsbl]
-enabled = true
-servers = [")" + dns.address() + R"("]
-[dnsbl.discovery]
-method = "google"
-server = ")" + dns.address() + R"("
-[[dnsbl.zone]]
-name = "bl.test"
-)");
-  ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) {
-    return t.find("zone=\"bl.test\",result=") != std::string::npos;
-  });
+  const auto text = scrape_with_discovery(dir_, dns, "method = \"google\"\n");
   EXPECT_EQ(metric_value(text, "smtp_egress_ip_info",
                          {{"ip", "2001:db8::25"}, {"family", "ipv6"}, {"source", "google"}}),
             1)
@@ -309,20 +311,7 @@ TEST_F(dnsbl, opendns_over_ipv6_asks_aaaa) {
     {"name":"myip.opendns.com","type":"AAAA","answer":["2001:db8::99"]},
     {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
   ASSERT_NE(dns.port, 0);
-  exporter_process exporter(dir_, R"([dnsbl]
-enabled = true
-servers = [")" + dns.address() + R"("]
-[dnsbl.discovery]
-method = "opendns"
-ip6 = true
-server = ")" + dns.address() + R"("
-[[dnsbl.zone]]
-name = "bl.test"
-)");
-  ASSERT_TRUE(exporter.started()) << exporter.process().log();
-  auto text = exporter.scrape_until([](const std::string& t) {
-    return t.find("zone=\"bl.test\",result=") != std::string::npos;
-  });
+  const auto text = scrape_with_discovery(dir_, dns, "method = \"opendns\"\nip6 = true\n");
   EXPECT_EQ(metric_value(text, "smtp_egress_ip_info",
                          {{"ip", "2001:db8::99"}, {"family", "ipv6"}, {"source", "opendns"}}),
             1)
