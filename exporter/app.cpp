@@ -72,12 +72,10 @@ asio::awaitable<std::string> render_metrics(const metrics_collector* collector, 
 }
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
-asio::awaitable<std::string> render_status(const status_store* store, std::string telemetry_path,
+asio::awaitable<std::string> render_status(const status_store* store,
+                                           status_page_options options,
                                            const dnsbl_runner* dnsbl) {
-  status_page_options options;
-  options.telemetry_path = std::move(telemetry_path);
   options.now = unix_now();
-
   co_return render_status_page(store->shared_snapshot(), options,
                                render_dnsbl_section(*dnsbl->status()));
 }
@@ -115,6 +113,8 @@ app::app(app_options options)
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
+  state_.shard_index = options_.shard.index;
+  state_.shard_count = options_.shard.count;
   state_.check_families = [this] { return dnsbl_families(*dnsbl_.status()); };
 }
 
@@ -126,9 +126,24 @@ app::~app() {
   helpers_.join();
 }
 
+status_page_options app::status_options() const {
+  status_page_options options;
+  options.telemetry_path = options_.telemetry_path;
+  options.shard_index = options_.shard.index;
+  options.shard_count = options_.shard.count;
+  options.configured_targets = state_.configured_targets.load();
+  return options;
+}
+
 void app::apply(prepared_config& prepared) {
-  scheduler_.apply(prepared.config->targets, std::move(prepared.tls_contexts));
-  dnsbl_.apply(prepared.config->dnsbl, prepared.config->targets);
+  auto& targets = prepared.config->targets;
+  state_.configured_targets = targets.size();
+  if (options_.shard.sharded()) {
+    std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
+  }
+  scheduler_.apply(targets, std::move(prepared.tls_contexts));
+  // Egress IPs are every replica's own; target addresses only this shard's.
+  dnsbl_.apply(prepared.config->dnsbl, targets);
 }
 
 bool app::start() {
@@ -142,8 +157,11 @@ bool app::start() {
   std::string error;
   state_.config_last_reload_successful = true;
   state_.config_last_reload_success_timestamp = unix_now();
-  log::info("configuration loaded", {{"file", options_.config_file},
-                                     {"targets", std::to_string(loaded.config->targets.size())}});
+  // apply() kept this shard's share in loaded.config: name both counts when sharded.
+  log::info("configuration loaded",
+            {{"file", options_.config_file},
+             {"targets", std::to_string(state_.configured_targets.load())},
+             {"probed_here", std::to_string(loaded.config->targets.size())}});
 
   asio::ip::tcp::endpoint endpoint;
   if (!parse_listen_address(options_.listen_address, endpoint, error) ||
@@ -281,7 +299,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, options_.telemetry_path, &dnsbl_), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options(), &dnsbl_), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -17,6 +17,8 @@
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
+#include "exporter/shard.hpp"
+#include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 
 namespace smtp_exporter::exporter {
@@ -33,6 +35,7 @@ struct app_options {
   std::string listen_address = ":9465";
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
+  shard_spec shard;  // this replica probes only its share of the configured targets
 };
 
 class app {
@@ -54,6 +57,7 @@ class app {
   // Parses the config file off the event loop, then applies it on the loop.
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
   void apply(prepared_config& prepared);
+  status_page_options status_options() const;
   boost::asio::awaitable<http_response> handle(const http_request& request);
   void wait_for_stop();
   void wait_for_reload();

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "config/config.hpp"
@@ -53,6 +55,22 @@ int main(int argc, char** argv) {
                  "Most SMTP sessions running at once; runs over the cap wait for a slot.")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  bool shard_from_hostname = false;
+  auto* shard_count = cli.add_option("--shard.count", options.shard.count,
+                                     "Replicas sharing the configured targets; each probes about "
+                                     "1/N of them (rendezvous hashing of the target name).")
+                          ->capture_default_str()
+                          ->check(CLI::Range(1, 10000));
+  auto* shard_index = cli.add_option("--shard.index", options.shard.index,
+                                     "This replica's share, 0 to --shard.count - 1.")
+                          ->capture_default_str();
+  auto* shard_hostname = cli.add_flag(
+      "--shard.index-from-hostname", shard_from_hostname,
+      "Take --shard.index from the ordinal at the end of the host name (a StatefulSet pod, "
+      "\"smtp-exporter-2\" is 2).");
+  shard_hostname->excludes(shard_index);
+  shard_index->needs(shard_count);
+  shard_hostname->needs(shard_count);
   cli.add_option("--log.level", log_level, "Only log messages with the given severity or above.")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -153,13 +171,33 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check) return check_config(options.config_file);
+  if (shard_from_hostname) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) {
+      std::cerr << "--shard.index-from-hostname: cannot read the host name\n";
+      return 1;
+    }
+    auto ordinal = exporter::ordinal_from_hostname(host);
+    if (!ordinal) {
+      std::cerr << "--shard.index-from-hostname: the host name \"" << host
+                << "\" does not end in -<ordinal> (a StatefulSet pod's name does)\n";
+      return 1;
+    }
+    options.shard.index = *ordinal;
+  }
+  if (auto error = exporter::validate(options.shard)) {
+    std::cerr << *error << "\n";
+    return 1;
+  }
 
   std::string error;
   if (!log::setup(log_level, log_format, error)) {
     std::cerr << error << "\n";
     return 1;
   }
-  log::info("starting smtp_exporter", {{"version", version()}, {"revision", revision()}});
+  log::info("starting smtp_exporter", {{"version", version()}, {"revision", revision()},
+                                       {"shard", std::to_string(options.shard.index) + "/" +
+                                                     std::to_string(options.shard.count)}});
   exporter::app app(options);
   if (!app.start()) return 1;
   app.run();

@@ -132,6 +132,19 @@ MetricFamily runs_total(const snapshot& snap, const exporter_state&) {
   return f;
 }
 
+MetricFamily consecutive_failures(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_consecutive_failures",
+                 help("Runs of the probe that failed in a row, 0 after a success; absent while "
+                      "pending. Alert on N of these to page on a lasting failure, not a blip."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
+        static_cast<double>(ps.consecutive_failures));
+  });
+  return f;
+}
+
 MetricFamily last_run(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_probe_last_run_timestamp_seconds",
                  "Unix time at which the last run that included the probe ended; absent while "
@@ -364,6 +377,16 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                        state.config_last_reload_success_timestamp.load()));
   out.push_back(single("smtp_exporter_targets", "Targets in the running configuration.",
                        static_cast<double>(snap.size())));
+  out.push_back(single("smtp_exporter_configured_targets",
+                       "Targets in the configuration file, before sharding keeps this replica's "
+                       "share (smtp_exporter_targets).",
+                       static_cast<double>(state.configured_targets.load())));
+  out.push_back(single("smtp_exporter_shard_info",
+                       "Always 1; which share of the configured targets this replica probes "
+                       "(--shard.index of --shard.count; 0 of 1 when not sharded).",
+                       1,
+                       {{"index", std::to_string(state.shard_index)},
+                        {"count", std::to_string(state.shard_count)}}));
   out.push_back(single("smtp_exporter_probes_in_flight", "SMTP sessions running right now.",
                        static_cast<double>(state.probes_in_flight())));
   return out;
@@ -371,7 +394,7 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
 
 constexpr family_builder target_builders[] = {
     probe_success,  probe_result_info, probe_duration, phase_duration,  failures_total,
-    runs_total,     last_run,          reply_code,     probe_interval,  ehlo_extensions,
+    runs_total,     consecutive_failures, last_run,          reply_code,     probe_interval,  ehlo_extensions,
     auth_mechanisms, ip_protocol,    target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
     tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
     tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,

@@ -21,6 +21,10 @@ namespace smtp_exporter::exporter {
 struct exporter_state {
   std::atomic<bool> config_last_reload_successful{false};
   std::atomic<double> config_last_reload_success_timestamp{0};
+  // Sharding (--shard.*): this replica's share, and how many targets the file configures in all.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
+  std::atomic<std::size_t> configured_targets{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
   // Families of checks that are not SMTP sessions (DNSBL: exporter/dnsbl_metrics.cpp).
   std::function<std::vector<prometheus::MetricFamily>()> check_families = [] {

@@ -284,6 +284,13 @@ std::string render_rows(std::vector<const target_status*> targets,
           " pending. Last results as of " + utc_text(options.now) +
           "; this page refreshes every 30 s. Probes run on their own schedule; loading this page "
           "never runs one.</p>\n";
+  if (options.shard_count > 1) {
+    page += "<p class=\"summary\">Shard " + std::to_string(options.shard_index) + " of " +
+            std::to_string(options.shard_count) + " (--shard.index of --shard.count): this "
+            "replica probes " + std::to_string(targets.size()) + " of the " +
+            std::to_string(options.configured_targets) +
+            " configured targets; the other replicas show the rest.</p>\n";
+  }
   if (targets.empty()) {
     page += "<p>No targets configured.</p>\n";
     page += extra_sections;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct status_page_options {
   // past this many are counted, not shown.
   std::size_t max_rows = 1000;
   double now = 0;  // Unix seconds, for ages and certificate days left
+  // Sharding (--shard.*): which share of the configured targets this replica shows.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
+  std::size_t configured_targets = 0;
 };
 
 // `targets` in any order (status_store's snapshots give them by name). The shared form reads the

@@ -14,6 +14,9 @@ void target_status::record(const probes::session_result& result, double end_time
     ++p.runs_total;
     if (outcome.reason != probes::failure_reason::none) {
       ++p.failures_total[static_cast<std::size_t>(outcome.reason)];
+      ++p.consecutive_failures;
+    } else {
+      p.consecutive_failures = 0;
     }
   }
   for (std::size_t i = 0; i < probes::phase_count; ++i) {

@@ -23,6 +23,9 @@ struct probe_status {
   int reply_code = 0;
   double last_run_timestamp = 0;  // Unix seconds, end of the run
   std::uint64_t runs_total = 0;
+  // Failed runs in a row, 0 after a success: alerts page on N of these rather than on one
+  // failure that smtp_probe_success holds for a whole interval.
+  std::uint32_t consecutive_failures = 0;
   std::array<std::uint32_t, probes::failure_reason_count> failures_total{};
 };
 

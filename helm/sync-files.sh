@@ -5,6 +5,8 @@
 #
 #   dashboards/smtp_exporter.rules.yml -> helm/smtp-exporter/files/smtp_exporter.rules.yml
 #   dashboards/*.json                  -> helm/smtp-exporter/files/dashboards/*.json
+#   docs/runbook.md                    -> helm/smtp-exporter/files/runbook.md (the alerts' runbook,
+#                                         shipped with the chart that ships the alerts)
 #
 # Run it after changing those files, before committing; tests/helm/run.sh fails while the copies
 # differ from the sources. With --check it changes nothing and exits 1 if they differ.
@@ -39,6 +41,9 @@ differ() {  # differ SRC DST: report, and copy unless checking
 
 if [[ -f "$rules" ]]; then
   differ "$rules" "$dst/smtp_exporter.rules.yml"
+fi
+if [[ -f "$root/docs/runbook.md" ]]; then
+  differ "$root/docs/runbook.md" "$dst/runbook.md"
 fi
 if ((${#sources[@]})); then
   for f in "${sources[@]}"; do

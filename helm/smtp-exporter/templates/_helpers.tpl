@@ -104,6 +104,15 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
       ...
     {{- include "smtp-exporter.container" $ctx | nindent 4 }}
 */}}
+{{/* The service account the pods run as; empty: the namespace's default. */}}
+{{- define "smtp-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "smtp-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default .Values.serviceAccountName .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- define "smtp-exporter.container" -}}
 - name: smtp-exporter
   image: {{ include "smtp-exporter.image" . | quote }}
@@ -114,11 +123,19 @@ The exporter container (and the config reloader's, when enabled), as YAML list i
     - --log.level={{ .Values.logLevel }}
     - --log.format={{ .Values.logFormat }}
     - --probe.max-in-flight={{ .Values.maxInFlight }}
+    {{- if eq .Values.mode "statefulset" }}
+    - --shard.count={{ .Values.replicaCount }}
+    - --shard.index-from-hostname
+    {{- end }}
     {{- range .Values.extraArgs }}
     - {{ . | quote }}
     {{- end }}
   {{- with .Values.env }}
   env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.envFrom }}
+  envFrom:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   ports:
