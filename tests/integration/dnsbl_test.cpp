@@ -3,6 +3,8 @@
 // /metrics scrape or the DNS server's query log. No zone of the default list is ever asked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/support/harness.hpp"
 #include "tests/support/run_command.hpp"
 
@@ -236,6 +238,38 @@ name = "bl.test"
   // The egress series of the same IP, without a target label.
   EXPECT_NE(text.find("smtp_dnsbl_listed{ip=\"127.0.0.2\",zone=\"bl.test\"} 1"), std::string::npos)
       << text;
+}
+
+TEST_F(dnsbl, queries_in_flight_are_bounded) {
+  // Nobody answers: each lookup holds its slot for the whole 1s timeout. With max_in_flight = 2,
+  // six IPs take three waves, so the last lookup ends at least ~2s after the first.
+  auto dns = start_dns(dir_, "silent-zone", R"([{"name":"*.bl.test","drop":true}])");
+  ASSERT_NE(dns.port, 0);
+  exporter_process exporter(dir_, R"([dnsbl]
+enabled = true
+egress_ips = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"]
+servers = [")" + dns.address() + R"("]
+max_in_flight = 2
+timeout = "1s"
+[[dnsbl.zone]]
+name = "bl.test"
+)");
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until(
+      [](const std::string& t) {
+        return t.find("ip=\"192.0.2.6\",zone=\"bl.test\",result=\"timeout\"") != std::string::npos &&
+               t.find("ip=\"192.0.2.1\",zone=\"bl.test\",result=\"timeout\"") != std::string::npos;
+      },
+      30s);
+  double first = 1e18, last = 0;
+  for (int i = 1; i <= 6; ++i) {
+    const auto ts = metric_value(text, "smtp_dnsbl_last_lookup_timestamp_seconds",
+                                 {{"ip", "192.0.2." + std::to_string(i)}});
+    ASSERT_TRUE(ts) << i << "\n" << text;
+    first = std::min(first, *ts);
+    last = std::max(last, *ts);
+  }
+  EXPECT_GE(last - first, 1.5) << "more than 2 lookups ran at once";
 }
 
 TEST_F(dnsbl, egress_discovery_change_is_visible) {
