@@ -575,15 +575,19 @@ void print_scrape(const scrape_figures& f) {
       f.render_ms, f.bytes, f.series, f.memory.rss_mib);
 }
 
-// Runs due in [0, window] after apply(), from the scheduler's own start offsets: what a scheduler
-// that keeps up would have started by then.
+// Runs due in [0, window] after apply(), from the scheduler's own offsets (the first run within
+// the default start-up window, then the stable spread): what a scheduler that keeps up would have
+// started by then.
 std::uint64_t expected_runs(std::size_t targets, std::chrono::milliseconds interval,
                             std::chrono::milliseconds window) {
+  const auto startup_window =
+      exporter::startup_window_for(targets, exporter::scheduler::settings{}.startup_window);
   std::uint64_t n = 0;
   for (std::size_t i = 0; i < targets; ++i) {
-    auto offset = exporter::start_offset(target_name(i), interval);
-    if (offset > window) continue;
-    n += 1 + static_cast<std::uint64_t>((window - offset) / interval);
+    if (exporter::first_run_offset(target_name(i), interval, startup_window) > window) continue;
+    ++n;
+    auto second = exporter::second_run_offset(target_name(i), interval, interval, startup_window);
+    if (second <= window) n += 1 + static_cast<std::uint64_t>((window - second) / interval);
   }
   return n;
 }

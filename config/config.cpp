@@ -139,6 +139,7 @@ struct defaults_block {
   bool allow_plaintext = false;
   std::string ip_protocol = "any";
   tls_settings tls;
+  tls_file_sources tls_files;
 };
 
 class loader {
@@ -152,10 +153,12 @@ class loader {
     std::string text;
   };
 
+  std::string position(toml::source_position at) const {
+    return source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
+  }
   void report(std::vector<diagnostic>& to, toml::source_position at, std::string_view key,
               std::string_view message) {
-    to.push_back({at, source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
-                          ": " + std::string(key) + ": " + std::string(message)});
+    to.push_back({at, key_source{position(at), std::string(key)}.error(message)});
   }
   void error(toml::source_position at, std::string_view key, std::string_view message) {
     report(errors_, at, key, message);
@@ -180,7 +183,8 @@ class loader {
                    std::array<bool, probe_count>& out);
 
   void parse_defaults(const toml::table& table, defaults_block& out);
-  void parse_tls(const toml::table& table, std::string_view base, tls_settings& out);
+  void parse_tls(const toml::table& table, std::string_view base, tls_settings& out,
+                 tls_file_sources& files);
   std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
                                           const std::string& target_name);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
@@ -435,7 +439,7 @@ void loader::parse_defaults(const toml::table& table, defaults_block& out) {
   if (const toml::node* node = find(table, "tls", node_type::table, base)) {
     check_keys(*node->as_table(), key_list(tls_keys).first(std::size(tls_keys) - 1),
                "defaults.tls");
-    parse_tls(*node->as_table(), "defaults.tls", out.tls);
+    parse_tls(*node->as_table(), "defaults.tls", out.tls, out.tls_files);
   }
 }
 
@@ -455,11 +459,23 @@ void loader::check_timeout(const toml::table& table, std::string_view base,
 }
 
 // Fills `out` over what it already holds, so a target's table refines [defaults.tls].
-void loader::parse_tls(const toml::table& table, std::string_view base, tls_settings& out) {
+void loader::parse_tls(const toml::table& table, std::string_view base, tls_settings& out,
+                       tls_file_sources& files) {
   read_string(table, "server_name", base, out.server_name);
-  read_string(table, "ca_file", base, out.ca_file);
-  read_string(table, "cert_file", base, out.cert_file);
-  read_string(table, "key_file", base, out.key_file);
+  // Files are opened when the exporter applies the config; their errors point back here.
+  const struct {
+    std::string_view key;
+    std::string* value;
+    key_source* source;
+  } paths[] = {{"ca_file", &out.ca_file, &files.ca_file},
+               {"cert_file", &out.cert_file, &files.cert_file},
+               {"key_file", &out.key_file, &files.key_file}};
+  for (const auto& path : paths) {
+    if (const toml::node* node = find(table, path.key, node_type::string, base)) {
+      *path.value = node->as_string()->get();
+      *path.source = {position(node->source().begin), join(base, path.key)};
+    }
+  }
   read_bool(table, "insecure_skip_verify", base, out.insecure_skip_verify);
   if (const toml::node* node = find(table, "min_tls_version", node_type::string, base)) {
     const std::string& value = node->as_string()->get();
@@ -646,12 +662,13 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   // `tls` is either the mode ("implicit") or the [target.tls] table, which then carries `mode`:
   // TOML cannot give one key both a string and a table.
   out.tls_config = defaults.tls;
+  tls_file_sources tls_files = defaults.tls_files;
   const toml::node* mode_node = nullptr;
   std::string mode_path = join(base, "tls");
   if (const toml::node* node = table.get("tls")) {
     if (const toml::table* tls = node->as_table()) {
       check_keys(*tls, tls_keys, mode_path);
-      parse_tls(*tls, mode_path, out.tls_config);
+      parse_tls(*tls, mode_path, out.tls_config, tls_files);
       mode_node = tls->get("mode");
       mode_path = join(mode_path, "mode");
     } else if (node->is_string()) {
@@ -718,7 +735,10 @@ void loader::parse_target(const toml::table& table, const std::string& base,
             "it");
   }
 
-  if (errors_.size() == errors_before) config.targets.push_back(std::move(out));
+  if (errors_.size() == errors_before) {
+    config.targets.push_back(std::move(out));
+    config.tls_files.push_back(std::move(tls_files));
+  }
 }
 
 // ---- [dnsbl] ----------------------------------------------------------------------------------
@@ -965,6 +985,10 @@ void loader::parse_dnsbl(const toml::table& table, dnsbl_settings& out) {
 }
 
 }  // namespace
+
+std::string key_source::error(std::string_view message) const {
+  return position + ": " + key + ": " + std::string(message);
+}
 
 load_result load_string(std::string_view toml_text, std::string_view source_name) {
   return loader(source_name).run(toml_text);

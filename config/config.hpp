@@ -81,9 +81,24 @@ struct target {
   bool operator==(const target&) const = default;
 };
 
+// Where a key was written, for errors found after parsing, when the exporter opens the file the
+// key names. Empty when the value is the built-in default.
+struct key_source {
+  std::string position;  // "FILE:LINE:COLUMN" of the value
+  std::string key;       // "target[0].tls.ca_file", or "defaults.tls.ca_file" when inherited
+  // "FILE:LINE:COLUMN: KEY: message", like every other config error.
+  std::string error(std::string_view message) const;
+};
+
+// Where a target's TLS files were named.
+struct tls_file_sources {
+  key_source ca_file, cert_file, key_file;
+};
+
 struct exporter_config {
   std::vector<target> targets;  // in file order
-  dnsbl_settings dnsbl;         // [dnsbl]; off unless enabled
+  std::vector<tls_file_sources> tls_files;  // one per target, in the same order
+  dnsbl_settings dnsbl;                     // [dnsbl]; off unless enabled
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };
 

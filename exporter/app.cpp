@@ -2,6 +2,7 @@
 #include "exporter/gzip.hpp"
 #include "exporter/app.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -24,10 +25,6 @@ namespace smtp_exporter::exporter {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-
-// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
-// lambda captures of coroutines passed to co_spawn (double free seen on reload).
 // Parses the file and loads every TLS context it needs (CA bundles, client certificates): all the
 // file I/O of a reload, so that it can run off the event loop.
 prepared_config prepare_config(const std::string& path) {
@@ -38,29 +35,51 @@ prepared_config prepare_config(const std::string& path) {
     return out;
   }
   // One context per distinct trust store and client certificate, loaded now rather than at probe
-  // time, so a missing CA file is a reload error, not a failing probe.
+  // time, so a missing CA file is a reload error, not a failing probe. A file that fails is
+  // reported once, at the key that names it, and the others are still checked.
+  const auto& targets = loaded.config->targets;
   std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<asio::ssl::context>>
       by_files;
-  for (const auto& t : loaded.config->targets) {
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
     if (t.tls == config::tls_mode::none) continue;
     auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
     auto it = by_files.find(key);
     if (it == by_files.end()) {
-      std::string context_error;
+      probes::tls_context_error failure;
       auto ctx = probes::make_client_context(
-          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
+          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, failure);
       if (!ctx) {
-        out.errors.push_back("target " + t.name + ": " + context_error);
-        return out;
+        auto error = tls_file_error(*loaded.config, i, failure);
+        if (std::find(out.errors.begin(), out.errors.end(), error) == out.errors.end())
+          out.errors.push_back(std::move(error));
       }
       it = by_files.emplace(key, std::move(ctx)).first;
     }
-    out.tls_contexts[t.name] = it->second;
+    if (it->second) out.tls_contexts[t.name] = it->second;
   }
-  out.config = std::move(loaded.config);
+  if (out.errors.empty()) out.config = std::move(loaded.config);
   return out;
 }
 
+std::string tls_file_error(const config::exporter_config& config, std::size_t target,
+                           const probes::tls_context_error& failure) {
+  using file = probes::tls_context_error::file;
+  if (target < config.tls_files.size()) {
+    const auto& files = config.tls_files[target];
+    const auto& source = failure.failed == file::ca_file     ? files.ca_file
+                         : failure.failed == file::cert_file ? files.cert_file
+                                                             : files.key_file;
+    if (!source.position.empty()) return source.error(failure.message);
+  }
+  // The system CA store, or a config not read from a file: no key to point at.
+  return "target " + config.targets.at(target).name + ": " + failure.message;
+}
+
+namespace {
+
+// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
+// lambda captures of coroutines passed to co_spawn (double free seen on reload).
 asio::awaitable<prepared_config> prepare_config_async(std::string path) {
   co_return prepare_config(path);
 }
@@ -108,7 +127,8 @@ http_response text_response(http::status status, std::string body) {
 
 app::app(app_options options)
     : options_(std::move(options)),
-      scheduler_(io_.get_executor(), store_, scheduler::settings{options_.max_in_flight}),
+      scheduler_(io_.get_executor(), store_,
+                 scheduler::settings{options_.max_in_flight, options_.startup_window}),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {

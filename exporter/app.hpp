@@ -2,6 +2,7 @@
 // metrics collector and the HTTP routes, all on one io_context; scrapes render on a helper thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "exporter/shard.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
+#include "probes/tls_context.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -30,11 +32,21 @@ struct prepared_config {
   std::vector<std::string> errors;
 };
 
+// Parses `path` and loads what start-up loads without the network: every target's TLS files. Each
+// error is "FILE:LINE:COLUMN: KEY: message"; all of them, not just the first. Secrets
+// (password_file, token_file, password_env) are read at every probe, not here.
+prepared_config prepare_config(const std::string& path);
+
+// The error for a TLS file that did not load, at the key that named it.
+std::string tls_file_error(const config::exporter_config& config, std::size_t target,
+                           const probes::tls_context_error& failure);
+
 struct app_options {
   std::string config_file;
   std::string listen_address = ":9465";
   std::string telemetry_path = "/metrics";
   std::size_t max_in_flight = 512;
+  std::chrono::milliseconds startup_window{10000};  // first runs of all targets within this
   shard_spec shard;  // this replica probes only its share of the configured targets
 };
 

@@ -17,9 +17,10 @@ namespace {
 
 using namespace smtp_exporter;
 
+// Everything start-up does short of the network: parse, validate, load the TLS files.
 int check_config(const std::string& file) {
-  auto loaded = config::load_file(file);
-  if (!loaded.ok()) {
+  auto loaded = exporter::prepare_config(file);
+  if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e << "\n";
     std::cerr << file << ": configuration is invalid (" << loaded.errors.size() << " errors)\n";
     return 1;
@@ -55,6 +56,12 @@ int main(int argc, char** argv) {
                  "Most SMTP sessions running at once; runs over the cap wait for a slot.")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  std::string startup_window = "10s";
+  cli.add_option("--probe.startup-window", startup_window,
+                 "Every target's first run starts within this long after start or reload, spread "
+                 "over it (at most 250 a second); later runs keep their stable offset in the "
+                 "interval. 0s: first runs wait for that offset too.")
+      ->capture_default_str();
   bool shard_from_hostname = false;
   auto* shard_count = cli.add_option("--shard.count", options.shard.count,
                                      "Replicas sharing the configured targets; each probes about "
@@ -168,6 +175,13 @@ int main(int argc, char** argv) {
   }
   if (!options.telemetry_path.starts_with("/")) {
     std::cerr << "--web.telemetry-path must start with /\n";
+    return 1;
+  }
+  if (auto window = config::parse_duration(startup_window)) {
+    options.startup_window = *window;
+  } else {
+    std::cerr << "--probe.startup-window: invalid duration \"" << startup_window
+              << "\" (want e.g. \"10s\", or \"0s\" to turn it off)\n";
     return 1;
   }
   if (check) return check_config(options.config_file);

@@ -16,9 +16,12 @@
 namespace smtp_exporter::exporter {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
+using clock = scheduler_clock;
 
 namespace {
+
+std::atomic<bool> manual_time{false};
+std::atomic<scheduler_clock::rep> manual_ticks{0};
 
 probes::transport transport_for(config::tls_mode mode) {
   switch (mode) {
@@ -31,6 +34,34 @@ probes::transport transport_for(config::tls_mode mode) {
 
 }  // namespace
 
+scheduler_clock::time_point scheduler_clock::now() noexcept {
+  if (manual_time.load(std::memory_order_acquire))
+    return time_point(duration(manual_ticks.load(std::memory_order_acquire)));
+  return time_point(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+void scheduler_clock::set_manual(bool manual) {
+  manual_ticks.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_release);
+  manual_time.store(manual, std::memory_order_release);
+}
+
+void scheduler_clock::advance(duration d) {
+  manual_ticks.fetch_add(d.count(), std::memory_order_acq_rel);
+}
+
+bool scheduler_clock::manual() { return manual_time.load(std::memory_order_acquire); }
+
+scheduler_clock::duration scheduler_wait_traits::to_wait_duration(
+    const scheduler_clock::duration& d) {
+  return scheduler_clock::manual() ? std::min(d, scheduler_clock::duration::zero()) : d;
+}
+
+scheduler_clock::duration scheduler_wait_traits::to_wait_duration(
+    const scheduler_clock::time_point& t) {
+  return to_wait_duration(asio::wait_traits<scheduler_clock>::to_wait_duration(t));
+}
+
 std::chrono::milliseconds start_offset(const std::string& name,
                                        std::chrono::milliseconds interval) {
   // FNV-1a: stable across runs and builds, unlike std::hash.
@@ -41,6 +72,33 @@ std::chrono::milliseconds start_offset(const std::string& name,
   }
   if (interval.count() <= 0) return std::chrono::milliseconds(0);
   return std::chrono::milliseconds(h % static_cast<std::uint64_t>(interval.count()));
+}
+
+std::chrono::milliseconds startup_window_for(std::size_t targets,
+                                             std::chrono::milliseconds configured) {
+  if (configured.count() <= 0) return configured;
+  const auto needed = std::chrono::milliseconds(
+      static_cast<std::int64_t>(targets * 1000 / max_first_runs_per_second));
+  return std::max(configured, needed);
+}
+
+std::chrono::milliseconds first_run_offset(const std::string& name,
+                                           std::chrono::milliseconds interval,
+                                           std::chrono::milliseconds startup_window) {
+  auto offset = start_offset(name, interval);
+  if (startup_window.count() <= 0 || interval <= startup_window) return offset;
+  // Intervals are at most a week and windows shorter than the interval: no overflow here.
+  return std::chrono::milliseconds(offset.count() * startup_window.count() / interval.count());
+}
+
+std::chrono::milliseconds second_run_offset(const std::string& name,
+                                            std::chrono::milliseconds interval,
+                                            std::chrono::milliseconds probe_interval,
+                                            std::chrono::milliseconds startup_window) {
+  const auto first = first_run_offset(name, interval, startup_window);
+  auto second = start_offset(name, interval);
+  while (second < first + probe_interval / 2) second += probe_interval;
+  return second;
 }
 
 probes::session_options session_options_for(const config::target& target) {
@@ -81,9 +139,16 @@ struct scheduler::runner {
   std::shared_ptr<const config::target> target;
   // Each run copies these; the copy keeps its TLS context alive even if a reload replaces it.
   probes::session_options options;
-  asio::steady_timer timer;
+  scheduler_timer timer;
+  std::chrono::milliseconds startup_window{0};  // for this runner's first run
   bool stopped = false;
   bool has_slot = false;
+  bool in_session = false;
+  // Across a reload: runners of the old config still in a session that this one must wait for,
+  // and the runners waiting for this one.
+  std::vector<std::shared_ptr<runner>> predecessors;
+  std::vector<std::weak_ptr<runner>> successors;
+  bool waiting_for_predecessors = false;
   std::array<probes::failure_reason, probes::probe_kind_count> last_reason{};
   std::array<bool, probes::probe_kind_count> reported{};
 };
@@ -131,13 +196,28 @@ void scheduler::apply(const std::vector<config::target>& targets,
   }
   // What is left in runners_ was removed or changed.
   std::size_t stopped = runners_.size();
+  std::erase_if(draining_, [](const auto& d) { return !d->in_session; });
   for (auto& [name, r] : runners_) {
     r->stopped = true;
     r->timer.cancel();
+    if (r->in_session) draining_.push_back(r);
+  }
+  // A new runner for the same target, or for the same server under another name, starts its first
+  // session only after the old one's ends (within that one's timeout).
+  for (auto& r : fresh) {
+    for (auto& d : draining_) {
+      if (d->target->name != r->target->name &&
+          (d->target->host != r->target->host || d->target->port != r->target->port))
+        continue;
+      r->predecessors.push_back(d);
+      d->successors.push_back(r);
+    }
   }
   runners_ = std::move(next);
   store_.set_targets(canonical);
+  const auto window = startup_window_for(fresh.size(), settings_.startup_window);
   for (auto& r : fresh) {
+    r->startup_window = window;
     asio::co_spawn(executor_, run_target(r), [name = r->target->name](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -186,10 +266,23 @@ void scheduler::release_slot() {
   --slots_used_;
 }
 
+asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<runner> r) {
+  while (!r->stopped) {
+    std::erase_if(r->predecessors, [](const auto& p) { return !p->in_session; });
+    if (r->predecessors.empty()) co_return;
+    r->waiting_for_predecessors = true;
+    r->timer.expires_at(clock::time_point::max());
+    co_await r->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    r->waiting_for_predecessors = false;
+  }
+}
+
 asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
   const config::target& t = *r->target;
   std::array<clock::time_point, probes::probe_kind_count> next_due{};
-  auto first = clock::now() + start_offset(t.name, t.interval);
+  const auto scheduled = clock::now();
+  const auto first = scheduled + first_run_offset(t.name, t.interval, r->startup_window);
+  bool first_run = true;
   bool any = false;
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
     if (t.probes[p]) {
@@ -213,6 +306,8 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
     for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
       options.due[p] = t.probes[p] && next_due[p] <= now;
     }
+    co_await wait_for_predecessors(r);
+    if (r->stopped) break;
     co_await acquire_slot(r);
     if (r->stopped) {
       // Stopped while waiting (or just after being handed a slot): never probe a removed target,
@@ -223,14 +318,43 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
       }
       break;
     }
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
-    auto result = co_await session_runner_(options);
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    r->has_slot = false;
-    release_slot();
+    probes::session_result result;
+    bool session_failed = false;
+    {
+      // However the session ends, an exception included, its slot goes back and the runners
+      // waiting for it (after a reload) are woken: a leaked slot is lost to every target for good.
+      struct session_guard {
+        scheduler& s;
+        runner& r;
+        std::weak_ptr<const bool> alive;
+        ~session_guard() {
+          if (alive.expired()) return;
+          s.in_flight_.fetch_sub(1, std::memory_order_relaxed);
+          r.in_session = false;
+          for (auto& w : r.successors) {
+            if (auto next = w.lock(); next && next->waiting_for_predecessors) next->timer.cancel();
+          }
+          r.successors.clear();
+          if (r.has_slot) {
+            r.has_slot = false;
+            s.release_slot();
+          }
+        }
+      } guard{*this, *r, alive_};
+      r->in_session = true;
+      in_flight_.fetch_add(1, std::memory_order_relaxed);
+      try {
+        result = co_await session_runner_(options);
+      } catch (const std::exception& e) {
+        // A session reports failures in its result; an exception is a bug. The target keeps its
+        // last result (which then ages into SMTPProbeResultsStale) and tries again next time.
+        log::error("probe session failed", {{"target", t.name}, {"err", e.what()}});
+        session_failed = true;
+      }
+    }
     if (r->stopped) break;
 
-    store_.record(r->target, result, unix_now());
+    if (!session_failed) store_.record(r->target, result, unix_now());
     for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
       const auto& outcome = result.probes[p];
       if (!outcome.ran) continue;
@@ -254,10 +378,16 @@ asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
     now = clock::now();
     for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
       if (!options.due[p]) continue;
-      // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
       auto interval = t.probe_interval[p];
+      if (first_run) {
+        // Back from the start-up window to the stable spread.
+        next_due[p] =
+            scheduled + second_run_offset(t.name, t.interval, interval, r->startup_window);
+      }
+      // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
       while (next_due[p] <= now) next_due[p] += interval;
     }
+    first_run = false;
   }
 }
 

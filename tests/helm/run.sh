@@ -118,12 +118,26 @@ else
   fail "Chart.yaml appVersion ($app_version) differs from smtp_exporter --version ($binary_version)"
 fi
 
-# 4. Rendered configs.
+# 4. Rendered configs. --config.check loads the TLS files a config names, as start-up does; in the
+# pod they come from mounted volumes. Stand-ins go under $work/podfs (a certificate for ca_file and
+# cert_file, its key for key_file), and each config is checked as a copy that points there.
 shopt -s nullglob
+podfs="$work/podfs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=stand-in \
+  -keyout "$work/stand-in.key" -out "$work/stand-in.pem" 2>/dev/null
+pod_config() {  # pod_config FILE: prints the path of FILE's copy with its TLS files in $podfs
+  local copy="$work/$(basename "$1" .toml).pod.toml" key path
+  while read -r key path; do
+    mkdir -p "$(dirname "$podfs$path")"
+    if [[ $key == key_file ]]; then cp "$work/stand-in.key" "$podfs$path"; else cp "$work/stand-in.pem" "$podfs$path"; fi
+  done < <(sed -nE 's/^[[:space:]]*(ca_file|cert_file|key_file)[[:space:]]*=[[:space:]]*"(\/[^"]*)".*/\1 \2/p' "$1")
+  sed -E 's#^([[:space:]]*(ca_file|cert_file|key_file)[[:space:]]*=[[:space:]]*")/#\1'"$podfs"'/#' "$1" >"$copy"
+  echo "$copy"
+}
 configs=("$out"/*.toml)
 ((${#configs[@]})) || fail "no exporter config was rendered"
 for f in "${configs[@]}"; do
-  if msg=$("$binary" --config.check --config.file "$f" 2>&1); then
+  if msg=$("$binary" --config.check --config.file "$(pod_config "$f")" 2>&1); then
     ok "config.check $(basename "$f"): $msg"
   else
     fail "config.check $(basename "$f"): $msg"
@@ -134,7 +148,7 @@ done
 # --config.file): a repeated or invalid flag would make the container exit.
 for f in "$out"/*.args; do
   mapfile -t lines <"$f"
-  config=${lines[0]:-$root/config/smtp_exporter.toml}
+  config=$(pod_config "${lines[0]:-$root/config/smtp_exporter.toml}")
   if msg=$("$binary" --config.file="$config" "${lines[@]:1}" --config.check 2>&1); then
     ok "container args of $(basename "$f" .args) accepted: ${lines[*]:1}"
   else

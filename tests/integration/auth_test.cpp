@@ -72,6 +72,8 @@ struct scripted_auth_case {
   const char* result;
   int code;
 };
+// A failing case reads as its script, not as the struct's bytes (nor the password it holds).
+void PrintTo(const scripted_auth_case& c, std::ostream* os) { *os << c.script; }
 
 class scripted_auth : public auth_probe, public ::testing::WithParamInterface<scripted_auth_case> {};
 

@@ -69,6 +69,8 @@ struct scripted_case {
   const char* result;
   int code;
 };
+// A failing case reads as its script, not as the struct's bytes.
+void PrintTo(const scripted_case& c, std::ostream* os) { *os << c.script; }
 
 class scripted_banner : public banner_probe, public ::testing::WithParamInterface<scripted_case> {};
 

@@ -134,7 +134,9 @@ TEST_F(http_surface, reload_with_a_missing_ca_file_fails_and_the_next_good_one_a
                             "ca_file = \"/nonexistent/ca.pem\"\n");
   auto bad = http_request(exporter_->port(), "POST", "/-/reload");
   EXPECT_EQ(bad.status, 500);
-  EXPECT_NE(bad.body.find("target tls: cannot load CA file /nonexistent/ca.pem"), std::string::npos)
+  EXPECT_NE(bad.body.find("smtp_exporter.toml:19:11: target[1].tls.ca_file: cannot load CA file "
+                         "\"/nonexistent/ca.pem\": No such file or directory"),
+            std::string::npos)
       << bad.body;
   EXPECT_EQ(metric_value(exporter_->scrape(), "smtp_exporter_targets", {}), 2);  // a and b still run
 
@@ -177,6 +179,35 @@ TEST(cli, config_check_exit_codes) {
   auto [bad_status, bad_log] = run(bad);
   EXPECT_EQ(bad_status, 1);
   EXPECT_NE(bad_log.find("bad.toml:4:"), std::string::npos) << bad_log;
+}
+
+TEST(startup_window, first_results_come_within_the_window_even_with_an_hour_interval) {
+  temp_dir dir;
+  std::string toml = "[defaults]\ninterval = \"1h\"\ntimeout = \"1s\"\nprobes = [\"banner\"]\n\n";
+  std::vector<std::string> names;
+  const auto refused = unused_port();
+  for (int i = 0; i < 5; ++i) {
+    names.push_back("hourly-" + std::to_string(i));
+    toml += "[[target]]\nname = \"" + names.back() + "\"\nhost = \"127.0.0.1\"\nport = " +
+            std::to_string(refused) + "\ntls = \"none\"\n\n";
+  }
+  // Their stable offsets lie anywhere in the hour; the window brings the first runs within 3 s.
+  exporter_process exporter(dir, toml, {"--probe.startup-window=3s"});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided(names, "banner", 30s);
+  for (const auto& name : names)
+    EXPECT_EQ(probe_result(text, name, "banner"), "connect_refused") << name << "\n" << text;
+}
+
+TEST(cli, invalid_startup_window_is_refused) {
+  temp_dir dir;
+  auto file = dir.write("good.toml", config_with({"a"}, 2525));
+  child_process p({exporter_binary().string(), "--config.file", file.string(),
+                   "--probe.startup-window=soon"},
+                  dir.path() / "run.log");
+  EXPECT_EQ(p.wait_exit(10s).value_or(-1), 1);
+  EXPECT_NE(p.log().find("--probe.startup-window: invalid duration \"soon\""), std::string::npos)
+      << p.log();
 }
 
 TEST(cli, bundled_default_config_is_valid) {

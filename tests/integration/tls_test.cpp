@@ -122,6 +122,8 @@ struct scripted_tls_case {
   const char* result;
   int code;
 };
+// A failing case reads as its script, not as the struct's bytes.
+void PrintTo(const scripted_tls_case& c, std::ostream* os) { *os << c.script; }
 
 class scripted_tls : public ::testing::TestWithParam<scripted_tls_case> {};
 

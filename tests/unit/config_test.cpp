@@ -43,6 +43,8 @@ struct good_case {
   std::string toml;
   std::function<void(const exporter_config&)> check;
 };
+// A failing case reads as its name, not as the struct's bytes.
+void PrintTo(const good_case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<good_case> good_cases() {
   return {
@@ -278,6 +280,7 @@ struct bad_case {
   std::string toml;
   std::vector<std::string> errors;
 };
+void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
 
 // A valid target body to hang one mistake on (lines 1-3).
 std::string gmail_target(std::initializer_list<std::string_view> extra) {

@@ -1,6 +1,9 @@
 #include "exporter/scheduler.hpp"
 
+#include <algorithm>
+#include <iostream>
 #include <set>
+#include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +21,7 @@ using namespace std::chrono_literals;
 config::target make_target(const std::string& name, std::chrono::milliseconds interval) {
   config::target t;
   t.name = name;
-  t.host = "127.0.0.1";
+  t.host = name;  // the fake sessions count per host
   t.port = 25;
   t.tls = config::tls_mode::none;
   t.probes[static_cast<std::size_t>(config::probe::banner)] = true;
@@ -29,9 +32,17 @@ config::target make_target(const std::string& name, std::chrono::milliseconds in
   return t;
 }
 
-// A session runner that only sleeps, and counts.
+// A session runner that only sleeps (on the scheduler's clock, so manual time moves it too), and
+// counts.
 struct fake_sessions {
+  struct session {
+    std::string host;
+    std::uint16_t port;
+    scheduler_clock::time_point start, end;
+  };
   std::chrono::milliseconds run_time{0};
+  std::string throw_for_host;  // sessions to this host throw instead of returning a result
+  std::vector<session> sessions;
   int running = 0;
   int max_running = 0;
   std::map<std::string, int> running_per_host;
@@ -47,10 +58,14 @@ struct fake_sessions {
       max_running_per_host = std::max(max_running_per_host, per_host);
       ++runs[o.host];
       for (int i = 0; i < 3; ++i) due_counts[o.host][i] += o.due[i] ? 1 : 0;
-      asio::steady_timer t(co_await asio::this_coro::executor, run_time);
+      auto index = sessions.size();
+      sessions.push_back({o.host, o.port, scheduler_clock::now(), {}});
+      scheduler_timer t(co_await asio::this_coro::executor, run_time);
       co_await t.async_wait(asio::use_awaitable);
       --running;
       --running_per_host[o.host];
+      sessions[index].end = scheduler_clock::now();
+      if (o.host == throw_for_host) throw std::runtime_error("session bug");
       probes::session_result r;
       for (int i = 0; i < 3; ++i) r.probes[i].ran = o.due[i];
       co_return r;
@@ -179,6 +194,249 @@ TEST(scheduler, changed_target_restarts_as_pending) {
   auto snap = store.snapshot();
   EXPECT_FALSE(snap[0].probes[0].has_result);
   EXPECT_EQ(snap[0].config->port, 2525);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual time: the scheduler's clock stands still until the test moves it, so minutes of schedule
+// play in milliseconds and nothing asserted depends on how loaded the machine is.
+
+class manual_time : public ::testing::Test {
+ protected:
+  manual_time() { scheduler_clock::set_manual(true); }
+  ~manual_time() override { scheduler_clock::set_manual(false); }
+
+  // Runs every handler that the time reached so far makes ready, and what those start in turn.
+  void settle() {
+    for (int idle = 0; idle < 2;) {
+      if (io_.stopped()) io_.restart();
+      idle = io_.poll() == 0 ? idle + 1 : 0;
+    }
+  }
+  // Moves time on by `total`, a `step` at a time, settling after each: a timer fires at the end of
+  // the step its expiry falls in.
+  void play(std::chrono::milliseconds total, std::chrono::milliseconds step = 1ms) {
+    for (auto t = 0ms; t < total; t += step) {
+      scheduler_clock::advance(step);
+      settle();
+    }
+  }
+  // Moves time on until `done()` holds, at most `limit`.
+  template <class predicate>
+  void play_until(predicate done, std::chrono::milliseconds limit) {
+    for (auto t = 0ms; t < limit && !done(); t += 1ms) {
+      scheduler_clock::advance(1ms);
+      settle();
+    }
+  }
+  std::chrono::milliseconds since(scheduler_clock::time_point origin,
+                                  scheduler_clock::time_point t) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t - origin);
+  }
+
+  asio::io_context io_;
+  status_store store_;
+  fake_sessions fake_;
+};
+
+TEST(scheduler, first_run_offsets_fit_the_startup_window_in_the_stable_order) {
+  const auto interval = 60000ms, window = 10000ms;
+  std::vector<std::pair<std::chrono::milliseconds, std::chrono::milliseconds>> offsets;
+  for (int i = 0; i < 1000; ++i) {
+    auto name = "target-" + std::to_string(i);
+    auto first = first_run_offset(name, interval, window);
+    ASSERT_GE(first.count(), 0);
+    ASSERT_LT(first, window);
+    offsets.emplace_back(start_offset(name, interval), first);
+  }
+  std::sort(offsets.begin(), offsets.end());
+  for (std::size_t i = 1; i < offsets.size(); ++i) EXPECT_LE(offsets[i - 1].second, offsets[i].second);
+  // An interval no longer than the window keeps the stable offset; a window of 0 turns it off.
+  EXPECT_EQ(first_run_offset("a", 5000ms, window), start_offset("a", 5000ms));
+  EXPECT_EQ(first_run_offset("a", interval, 0ms), start_offset("a", interval));
+}
+
+TEST(scheduler, startup_window_stretches_to_keep_the_first_runs_rate_bounded) {
+  EXPECT_EQ(startup_window_for(1000, 10000ms), 10000ms);
+  EXPECT_EQ(startup_window_for(2500, 10000ms), 10000ms);
+  EXPECT_EQ(startup_window_for(10000, 10000ms), 40000ms);  // 250 a second
+  EXPECT_EQ(startup_window_for(10000, 60000ms), 60000ms);
+  EXPECT_EQ(startup_window_for(10000, 0ms), 0ms);  // off stays off
+}
+
+TEST_F(manual_time, a_thousand_targets_all_start_within_the_startup_window_under_the_cap) {
+  constexpr std::size_t cap = 16;
+  const auto window = 10000ms;
+  fake_.run_time = 100ms;  // 1,000 runs of 100 ms in 10 s: 10 in flight on average, more in bursts
+  scheduler s(io_.get_executor(), store_, scheduler::settings{cap, window});
+  s.set_session_runner(fake_.runner());
+  std::vector<config::target> targets;
+  for (int i = 0; i < 1000; ++i) {
+    auto t = make_target("target-" + std::to_string(i), 60000ms);
+    t.timeout = 10000ms;
+    targets.push_back(t);
+  }
+  const auto origin = scheduler_clock::now();
+  s.apply(targets, {});
+  settle();
+  std::size_t most_in_flight = 0;
+  // The last first runs start just before the window ends; their results follow one run later.
+  for (auto t = 0ms; t < window + fake_.run_time; t += 1ms) {
+    scheduler_clock::advance(1ms);
+    settle();
+    most_in_flight = std::max(most_in_flight, s.in_flight());
+  }
+
+  auto snapshot = store_.snapshot();
+  ASSERT_EQ(snapshot.size(), 1000u);
+  for (const auto& status : snapshot)
+    EXPECT_TRUE(status.probes[0].has_result) << status.config->name << " still pending";
+  EXPECT_EQ(fake_.sessions.size(), 1000u);  // one run each: later runs keep the stable spread
+  EXPECT_LE(most_in_flight, cap);
+  EXPECT_LE(fake_.max_running, static_cast<int>(cap));
+  EXPECT_EQ(fake_.max_running, static_cast<int>(cap));  // the bursts did meet the cap
+  // Still spread: about a hundred first runs start in each second of the window.
+  std::array<int, 10> per_second{};
+  auto longest_wait_for_a_slot = 0ms;
+  for (const auto& session : fake_.sessions) {
+    auto at = since(origin, session.start);
+    EXPECT_LT(at, window);
+    const auto due = first_run_offset(session.host, 60000ms, window);
+    EXPECT_GE(at, due);
+    longest_wait_for_a_slot = std::max(longest_wait_for_a_slot, at - due);
+    ++per_second[static_cast<std::size_t>(at / 1000ms)];
+  }
+  for (int n : per_second) {
+    EXPECT_GT(n, 60);
+    EXPECT_LT(n, 140);
+  }
+  EXPECT_GT(longest_wait_for_a_slot, 0ms);  // some runs did wait for the cap...
+  std::cout << "longest wait for a slot: " << longest_wait_for_a_slot.count() << " ms\n";
+}
+
+TEST_F(manual_time, later_runs_go_back_to_the_stable_spread) {
+  const auto interval = 60000ms, window = 10000ms;
+  scheduler s(io_.get_executor(), store_, scheduler::settings{512, window});
+  s.set_session_runner(fake_.runner());
+  std::vector<config::target> targets;
+  for (int i = 0; i < 20; ++i) {
+    targets.push_back(make_target("spread-" + std::to_string(i), interval));
+  }
+  const auto origin = scheduler_clock::now();
+  s.apply(targets, {});
+  settle();
+  constexpr auto step = 10ms;
+  play(2 * interval + window, step);
+  auto step_end = [&](std::chrono::milliseconds at) { return (at + step - 1ms) / step * step; };
+
+  int second_slot_skipped = 0;
+  for (const auto& t : targets) {
+    SCOPED_TRACE(t.name);
+    std::vector<std::chrono::milliseconds> starts;
+    for (const auto& session : fake_.sessions)
+      if (session.host == t.host) starts.push_back(since(origin, session.start));
+    const auto first = first_run_offset(t.name, interval, window);
+    auto second = start_offset(t.name, interval);  // the target's own slot in the interval
+    if (second < first + interval / 2) {
+      second += interval;  // too close to the first run: the next slot
+      ++second_slot_skipped;
+    }
+    std::vector<std::chrono::milliseconds> expected{step_end(first)};
+    for (auto at = second; at <= 2 * interval + window; at += interval)
+      expected.push_back(step_end(at));
+    EXPECT_EQ(starts, expected);
+  }
+  // Both ways of going back to the stable spread were exercised.
+  EXPECT_GT(second_slot_skipped, 0);
+  EXPECT_LT(second_slot_skipped, 20);
+}
+
+TEST_F(manual_time, a_session_that_throws_gives_its_slot_back_and_its_target_tries_again) {
+  fake_.run_time = 10ms;
+  fake_.throw_for_host = "buggy";
+  scheduler s(io_.get_executor(), store_, scheduler::settings{1, 0ms});  // one slot for both
+  s.set_session_runner(fake_.runner());
+  s.apply({make_target("buggy", 100ms), make_target("healthy", 100ms)}, {});
+  play(2000ms);
+  // A leaked slot would have stopped both after the first throw.
+  EXPECT_GE(fake_.runs["buggy"], 19);
+  EXPECT_GE(fake_.runs["healthy"], 19);
+  auto snapshot = store_.snapshot();
+  EXPECT_FALSE(snapshot[0].probes[0].has_result);  // "buggy": nothing recorded for a failed run
+  EXPECT_GE(snapshot[1].probes[0].runs_total, 19u);
+  play_until([&] { return s.in_flight() == 0; }, 100ms);
+  EXPECT_EQ(s.in_flight(), 0u);
+}
+
+// No two sessions against one host overlap.
+void expect_no_overlap(const std::vector<fake_sessions::session>& sessions) {
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    for (std::size_t j = i + 1; j < sessions.size(); ++j) {
+      if (sessions[i].host != sessions[j].host) continue;
+      EXPECT_TRUE(sessions[j].start >= sessions[i].end || sessions[i].start >= sessions[j].end)
+          << "sessions " << i << " and " << j << " to " << sessions[i].host << " overlap";
+    }
+  }
+}
+
+// A scheduler whose only target, on mx.test:25, is in the middle of a 900 ms session. Its start-up
+// window is short: without the wait, a new config's first run would start mid-session.
+class reload_mid_session : public manual_time {
+ protected:
+  void start(const std::string& name) {
+    fake_.run_time = 900ms;
+    scheduler_.set_session_runner(fake_.runner());
+    target_ = make_target(name, 1000ms);
+    target_.host = "mx.test";
+    scheduler_.apply({target_}, {});
+    play_until([&] { return fake_.running == 1; }, 2000ms);
+    ASSERT_EQ(fake_.running, 1);
+  }
+  scheduler scheduler_{io_.get_executor(), store_, scheduler::settings{512, 10ms}};
+  config::target target_;
+};
+
+TEST_F(reload_mid_session, a_changed_target_waits_for_the_session_its_old_config_has_in_flight) {
+  ASSERT_NO_FATAL_FAILURE(start("a"));
+  auto a = target_;
+  const auto old_end = fake_.sessions.back().start + 900ms;
+
+  a.port = 2525;  // changed: a new runner, while the old one is mid-session
+  scheduler_.apply({a}, {});
+  play(3000ms);
+  ASSERT_GE(fake_.sessions.size(), 3u);
+  EXPECT_EQ(fake_.sessions[0].port, 25);
+  EXPECT_EQ(fake_.sessions[1].port, 2525);
+  EXPECT_EQ(fake_.sessions[1].start, old_end);  // started the moment the old one ended
+  EXPECT_EQ(fake_.max_running_per_host, 1);
+  expect_no_overlap(fake_.sessions);
+}
+
+TEST_F(reload_mid_session, a_target_renamed_onto_a_busy_server_waits_for_the_old_session) {
+  ASSERT_NO_FATAL_FAILURE(start("old-name"));
+  auto new_name = target_;
+  new_name.name = "new-name";  // same host:port under another name
+  scheduler_.apply({new_name}, {});
+  play(3000ms);
+  ASSERT_GE(fake_.sessions.size(), 2u);
+  EXPECT_EQ(fake_.max_running_per_host, 1);
+  expect_no_overlap(fake_.sessions);
+  ASSERT_EQ(store_.snapshot().size(), 1u);
+  EXPECT_GE(store_.snapshot()[0].probes[0].runs_total, 1u);
+}
+
+TEST_F(reload_mid_session, chained_reloads_still_wait_for_the_oldest_session) {
+  ASSERT_NO_FATAL_FAILURE(start("a"));
+  auto a = target_;
+  a.port = 2525;
+  scheduler_.apply({a}, {});  // this config never gets to run...
+  play(5ms);
+  a.port = 2526;
+  scheduler_.apply({a}, {});  // ...and this one must still wait for the first
+  play(3000ms);
+  ASSERT_GE(fake_.sessions.size(), 2u);
+  EXPECT_EQ(fake_.sessions[1].port, 2526);
+  EXPECT_EQ(fake_.max_running_per_host, 1);
+  expect_no_overlap(fake_.sessions);
 }
 
 }  // namespace
