@@ -557,11 +557,9 @@ scrape_figures take_scrape(const exporter::status_store& store,
   auto t = steady::now();
   f.runs = banner_runs(store.snapshot());
   f.snapshot_ms = ms_since(t);
-  std::ostringstream text;
   t = steady::now();
-  collector.render(text);
+  const std::string body = collector.render();  // as the exporter's /metrics handler renders
   f.render_ms = ms_since(t);
-  const std::string body = std::move(text).str();
   f.bytes = body.size();
   f.series = count_series(body);
   f.memory = read_memory();

@@ -84,10 +84,12 @@ asio::awaitable<prepared_config> prepare_config_async(std::string path) {
   co_return prepare_config(path);
 }
 
-asio::awaitable<std::string> render_metrics(const metrics_collector* collector, bool gzip) {
-  std::ostringstream out;
-  collector->render(out);
-  co_return gzip ? gzip_compress(out.view()) : std::move(out).str();
+std::string render_metrics(const metrics_collector& collector, bool gzip) {
+  if (!gzip) return collector.render();
+  // Compressed family by family: the scrape's whole text never exists in memory.
+  gzip_stream out;
+  collector.render_pieces([&](std::string_view piece) { out.write(piece); });
+  return out.finish();
 }
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
@@ -127,6 +129,8 @@ http_response text_response(http::status status, std::string body) {
 
 app::app(app_options options)
     : options_(std::move(options)),
+      shared_metrics_(io_.get_executor(), metrics_thread_.get_executor(),
+                      [this](bool gzip) { return render_metrics(collector_, gzip); }),
       scheduler_(io_.get_executor(), store_,
                  scheduler::settings{options_.max_in_flight, options_.startup_window}),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
@@ -291,8 +295,8 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     // Rendering 10,000 targets takes ~110 ms (bench/README.md): do it off the event loop so
     // probes' timers keep their schedule.
     const bool gzip = accepts_gzip(request[http::field::accept_encoding]);
-    auto body =
-        co_await asio::co_spawn(metrics_thread_, render_metrics(&collector_, gzip), asio::use_awaitable);
+    // Concurrent scrapes share one render (shared_render.hpp), on the metrics thread.
+    auto body = co_await shared_metrics_.get(gzip);
     http_response r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     if (gzip) r.set(http::field::content_encoding, "gzip");

@@ -19,6 +19,7 @@
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/shard.hpp"
+#include "exporter/shared_render.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/tls_context.hpp"
@@ -83,6 +84,7 @@ class app {
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};
+  shared_render shared_metrics_;
   scheduler scheduler_;
   dnsbl_runner dnsbl_{io_.get_executor()};
   http_server http_;

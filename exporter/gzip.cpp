@@ -1,5 +1,6 @@
 #include "exporter/gzip.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -58,6 +59,46 @@ std::string gzip_compress(std::string_view data) {
   deflateEnd(&zs);
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
+}
+
+struct gzip_stream::state {
+  z_stream zs{};
+};
+
+gzip_stream::gzip_stream() : state_(std::make_unique<state>()) {
+  if (deflateInit2(&state_->zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+}
+
+gzip_stream::~gzip_stream() { deflateEnd(&state_->zs); }
+
+void gzip_stream::deflate_some(std::string_view data, int flush) {
+  z_stream& zs = state_->zs;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  for (;;) {
+    // Grow the output as deflate needs it; never zero-filled beyond what it writes.
+    if (out_.capacity() - out_.size() < 16384) out_.reserve(std::max<std::size_t>(out_.capacity() * 2, 65536));
+    const std::size_t before = out_.size();
+    out_.resize(out_.capacity());
+    zs.next_out = reinterpret_cast<Bytef*>(out_.data() + before);
+    zs.avail_out = static_cast<uInt>(out_.size() - before);
+    const int rc = deflate(&zs, flush);
+    out_.resize(out_.size() - zs.avail_out);
+    if (rc == Z_STREAM_END) return;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("deflate failed");
+    if (zs.avail_in == 0 && flush == Z_NO_FLUSH) return;
+  }
+}
+
+void gzip_stream::write(std::string_view data) {
+  if (!data.empty()) deflate_some(data, Z_NO_FLUSH);
+}
+
+std::string gzip_stream::finish() {
+  deflate_some({}, Z_FINISH);
+  return std::move(out_);
 }
 
 }  // namespace smtp_exporter::exporter

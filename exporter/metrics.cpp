@@ -1,7 +1,8 @@
 #include "exporter/metrics.hpp"
 
-#include <prometheus/text_serializer.h>
+#include <malloc.h>
 
+#include "exporter/exposition_text.hpp"
 #include "exporter/process_metrics.hpp"
 #include "probes/tls_facts.hpp"
 #include "exporter/version.hpp"
@@ -33,14 +34,15 @@ std::vector<ClientMetric::Label> labels_for(
 }
 
 void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
+  // In place: a ClientMetric is large (every metric type's fields), and a scrape adds ~36 per
+  // TLS target.
+  ClientMetric& m = f.metric.emplace_back();
   m.label = std::move(labels);
   if (f.type == MetricType::Counter) {
     m.counter.value = value;
   } else {
     m.gauge.value = value;
   }
-  f.metric.push_back(std::move(m));
 }
 
 // Calls fn(status, probe_kind, probe_status) for every probe a target has enabled.
@@ -416,17 +418,52 @@ std::vector<MetricFamily> metrics_collector::Collect() const {
 }
 
 void metrics_collector::render(std::ostream& out) const {
+  render_pieces([&](std::string_view piece) { out << piece; });
+}
+
+std::string metrics_collector::render() const {
+  std::string out;
+  // Sized like the last scrape: growing a 30 MB string by doubling costs copies and page faults.
+  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  render_into(out, [](std::string&) {});
+  return out;
+}
+
+void metrics_collector::render_pieces(const std::function<void(std::string_view)>& write) const {
+  // One buffer that keeps its capacity: only one family's text is ever held here.
+  std::string piece;
+  render_into(piece, [&](std::string& text) {
+    write(text);
+    text.clear();
+  });
+}
+
+void metrics_collector::render_into(std::string& out,
+                                    const std::function<void(std::string&)>& family_done) const {
   auto snap = store_.shared_snapshot();
-  prometheus::TextSerializer serializer;
-  std::vector<MetricFamily> one(1);
+  std::size_t total = 0;  // `out` is the whole scrape (render) or one piece (render_pieces)
+  auto write = [&](const MetricFamily& family) {
+    const std::size_t before = out.size();
+    append_exposition_text(out, family);
+    total += out.size() - before;
+  };
   for (auto build : target_builders) {
-    one[0] = build(snap, state_);
+    // One family at a time: only one family's series are ever held in memory.
+    MetricFamily family = build(snap, state_);
     // An empty family would still print HELP and TYPE lines; promtool accepts that, but it is noise.
-    if (!one[0].metric.empty()) serializer.Serialize(out, one);
+    if (family.metric.empty()) continue;
+    write(family);
+    family_done(out);
   }
-  serializer.Serialize(out, state_.check_families());
-  serializer.Serialize(out, exporter_families(snap, state_));
-  serializer.Serialize(out, collect_process_metrics());
+  for (const auto& f : state_.check_families()) write(f);
+  for (const auto& f : exporter_families(snap, state_)) write(f);
+  for (const auto& f : collect_process_metrics()) write(f);
+  family_done(out);
+  last_size_.store(total, std::memory_order_relaxed);
+  // The families of a 10,000-target scrape pass through tens of MB that malloc would otherwise
+  // keep (large blocks come from the heap once glibc has raised its mmap threshold): give the
+  // free pages back, so the exporter's steady state is its records, not its last scrape.
+  malloc_trim(0);
 }
 
 }  // namespace smtp_exporter::exporter

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <functional>
 #include <ostream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -37,12 +39,20 @@ class metrics_collector : public prometheus::Collectable {
   metrics_collector(const status_store& store, const exporter_state& state);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // Writes the text exposition format; equivalent to serializing Collect(), with less memory.
+  // The text exposition format; equivalent to serializing Collect(), with less memory and time.
+  std::string render() const;
   void render(std::ostream& out) const;
+  // The same text in pieces (a family or more each), as it is made: for a compressing writer, so
+  // the whole text never has to exist at once.
+  void render_pieces(const std::function<void(std::string_view)>& write) const;
 
  private:
   const status_store& store_;
   const exporter_state& state_;
+  // Appends each family to `out`, calling family_done(out) after each (which may consume it).
+  void render_into(std::string& out, const std::function<void(std::string&)>& family_done) const;
+
+  mutable std::atomic<std::size_t> last_size_{0};  // bytes of the last render, to reserve
 };
 
 }  // namespace smtp_exporter::exporter

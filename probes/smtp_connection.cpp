@@ -6,7 +6,10 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 namespace smtp_exporter::probes {
 
@@ -24,6 +27,12 @@ const protocol_category protocol_category_instance;
 }  // namespace
 
 const error_code smtp_connection::protocol_error{1, protocol_category_instance};
+
+void quick_ack_stream::rearm_quick_ack() {
+  // Best effort: a socket that refuses (not TCP, already closed) only loses the optimisation.
+  const int on = 1;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+}
 
 smtp_connection::smtp_connection(asio::any_io_executor executor)
     : socket_(executor), watchdog_(executor) {}
@@ -47,7 +56,7 @@ SSL* smtp_connection::tls_handle() { return tls_ ? tls_->native_handle() : nullp
 asio::awaitable<error_code> smtp_connection::handshake(asio::ssl::context& context,
                                                        const std::string& server_name,
                                                        int min_tls_version) {
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
+  tls_ = std::make_unique<asio::ssl::stream<quick_ack_stream>>(stream_, context);
   SSL* ssl = tls_->native_handle();
   error_code address_ec;
   asio::ip::make_address(server_name, address_ec);
@@ -111,7 +120,7 @@ asio::awaitable<error_code> smtp_connection::write_line(std::string_view line) {
   if (tls_) {
     std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
   } else {
-    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
+    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(data), use_nothrow);
   }
   // AUTH lines carry the secret (or its base64): wipe this copy like every other.
   cleanse(data);

@@ -9,6 +9,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "probes/tls_verify_cache.hpp"
+
 namespace smtp_exporter::probes {
 
 namespace asio = boost::asio;
@@ -95,6 +97,9 @@ std::shared_ptr<asio::ssl::context> make_client_context(const tls_context_option
   }
   // Probes are one-shot: a session cache would only hide the handshake the probe is there to time.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // Not a session cache: the handshake still happens in full; only re-verifying a chain already
+  // verified against this trust store is skipped (expiry and host name are checked every time).
+  install_verify_cache(ctx);
   return context;
 }
 

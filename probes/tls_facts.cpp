@@ -136,6 +136,10 @@ void prepare_tls_client(SSL* ssl, verify_errors* errors) {
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
 }
 
+const verify_errors* recorded_verify_errors(SSL* ssl) {
+  return ssl ? static_cast<const verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
+}
+
 failure_reason reason_for_verify_errors(const std::vector<int>& codes) {
   if (codes.empty()) return failure_reason::none;
   auto has = [&](int code) { return std::find(codes.begin(), codes.end(), code) != codes.end(); };

@@ -23,6 +23,9 @@ struct verify_errors {
 // failing the handshake, and asks for a stapled OCSP response.
 void prepare_tls_client(SSL* ssl, verify_errors* errors);
 
+// The errors recorded so far for `ssl` by prepare_tls_client's callback; nullptr if not prepared.
+const verify_errors* recorded_verify_errors(SSL* ssl);
+
 // Reads the facts after a successful handshake. `expected_name` is the SNI name or IP checked.
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name);
 

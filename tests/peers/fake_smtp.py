@@ -99,10 +99,14 @@ async def main(args):
         tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
         if args.tls_max_version:
             tls_ctx.maximum_version = getattr(ssl.TLSVersion, args.tls_max_version)
+        if args.tls_tickets is not None:
+            tls_ctx.num_tickets = args.tls_tickets
 
     async def handle(reader, writer):
         peer = writer.get_extra_info("peername")
         log(f"* connect {peer}")
+        if args.nagle:  # asyncio turns Nagle off on every socket; postfix leaves it on
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         conn = Connection(reader, writer, script, tls_ctx)
         try:
             if await conn.run():
@@ -136,6 +140,10 @@ def parse_args():
     p.add_argument("--implicit-tls", action="store_true", help="TLS right after accept")
     p.add_argument("--tls-max-version", choices=["TLSv1_2", "TLSv1_3"],
                    help="highest TLS version the server accepts")
+    p.add_argument("--tls-tickets", type=int, choices=range(0, 9), metavar="N",
+                   help="TLS 1.3 session tickets sent after the handshake (OpenSSL default: 2)")
+    p.add_argument("--nagle", action="store_true",
+                   help="keep Nagle's algorithm on (TCP_NODELAY off), as postfix does")
     args = p.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")

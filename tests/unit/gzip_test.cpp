@@ -49,5 +49,25 @@ TEST(gzip, round_trip_and_shrinks_exposition_text) {
   EXPECT_EQ(gunzip(gzip_compress("")), "");
 }
 
+TEST(gzip, stream_in_pieces_round_trips) {
+  std::string text;
+  gzip_stream stream;
+  // Pieces of every size, including empty ones and ones far larger than the output step.
+  for (int i = 0; i < 3000; ++i) {
+    std::string piece;
+    for (int k = 0; k < i % 97; ++k) {
+      piece += "smtp_tls_verified{target=\"t" + std::to_string(i * 131 + k) + "\"} 1\n";
+    }
+    text += piece;
+    stream.write(piece);
+  }
+  auto compressed = stream.finish();
+  EXPECT_EQ(static_cast<unsigned char>(compressed[0]), 0x1f);
+  EXPECT_LT(compressed.size(), text.size() / 5);
+  EXPECT_EQ(gunzip(compressed), text);
+  gzip_stream empty;
+  EXPECT_EQ(gunzip(empty.finish()), "");
+}
+
 }  // namespace
 }  // namespace smtp_exporter::exporter
