@@ -1,6 +1,7 @@
 // [dnsbl] in config/: good and bad documents, exact error text (FILE:LINE:COL).
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,8 @@ struct bad_case {
   std::string toml;
   std::string errors;
 };
+
+void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
 
 class bad_dnsbl : public testing::TestWithParam<bad_case> {};
 

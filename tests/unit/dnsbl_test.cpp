@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct verdict_case {
   std::vector<int> codes;
   std::string detail;
 };
+
+void PrintTo(const verdict_case& c, std::ostream* os) { *os << c.name; }
 
 class dnsbl_verdicts : public testing::TestWithParam<verdict_case> {};
 
