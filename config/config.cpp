@@ -25,6 +25,9 @@ using key_list = std::span<const std::string_view>;
 
 constexpr duration builtin_interval = 60s;
 constexpr duration builtin_timeout = 10s;
+// Providers count envelope attempts against rate limits: the envelope probe runs rarely unless
+// envelope_interval says otherwise.
+constexpr duration builtin_envelope_interval = 15min;
 // Intervals and timeouts are added to steady_clock time points (nanoseconds); a bound keeps that
 // arithmetic far from overflow, and no probe needs to run less than weekly.
 constexpr duration max_duration = std::chrono::hours(168);
@@ -42,11 +45,13 @@ constexpr std::string_view discovery_methods[] = {"opendns", "google", "custom"}
 constexpr std::string_view discovery_records[] = {"A", "AAAA", "TXT"};
 constexpr std::string_view defaults_keys[] = {
     "interval", "timeout", "ehlo_name", "probes", "banner_interval", "tls_interval",
-    "auth_interval", "allow_plaintext", "tls", "ip_protocol"};
+    "auth_interval", "allow_plaintext", "tls", "ip_protocol", "envelope_interval",
+    "allow_unverified_credentials"};
 constexpr std::string_view target_keys[] = {
     "name", "provider", "host", "port", "tls", "probes", "interval", "banner_interval",
     "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth",
-    "ip_protocol"};
+    "ip_protocol", "envelope_interval", "envelope", "allow_unverified_credentials"};
+constexpr std::string_view envelope_keys[] = {"mail_from", "rcpt_to"};
 constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
 constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
@@ -55,10 +60,39 @@ constexpr std::string_view auth_keys[] = {"username", "password_file", "password
                                           "token_file", "mechanism"};
 constexpr std::string_view secret_keys[] = {"password_file", "password_env", "password",
                                             "token_file"};
+// Indexed by probe: "<name>_interval".
 constexpr std::string_view probe_interval_keys[] = {"banner_interval", "tls_interval",
-                                                    "auth_interval"};
+                                                    "auth_interval", "envelope_interval"};
+static_assert(std::size(probe_interval_keys) == probe_count);
 constexpr std::string_view timing_keys[] = {"probes", "interval", "timeout", "banner_interval",
-                                            "tls_interval", "auth_interval"};
+                                            "tls_interval", "auth_interval", "envelope_interval"};
+
+// A probe's interval when it has no <name>_interval: the target's, but never below 15m for the
+// envelope probe.
+duration default_probe_interval(std::size_t p, duration interval) {
+  if (p == static_cast<std::size_t>(probe::envelope))
+    return std::max(interval, builtin_envelope_interval);
+  return interval;
+}
+
+}  // namespace
+
+// A mailbox as MAIL FROM/RCPT TO carry it: local@domain in printable ASCII, no spaces or angle
+// brackets (they would break out of the command), at most 254 characters (RFC 5321 4.5.3.1.3).
+std::optional<std::string> address_problem(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  if (s.size() > 254) return "must be at most 254 characters";
+  for (const char c : s) {
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>')
+      return "must be printable ASCII without spaces or angle brackets";
+  }
+  const auto at = s.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == s.size())
+    return "must be an address of the form local@domain";
+  return std::nullopt;
+}
+
+namespace {
 constexpr std::string_view tls_versions[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
 
 std::string_view type_name(node_type type) {
@@ -137,6 +171,7 @@ struct defaults_block {
   std::array<bool, probe_count> probes{true, true, false};
   std::string ehlo_name;
   bool allow_plaintext = false;
+  bool allow_unverified_credentials = false;
   std::string ip_protocol = "any";
   tls_settings tls;
   tls_file_sources tls_files;
@@ -187,6 +222,8 @@ class loader {
                  tls_file_sources& files);
   std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
                                           const std::string& target_name);
+  std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
+                                                  const std::optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
   void parse_target(const toml::table& table, const std::string& base,
                     const defaults_block& defaults, exporter_config& config);
@@ -406,7 +443,7 @@ void loader::read_probes(const toml::table& table, std::string_view base,
     const std::string& name = list[i].as_string()->get();
     if (const std::optional<probe> p = parse_probe(name); !p) {
       error(list[i], item,
-            "unknown probe " + quote_value(name) + " (expected banner, tls or auth)");
+            "unknown probe " + quote_value(name) + " (expected " + one_of(probe_names) + ")");
     } else if (bool& listed = probes[static_cast<std::size_t>(*p)]; listed) {
       error(list[i], item, "probe " + quote_value(name) + " is listed twice");
     } else {
@@ -430,11 +467,12 @@ void loader::parse_defaults(const toml::table& table, defaults_block& out) {
   if (errors_.size() == errors_before) {
     std::array<duration, probe_count> intervals{};
     for (std::size_t p = 0; p < probe_count; ++p)
-      intervals[p] = out.probe_interval[p].value_or(out.interval);
+      intervals[p] = out.probe_interval[p].value_or(default_probe_interval(p, out.interval));
     check_timeout(table, base, out.probes, intervals, out.timeout);
   }
   read_ehlo_name(table, base, out.ehlo_name);
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);
+  read_bool(table, "allow_unverified_credentials", base, out.allow_unverified_credentials);
   read_ip_protocol(table, base, out.ip_protocol);
   if (const toml::node* node = find(table, "tls", node_type::table, base)) {
     check_keys(*node->as_table(), key_list(tls_keys).first(std::size(tls_keys) - 1),
@@ -494,6 +532,32 @@ void loader::parse_tls(const toml::table& table, std::string_view base, tls_sett
     error(table.source().begin, join(base, missing),
           std::string(missing) + " is required when " + std::string(present) + " is set");
   }
+}
+
+std::optional<envelope_settings> loader::parse_envelope(
+    const toml::table& table, std::string_view base, const std::optional<auth_settings>& auth) {
+  check_keys(table, envelope_keys, base);
+  const std::size_t errors_before = errors_.size();
+  envelope_settings out;
+  if (const toml::node* node = find(table, "mail_from", node_type::string, base)) {
+    out.mail_from = node->as_string()->get();
+    if (const auto problem = address_problem(out.mail_from))
+      error(*node, join(base, "mail_from"), *problem);
+  } else if (auth && !address_problem(auth->username)) {
+    out.mail_from = auth->username;
+  } else if (!table.contains("mail_from")) {
+    error(table.source().begin, join(base, "mail_from"),
+          "mail_from is required (the auth username is not an address)");
+  }
+  if (const toml::node* node = find(table, "rcpt_to", node_type::string, base)) {
+    out.rcpt_to = node->as_string()->get();
+    if (const auto problem = address_problem(out.rcpt_to))
+      error(*node, join(base, "rcpt_to"), *problem);
+  } else if (!table.contains("rcpt_to")) {
+    error(table.source().begin, join(base, "rcpt_to"), "rcpt_to is required");
+  }
+  if (errors_.size() != errors_before) return std::nullopt;
+  return out;
 }
 
 std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::string_view base,
@@ -698,7 +762,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   out.interval = defaults.interval;
   read_duration(table, "interval", base, out.interval);
   for (std::size_t p = 0; p < probe_count; ++p) {
-    out.probe_interval[p] = defaults.probe_interval[p].value_or(out.interval);
+    out.probe_interval[p] =
+        defaults.probe_interval[p].value_or(default_probe_interval(p, out.interval));
     read_duration(table, probe_interval_keys[p], base, out.probe_interval[p]);
   }
   out.timeout = defaults.timeout;
@@ -717,6 +782,8 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   const toml::node* plaintext = table.get("allow_plaintext");
   read_bool(table, "allow_plaintext", base, out.allow_plaintext);
   const bool plaintext_valid = plaintext == nullptr || plaintext->is_boolean();
+  out.allow_unverified_credentials = defaults.allow_unverified_credentials;
+  read_bool(table, "allow_unverified_credentials", base, out.allow_unverified_credentials);
   if (const toml::node* node = find(table, "labels", node_type::table, base))
     parse_labels(*node->as_table(), join(base, "labels"), out);
 
@@ -724,6 +791,17 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     out.auth = parse_auth(*node->as_table(), join(base, "auth"), out.name);
   if (probes_valid && out.has(probe::auth) && !table.contains("auth"))
     error(at, join(base, "auth"), "auth is required when probes include \"auth\"");
+  if (const toml::node* node = find(table, "envelope", node_type::table, base))
+    out.envelope = parse_envelope(*node->as_table(), join(base, "envelope"), out.auth);
+  if (probes_valid && out.has(probe::envelope) && !table.contains("envelope"))
+    error(at, join(base, "envelope"), "envelope is required when probes include \"envelope\"");
+  if (out.tls_config.insecure_skip_verify && !out.allow_unverified_credentials &&
+      (out.has(probe::auth) || out.has(probe::envelope))) {
+    report(warnings_, at, join(base, "tls.insecure_skip_verify"),
+           "credentials and the envelope are withheld when the certificate does not verify "
+           "(those probes fail with unverified_tls_refused); set allow_unverified_credentials = "
+           "true to send them anyway");
+  }
 
   // Neither presets nor the port rule yield "none", so it was written here and mode_node is set.
   if (mode_valid && out.tls == tls_mode::none && probes_valid) {
@@ -732,6 +810,10 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     if (out.has(probe::auth) && plaintext_valid && !out.allow_plaintext)
       error(*mode_node, mode_path,
             "\"none\" would send credentials in clear text; set allow_plaintext = true to allow "
+            "it");
+    if (out.has(probe::envelope) && plaintext_valid && !out.allow_plaintext)
+      error(*mode_node, mode_path,
+            "\"none\" would send the envelope in clear text; set allow_plaintext = true to allow "
             "it");
   }
 

@@ -24,11 +24,14 @@ std::string_view to_string(tls_mode mode);
 // The inverse of to_string: "none", "starttls", "implicit"; nullopt on anything else.
 std::optional<tls_mode> parse_tls_mode(std::string_view text);
 
-// The probes a target can run, in session order.
-enum class probe : std::uint8_t { banner = 0, tls = 1, auth = 2 };
-inline constexpr std::size_t probe_count = 3;
+// The probes a target can run, in session order. Mirrors probes::probe_kind (config/ does not
+// include probes/); exporter/session_options.cpp static_asserts that both lists are the same.
+enum class probe : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
+inline constexpr std::size_t probe_count = 4;
+inline constexpr std::array<std::string_view, probe_count> probe_names{"banner", "tls", "auth",
+                                                                        "envelope"};
 std::string_view to_string(probe p);
-std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "auth"
+std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "auth", "envelope"
 
 using duration = std::chrono::milliseconds;
 
@@ -45,6 +48,13 @@ struct auth_settings {
   std::string token_file;     // XOAUTH2 bearer token, re-read at every probe
   auth_mechanism mechanism = auth_mechanism::automatic;
   bool operator==(const auth_settings&) const = default;
+};
+
+// The envelope probe's addresses: MAIL FROM:<mail_from>, RCPT TO:<rcpt_to>; never DATA.
+struct envelope_settings {
+  std::string mail_from;  // resolved: [target.envelope] mail_from, or the auth username
+  std::string rcpt_to;
+  bool operator==(const envelope_settings&) const = default;
 };
 
 struct tls_settings {
@@ -68,7 +78,9 @@ struct target {
   std::array<duration, probe_count> probe_interval{};  // resolved: override or `interval`
   duration timeout{};                      // hard deadline for one run (session)
   std::string ehlo_name;
-  bool allow_plaintext = false;  // auth over an unencrypted connection
+  bool allow_plaintext = false;  // auth and envelope over an unencrypted connection
+  // auth and envelope over TLS whose certificate was not verified (insecure_skip_verify)
+  bool allow_unverified_credentials = false;
   // Which resolved addresses to connect to: "any" (DNS order), "ip4" or "ip6" only.
   std::string ip_protocol = "any";
   // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
@@ -76,6 +88,7 @@ struct target {
   std::vector<std::pair<std::string, std::string>> labels;
   tls_settings tls_config;
   std::optional<auth_settings> auth;  // set iff [target.auth] is present
+  std::optional<envelope_settings> envelope;  // set iff [target.envelope] is present
 
   bool has(probe p) const { return probes[static_cast<std::size_t>(p)]; }
   bool operator==(const target&) const = default;
@@ -118,6 +131,10 @@ load_result load_string(std::string_view toml_text, std::string_view source_name
 std::optional<duration> parse_duration(std::string_view text);
 std::string format_duration(duration d);
 
+// Why `address` cannot be a MAIL FROM/RCPT TO mailbox (local@domain, printable ASCII, no spaces or
+// angle brackets, at most 254 characters); nullopt when it can.
+std::optional<std::string> address_problem(std::string_view address);
+
 // "host:port", with an IPv6 literal in brackets: "[::1]:25".
 std::string host_port(std::string_view host, std::uint16_t port);
 
@@ -125,8 +142,8 @@ std::string host_port(std::string_view host, std::uint16_t port);
 std::string default_ehlo_name();
 
 // Labels the exporter itself uses; a target's own labels may not take these names.
-inline constexpr std::array<std::string_view, 17> reserved_label_names{
+inline constexpr std::array<std::string_view, 18> reserved_label_names{
     "target", "probe", "phase", "result", "reason", "extension", "mechanism", "version", "cipher",
-    "depth", "subject_cn", "issuer_cn", "status", "host", "port", "tls", "provider"};
+    "depth", "subject_cn", "issuer_cn", "status", "host", "port", "tls", "provider", "code"};
 
 }  // namespace smtp_exporter::config

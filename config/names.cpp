@@ -22,12 +22,8 @@ std::string_view to_string(tls_mode mode) {
 }
 
 std::string_view to_string(probe p) {
-  switch (p) {
-    case probe::banner: return "banner";
-    case probe::tls: return "tls";
-    case probe::auth: return "auth";
-  }
-  return "unknown";
+  const auto i = static_cast<std::size_t>(p);
+  return i < probe_names.size() ? probe_names[i] : "unknown";
 }
 
 std::string_view to_string(auth_mechanism m) {

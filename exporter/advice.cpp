@@ -14,6 +14,7 @@ std::string_view to_string(failure_class c) {
     case failure_class::smtp: return "smtp";
     case failure_class::tls: return "tls";
     case failure_class::auth: return "auth";
+    case failure_class::envelope: return "envelope";
   }
   return "none";
 }
@@ -42,6 +43,12 @@ failure_class class_of(failure_reason reason, probes::probe_kind failed_probe) {
     case failure_reason::auth_rejected:
     case failure_reason::auth_tempfail:
     case failure_reason::credentials_unavailable: return failure_class::auth;
+    case failure_reason::unverified_tls_refused: return failure_class::tls;
+    case failure_reason::envelope_requires_tls:
+    case failure_reason::sender_rejected:
+    case failure_reason::sender_tempfail:
+    case failure_reason::recipient_rejected:
+    case failure_reason::recipient_tempfail: return failure_class::envelope;
     case failure_reason::connection_closed:
     case failure_reason::protocol_error:
     case failure_reason::timeout: break;
@@ -50,6 +57,7 @@ failure_class class_of(failure_reason reason, probes::probe_kind failed_probe) {
     case probes::probe_kind::banner: return failure_class::smtp;
     case probes::probe_kind::tls: return failure_class::tls;
     case probes::probe_kind::auth: return failure_class::auth;
+    case probes::probe_kind::envelope: return failure_class::envelope;
   }
   return failure_class::smtp;
 }
@@ -62,6 +70,7 @@ int exit_code_for(failure_class c) {
     case failure_class::smtp: return exit_code::smtp;
     case failure_class::tls: return exit_code::tls;
     case failure_class::auth: return exit_code::auth;
+    case failure_class::envelope: return exit_code::envelope;
   }
   return exit_code::internal_error;
 }
@@ -95,6 +104,13 @@ std::string_view headline(failure_reason reason) {
     case failure_reason::auth_rejected: return "username or password rejected";
     case failure_reason::auth_tempfail: return "server could not check the credentials now";
     case failure_reason::credentials_unavailable: return "the secret could not be read here";
+    case failure_reason::unverified_tls_refused:
+      return "withheld: the certificate was not verified";
+    case failure_reason::envelope_requires_tls: return "envelope withheld: no TLS";
+    case failure_reason::sender_rejected: return "sender refused at MAIL FROM";
+    case failure_reason::sender_tempfail: return "sender deferred at MAIL FROM (4xx)";
+    case failure_reason::recipient_rejected: return "recipient refused at RCPT TO";
+    case failure_reason::recipient_tempfail: return "recipient deferred at RCPT TO (4xx)";
   }
   return "";
 }
@@ -111,9 +127,36 @@ std::string openssl_line(const advice_context& c) {
          "; an old OpenSSL or an outdated CA store is the usual cause of this.";
 }
 
+// " (550 5.7.1)": the deciding reply, when there was one.
+std::string reply_text(const advice_context& c) {
+  if (c.reply_code == 0) return "";
+  return " (" + std::to_string(c.reply_code) +
+         (c.enhanced_code.empty() ? std::string() : " " + c.enhanced_code) + ")";
+}
+
+std::vector<std::string> reason_advice(const advice_context& c);
+
 }  // namespace
 
 std::vector<std::string> advice_for(const advice_context& c) {
+  std::vector<std::string> out = reason_advice(c);
+  if (c.policy_rejected && c.reason != failure_reason::banner_rejected) {
+    // The seed's warning: a telnet from your own computer proves nothing about this machine's IP.
+    out.insert(out.begin(),
+               {"This is a policy refusal of this client" + reply_text(c) +
+                    ", not a protocol error: the sending IP may be blacklisted, or the account or "
+                    "sender not allowed. The provider's text (in the detail line) usually names "
+                    "the list or the rule.",
+                "A test from your own computer does not clear this machine: its public IP is "
+                "another one. Look the egress IP up on the list named and ask for delisting, or "
+                "send through another IP or relay."});
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> reason_advice(const advice_context& c) {
   const std::string port = port_text(c);
   const std::string where = c.host + ":" + port;
   switch (c.reason) {
@@ -305,9 +348,38 @@ std::vector<std::string> advice_for(const advice_context& c) {
       return {"The server could not check the credentials now (4xx). Try again later."};
     case failure_reason::credentials_unavailable:
       return {"The password file or variable could not be read on this machine; nothing was sent."};
+    case failure_reason::unverified_tls_refused:
+      return {
+          "insecure_skip_verify is on and the certificate did not verify, so the exporter did not "
+          "send the credentials or the envelope: anyone on the path could be the server.",
+          "Fix the trust instead (`ca_file`, `server_name`); only if this is a lab server, set "
+          "`allow_unverified_credentials = true`.",
+      };
+    case failure_reason::envelope_requires_tls:
+      return {"The envelope probe sends addresses only over TLS unless `allow_plaintext = true`."};
+    case failure_reason::sender_rejected:
+      return {
+          "The server refused the sender address" + reply_text(c) + ".",
+          "Providers accept only senders the account may use (SendGrid: a verified Sender "
+          "Identity; Gmail/Outlook: the authenticated address or an alias): set `mail_from` to one.",
+      };
+    case failure_reason::sender_tempfail:
+      return {"The server deferred the sender" + reply_text(c) +
+              ": rate limiting, greylisting or a temporary policy; try again later."};
+    case failure_reason::recipient_rejected:
+      return {
+          "The server refused the recipient" + reply_text(c) + ".",
+          "Check `rcpt_to` is a mailbox this account may send to; a relay refuses other domains "
+          "unless authenticated.",
+      };
+    case failure_reason::recipient_tempfail:
+      return {"The server deferred the recipient" + reply_text(c) +
+              ": greylisting, rate limiting, or this IP is not (yet) allowed; try again later."};
   }
   return {};
 }
+
+}  // namespace
 
 std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION); }
 

@@ -19,8 +19,9 @@
 namespace smtp_exporter::exporter {
 
 // The stage a failure belongs to; each has its own `diagnose` exit code.
-enum class failure_class : std::uint8_t { none, resolve, connect, smtp, tls, auth };
-std::string_view to_string(failure_class c);  // "none", "resolve", "connect", "smtp", "tls", "auth"
+enum class failure_class : std::uint8_t { none, resolve, connect, smtp, tls, auth, envelope };
+// "none", "resolve", "connect", "smtp", "tls", "auth", "envelope"
+std::string_view to_string(failure_class c);
 
 // The class of a failure. Most reasons name their stage; the generic ones (connection_closed,
 // protocol_error, timeout) take the class of the probe that failed first with them.
@@ -36,6 +37,7 @@ inline constexpr int connect = 4;
 inline constexpr int smtp = 5;  // greeting, EHLO, or the dialogue itself
 inline constexpr int tls = 6;   // STARTTLS, handshake, certificate
 inline constexpr int auth = 7;
+inline constexpr int envelope = 8;  // MAIL FROM or RCPT TO refused
 }  // namespace exit_code
 int exit_code_for(failure_class c);
 
@@ -52,10 +54,13 @@ struct advice_context {
   std::string server_name;                        // the name the certificate must cover
   const config::provider_preset* provider = nullptr;
   int reply_code = 0;
+  std::string enhanced_code;                      // RFC 3463, e.g. "5.7.1"; empty if none
+  bool policy_rejected = false;                   // probes::probe_outcome::policy_rejected
   std::string openssl_version;                    // OpenSSL_version(OPENSSL_VERSION)
 };
 
-// What to do, most likely cause first, one step per entry. Empty for success.
+// What to do, most likely cause first, one step per entry. Empty for success. A policy rejection
+// (at any stage) leads with the seed's advice: the sending IP may be blacklisted.
 std::vector<std::string> advice_for(const advice_context& context);
 
 // The OpenSSL library this process runs with (not the headers it was built against).

@@ -34,6 +34,12 @@ struct diagnose_options {
   std::string token_file;
   std::string auth_mechanism;              // "auto", "PLAIN", …; empty: the config's or auto
   bool allow_plaintext = false;
+  // Credentials and the envelope to a server whose certificate did not verify.
+  bool allow_unverified_credentials = false;
+  // The envelope probe: MAIL FROM, RCPT TO, RSET; never DATA. mail_from defaults to the username
+  // when it is an address.
+  std::string mail_from;
+  std::string rcpt_to;
   std::string timeout;                     // per port, a duration ("10s"); empty: the default
   bool json = false;
   bool verbose = false;                    // text output: print each port's transcript too

@@ -127,7 +127,14 @@ int main(int argc, char** argv) {
   diagnose_cmd->add_option("--auth-mechanism", diagnose.auth_mechanism,
                            "auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.");
   diagnose_cmd->add_flag("--allow-plaintext", diagnose.allow_plaintext,
-                         "Allow AUTH over an unencrypted connection.");
+                         "Allow AUTH and the envelope over an unencrypted connection.");
+  diagnose_cmd->add_flag("--allow-unverified-credentials", diagnose.allow_unverified_credentials,
+                         "Send AUTH and the envelope even when the certificate did not verify "
+                         "(with --insecure-skip-verify).");
+  diagnose_cmd->add_option("--mail-from", diagnose.mail_from,
+                           "Envelope probe sender (default: --username when an address).");
+  diagnose_cmd->add_option("--rcpt-to", diagnose.rcpt_to,
+                           "Envelope probe recipient: MAIL FROM, RCPT TO, RSET; never DATA.");
   diagnose_cmd->add_option("--timeout", diagnose.timeout, "Deadline per port (default 10s).");
   diagnose_cmd->add_option("--output", diagnose_output, "text or json.")
       ->capture_default_str()

@@ -162,11 +162,37 @@ MetricFamily last_run(const snapshot& snap, const exporter_state&) {
 MetricFamily reply_code(const snapshot& snap, const exporter_state&) {
   MetricFamily f{"smtp_reply_code",
                  help("The SMTP reply code that decided the probe (greeting for banner, STARTTLS "
-                      "for tls, the final AUTH reply for auth); 0 when no reply was received."),
+                      "for tls, the final AUTH reply for auth, RCPT TO (or a refused MAIL FROM) "
+                      "for envelope); 0 when no reply was received."),
                  MetricType::Gauge, {}};
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
     add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.reply_code);
+  });
+  return f;
+}
+
+MetricFamily reply_enhanced_status(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_reply_enhanced_status_info",
+                 help("Always 1; code is the RFC 3463 enhanced status code (\"5.7.1\") of the reply "
+                      "that decided the probe. Absent when that reply carried none."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result || ps.enhanced_code.empty()) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}, {"code", ps.enhanced_code}}), 1);
+  });
+  return f;
+}
+
+MetricFamily policy_rejected(const snapshot& snap, const exporter_state&) {
+  MetricFamily f{"smtp_probe_policy_rejected",
+                 help("1 when the reply that decided the probe refused this client by policy (a 554 "
+                      "greeting, or an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT: IP "
+                      "blacklisted, sender not allowed), else 0; absent while pending."),
+                 MetricType::Gauge, {}};
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.policy_rejected ? 1 : 0);
   });
   return f;
 }
@@ -400,6 +426,7 @@ constexpr family_builder target_builders[] = {
     auth_mechanisms, ip_protocol,    target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
     tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
     tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,
+    reply_enhanced_status, policy_rejected,
 };
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/log.hpp"
-#include "probes/tls_context.hpp"
+#include "exporter/session_options.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -22,15 +22,6 @@ namespace {
 
 std::atomic<bool> manual_time{false};
 std::atomic<scheduler_clock::rep> manual_ticks{0};
-
-probes::transport transport_for(config::tls_mode mode) {
-  switch (mode) {
-    case config::tls_mode::none: return probes::transport::plain;
-    case config::tls_mode::implicit: return probes::transport::implicit_tls;
-    case config::tls_mode::starttls: break;
-  }
-  return probes::transport::starttls;
-}
 
 }  // namespace
 
@@ -99,34 +90,6 @@ std::chrono::milliseconds second_run_offset(const std::string& name,
   auto second = start_offset(name, interval);
   while (second < first + probe_interval / 2) second += probe_interval;
   return second;
-}
-
-probes::session_options session_options_for(const config::target& target) {
-  probes::session_options o;
-  o.host = target.host;
-  o.port = target.port;
-  o.mode = transport_for(target.tls);
-  o.ehlo_name = target.ehlo_name;
-  o.timeout = target.timeout;
-  o.ip_protocol = target.ip_protocol == "ip4" ? 4 : target.ip_protocol == "ip6" ? 6 : 0;
-  o.server_name = target.tls_config.server_name;
-  o.min_tls_version = probes::tls_version_from_name(target.tls_config.min_version);
-  o.insecure_skip_verify = target.tls_config.insecure_skip_verify;
-  if (target.auth) {
-    const auto& a = *target.auth;
-    probes::auth_options auth;
-    auth.credentials = {a.username, a.password_file, a.password_env, a.password, a.token_file};
-    switch (a.mechanism) {
-      case config::auth_mechanism::automatic: break;
-      case config::auth_mechanism::plain: auth.mechanism = probes::sasl_mechanism::plain; break;
-      case config::auth_mechanism::login: auth.mechanism = probes::sasl_mechanism::login; break;
-      case config::auth_mechanism::cram_md5: auth.mechanism = probes::sasl_mechanism::cram_md5; break;
-      case config::auth_mechanism::xoauth2: auth.mechanism = probes::sasl_mechanism::xoauth2; break;
-    }
-    auth.allow_plaintext = target.allow_plaintext;
-    o.auth = std::move(auth);
-  }
-  return o;
 }
 
 struct scheduler::runner {
@@ -233,7 +196,27 @@ void scheduler::apply(const std::vector<config::target>& targets,
                                   {"stopped", std::to_string(stopped)}});
 }
 
+void scheduler::host(std::shared_ptr<check_runner> runner) {
+  runner->start(executor_);
+  log::info("check runner started", {{"kind", std::string(runner->kind())}});
+  std::lock_guard lock(hosted_mutex_);
+  hosted_.push_back(std::move(runner));
+}
+
+std::size_t scheduler::in_flight() const {
+  std::size_t n = in_flight_.load(std::memory_order_relaxed);
+  std::lock_guard lock(hosted_mutex_);
+  for (const auto& h : hosted_) n += h->in_flight();
+  return n;
+}
+
 void scheduler::stop() {
+  std::vector<std::shared_ptr<check_runner>> hosted;
+  {
+    std::lock_guard lock(hosted_mutex_);
+    hosted.swap(hosted_);
+  }
+  for (auto& h : hosted) h->stop();
   for (auto& [name, r] : runners_) {
     r->stopped = true;
     r->timer.cancel();

@@ -23,7 +23,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -71,6 +73,22 @@ using scheduler_timer = boost::asio::basic_waitable_timer<scheduler_clock, sched
 // Runs one session; the default calls probes::run_session. Tests substitute their own.
 using session_runner = std::function<boost::asio::awaitable<probes::session_result>(
     const probes::session_options&)>;
+
+// A kind of check that is not an SMTP session (DNSBL lookups): it keeps its own schedule and its
+// own record (status), and runs on the scheduler's executor. The scheduler hosts it so that every
+// kind starts, reports runs in flight and stops together; it never dresses it up as a session.
+// Thread-safety: every call on the scheduler's executor, except in_flight() (any thread).
+class check_runner {
+ public:
+  virtual ~check_runner() = default;
+  virtual std::string_view kind() const = 0;  // "dnsbl": for logs
+  // Starts the runner's own timers on `executor`; called once, when hosted.
+  virtual void start(boost::asio::any_io_executor executor) = 0;
+  // Stops every timer; a run in flight finishes and its result is dropped.
+  virtual void stop() = 0;
+  // Checks running right now (counted in smtp_exporter_probes_in_flight).
+  virtual std::size_t in_flight() const = 0;
+};
 
 // Delay of a target's first run after it is scheduled: a stable hash of its name, modulo the
 // interval. Public for tests.
@@ -123,7 +141,11 @@ class scheduler {
   // Replaces how sessions are run (tests).
   void set_session_runner(session_runner runner);
 
-  std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Hosts another kind of check beside the SMTP sessions; stop() stops it too.
+  void host(std::shared_ptr<check_runner> runner);
+
+  // SMTP sessions plus the hosted runners' checks in flight.
+  std::size_t in_flight() const;
   std::size_t target_count() const { return runners_.size(); }
 
  private:
@@ -142,14 +164,13 @@ class scheduler {
   std::atomic<std::size_t> in_flight_{0};
   std::size_t slots_used_ = 0;
   std::deque<std::shared_ptr<runner>> slot_waiters_;  // FIFO of runners waiting for a slot
+  mutable std::mutex hosted_mutex_;  // in_flight() reads hosted_ from the scrape thread
+  std::vector<std::shared_ptr<check_runner>> hosted_;
   // Runners a reload stopped while their session was in flight; their successors wait for them.
   std::vector<std::shared_ptr<runner>> draining_;
   // Expires with the scheduler: a session's frame destroyed after it (when the io_context goes)
   // must not give its slot back to a scheduler that is gone.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
 };
-
-// Maps a validated target to the options of one session (the probes due are set per run).
-probes::session_options session_options_for(const config::target& target);
 
 }  // namespace smtp_exporter::exporter

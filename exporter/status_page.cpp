@@ -8,6 +8,8 @@
 
 #include "config/presets.hpp"
 #include "exporter/advice.hpp"
+#include "exporter/display.hpp"
+#include "probes/stages.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -30,18 +32,6 @@ row_state state_of(const target_status& t) {
   return any_result ? row_state::ok : row_state::pending;
 }
 
-// The first probe, in session order, whose last result is a failure.
-const probe_status* first_failure(const target_status& t, probe_kind* which = nullptr) {
-  for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
-    const auto& p = t.probes[i];
-    if (p.has_result && p.reason != failure_reason::none) {
-      if (which) *which = static_cast<probe_kind>(i);
-      return &p;
-    }
-  }
-  return nullptr;
-}
-
 std::string truncated(std::string_view text, std::size_t max) {
   if (text.size() <= max) return std::string(text);
   return std::string(text.substr(0, max)) + "…";
@@ -60,21 +50,6 @@ std::string age_text(double then, double now) {
     std::snprintf(buf, sizeof buf, "%.0f days ago", s / 86400);
   }
   return buf;
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f s", s);
-  return buf;
-}
-
-std::string_view mode_text(config::tls_mode mode) {
-  switch (mode) {
-    case config::tls_mode::none: return "plain";
-    case config::tls_mode::starttls: return "STARTTLS";
-    case config::tls_mode::implicit: return "implicit TLS";
-  }
-  return "";
 }
 
 // A command line a person can paste: the name in single quotes.
@@ -135,6 +110,7 @@ void probe_cell(std::string& page, const target_status& t, std::size_t i) {
   page += html_escape(probes::to_string(p.reason));
   page += "</span>";
   if (p.reply_code != 0) page += " (" + std::to_string(p.reply_code) + ")";
+  if (p.policy_rejected) page += " <span class=\"bad\" title=\"refused by policy\">policy</span>";
   page += "</td>";
 }
 
@@ -146,7 +122,8 @@ void certificate_cell(std::string& page, const target_status& t, double now) {
   long leaf = days_left(t.tls.chain.front().not_after, now);
   long chain = days_left(t.tls.earliest_not_after(), now);
   auto days = [](long d) {
-    std::string cls = d < 0 ? "bad" : d < 14 ? "warn" : "";
+    const auto e = display::expiry_of(d);
+    std::string cls = e == display::expiry::expired ? "bad" : e == display::expiry::soon ? "warn" : "";
     std::string text = d < 0 ? "expired" : std::to_string(d) + " d";
     return cls.empty() ? text : "<span class=\"" + cls + "\">" + text + "</span>";
   };
@@ -168,10 +145,10 @@ void target_row(std::string& page, const target_status& t, double now) {
     page += " <span class=\"muted\">(" + html_escape(c.provider) + ")</span>";
   }
   page += "</td><td class=\"addr\">" + html_escape(config::host_port(c.host, c.port)) +
-          " <span class=\"muted\">" + std::string(mode_text(c.tls)) + "</span></td>";
+          " <span class=\"muted\">" + std::string(display::tls_mode(c.tls)) + "</span></td>";
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) probe_cell(page, t, i);
   if (t.last_duration_seconds >= 0) {
-    page += "<td class=\"num\">" + seconds_text(t.last_duration_seconds) + "</td>";
+    page += "<td class=\"num\">" + display::seconds(t.last_duration_seconds) + "</td>";
   } else {
     page += "<td class=\"muted\">—</td>";
   }
@@ -297,9 +274,14 @@ std::string render_rows(std::vector<const target_status*> targets,
     page += "</body></html>\n";
     return page;
   }
+  page += "<table>\n<thead><tr><th>state</th><th>target</th><th>address</th>";
+  // One column per stage, from the stage table: a new probe needs no edit here.
+  for (const auto& stage : probes::stage_table()) {
+    page += "<th title=\"" + html_escape(stage.checks) + "\">" +
+            std::string(probes::to_string(stage.probe)) + "</th>";
+  }
   page +=
-      "<table>\n<thead><tr><th>state</th><th>target</th><th>address</th><th>banner</th>"
-      "<th>tls</th><th>auth</th><th>last duration</th><th>certificate</th><th>last run</th>"
+      "<th>last duration</th><th>certificate</th><th>last run</th>"
       "<th>detail / greeting</th></tr></thead>\n<tbody>\n";
   for (std::size_t i = 0; i < shown; ++i) target_row(page, *targets[i], options.now);
   page += "</tbody></table>\n";
@@ -348,7 +330,7 @@ std::string render_debug_page(const target_status& t, double now) {
     page += "</th><td>" + value_html + "</td></tr>\n";
   };
   row("address", html_escape(config::host_port(c.host, c.port)) + " (" +
-                     std::string(mode_text(c.tls)) + ")");
+                     std::string(display::tls_mode(c.tls)) + ")");
   if (!c.provider.empty()) row("provider", html_escape(c.provider));
   if (!t.peer_address.empty()) row("connected to", html_escape(t.peer_address));
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
@@ -363,13 +345,19 @@ std::string render_debug_page(const target_status& t, double now) {
       value = "<span class=\"reason\">" + html_escape(probes::to_string(p.reason)) + "</span>: " +
               html_escape(headline(p.reason));
     }
-    if (p.has_result && p.reply_code != 0) value += " (reply " + std::to_string(p.reply_code) + ")";
+    if (p.has_result && p.reply_code != 0) {
+      value += " (reply " + std::to_string(p.reply_code) +
+               (p.enhanced_code.empty() ? "" : " " + html_escape(p.enhanced_code)) + ")";
+    }
+    if (p.has_result && p.policy_rejected) {
+      value += " <span class=\"bad\">policy refusal of this client</span>";
+    }
     if (p.has_result) value += ", " + utc_text(p.last_run_timestamp);
     row(std::string(probes::to_string(static_cast<probe_kind>(i))) + " probe", value);
   }
   if (t.last_run_timestamp > 0) {
     row("last run", utc_text(t.last_run_timestamp) + " (" + age_text(t.last_run_timestamp, now) +
-                        "), " + seconds_text(t.last_duration_seconds));
+                        "), " + display::seconds(t.last_duration_seconds));
   } else {
     row("last run", "<span class=\"muted\">not run yet</span>");
   }
@@ -383,7 +371,7 @@ std::string render_debug_page(const target_status& t, double now) {
     if (t.phase_seconds[i] < 0) continue;
     if (!phases.empty()) phases += ", ";
     phases += html_escape(probes::to_string(static_cast<probes::phase>(i))) + " " +
-              seconds_text(t.phase_seconds[i]);
+              display::seconds(t.phase_seconds[i]);
   }
   if (!phases.empty()) row("phases", phases);
   if (t.tls_seen) {
@@ -403,16 +391,8 @@ std::string render_debug_page(const target_status& t, double now) {
   }
   page += "</table>\n";
 
-  probe_kind which = probe_kind::banner;
-  if (const probe_status* failed = first_failure(t, &which)) {
-    advice_context context;
-    context.reason = failed->reason;
-    context.host = c.host;
-    context.port = c.port;
-    context.mode = c.tls;
-    context.server_name = c.tls_config.server_name;
-    context.provider = c.provider.empty() ? nullptr : config::find_provider(c.provider);
-    context.reply_code = failed->reply_code;
+  if (const auto failed = display::first_failure(t)) {
+    const advice_context context = display::advice_context_for(c, c.port, c.tls, *failed);
     page += "<h2>What to do about " + html_escape(probes::to_string(failed->reason)) +
             "</h2>\n<ul>\n";
     for (const auto& line : advice_for(context)) page += "<li>" + html_escape(line) + "</li>\n";

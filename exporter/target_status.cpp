@@ -10,6 +10,8 @@ void target_status::record(const probes::session_result& result, double end_time
     p.has_result = true;
     p.reason = outcome.reason;
     p.reply_code = outcome.reply_code;
+    p.enhanced_code = outcome.enhanced_code;
+    p.policy_rejected = outcome.policy_rejected;
     p.last_run_timestamp = end_timestamp;
     ++p.runs_total;
     if (outcome.reason != probes::failure_reason::none) {

@@ -21,6 +21,8 @@ struct probe_status {
   bool has_result = false;  // false until a run that included this probe has ended ("pending")
   probes::failure_reason reason = probes::failure_reason::none;
   int reply_code = 0;
+  std::string enhanced_code;      // RFC 3463 code of the deciding reply; empty if none
+  bool policy_rejected = false;   // the deciding reply refused this client (probes/verdicts.hpp)
   double last_run_timestamp = 0;  // Unix seconds, end of the run
   std::uint64_t runs_total = 0;
   // Failed runs in a row, 0 after a success: alerts page on N of these rather than on one
@@ -32,7 +34,7 @@ struct probe_status {
 struct target_status {
   std::shared_ptr<const config::target> config;
   std::array<probe_status, probes::probe_kind_count> probes{};
-  std::array<double, probes::phase_count> phase_seconds{-1, -1, -1, -1, -1, -1, -1, -1};
+  probes::phase_times phase_seconds = probes::not_run_phases();
   double last_duration_seconds = -1;  // -1 until the first run ends
   double last_run_timestamp = 0;
   probes::capabilities ehlo;

@@ -9,42 +9,11 @@ namespace {
 // Indexed by the enumerator's value, so a lookup is an array access. The static_asserts below
 // catch an enum that grows without its table.
 constexpr std::array<std::string_view, failure_reason_count> failure_reason_names{
-    "success",
-    "resolve_failed",
-    "connect_refused",
-    "connect_timeout",
-    "connect_unreachable",
-    "banner_timeout",
-    "banner_rejected",
-    "banner_tempfail",
-    "ehlo_rejected",
-    "connection_closed",
-    "protocol_error",
-    "timeout",
-    "starttls_unsupported",
-    "starttls_rejected",
-    "tls_handshake_failed",
-    "tls_timeout",
-    "cert_expired",
-    "cert_not_yet_valid",
-    "cert_untrusted",
-    "cert_hostname_mismatch",
-    "auth_unsupported",
-    "auth_requires_tls",
-    "auth_rejected",
-    "auth_tempfail",
-    "credentials_unavailable",
+#define SMTP_EXPORTER_NAME(name) #name,
+    SMTP_EXPORTER_FAILURE_REASONS(SMTP_EXPORTER_NAME)
+#undef SMTP_EXPORTER_NAME
 };
-static_assert(static_cast<std::size_t>(failure_reason::credentials_unavailable) + 1 ==
-              failure_reason_count);
-
-constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{"banner", "tls", "auth"};
-static_assert(static_cast<std::size_t>(probe_kind::auth) + 1 == probe_kind_count);
-
-constexpr std::array<std::string_view, phase_count> phase_names{
-    "resolve", "connect", "banner", "ehlo", "starttls", "tls_handshake", "auth", "quit",
-};
-static_assert(static_cast<std::size_t>(phase::quit) + 1 == phase_count);
+static_assert(failure_reason_names[0] == "none");
 
 constexpr std::array<std::string_view, extension_count> extension_names{
     "STARTTLS", "AUTH", "SIZE", "PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING", "DSN",
@@ -91,9 +60,13 @@ std::optional<Enum> parse_name(const std::array<std::string_view, N>& names, std
 
 }  // namespace
 
-std::string_view to_string(failure_reason r) { return name_of(failure_reason_names, r); }
+std::string_view to_string(failure_reason r) {
+  return r == failure_reason::none ? "success" : name_of(failure_reason_names, r);
+}
 
 std::optional<failure_reason> parse_failure_reason(std::string_view s) {
+  if (iequals(s, "success")) return failure_reason::none;
+  if (iequals(s, "none")) return std::nullopt;
   return parse_name<failure_reason>(failure_reason_names, s);
 }
 

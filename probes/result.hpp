@@ -13,47 +13,85 @@
 namespace smtp_exporter::probes {
 
 // One enum, one stable string each (docs/metrics.md). Alerts and dashboards match these strings.
+// One definition: the enumerators and their strings come from this list (the string is the
+// enumerator's name; `none` reads "success"), so a reason cannot be half-added. Where each reason
+// is decided: probes/verdicts.cpp, and nowhere else.
+#define SMTP_EXPORTER_FAILURE_REASONS(X) \
+  X(none)                                 \
+  X(resolve_failed)                       \
+  X(connect_refused)                      \
+  X(connect_timeout)                      \
+  X(connect_unreachable)                  \
+  X(banner_timeout)                       \
+  X(banner_rejected)                      \
+  X(banner_tempfail)                      \
+  X(ehlo_rejected)                        \
+  X(connection_closed)                    \
+  X(protocol_error)                       \
+  X(timeout)                              \
+  X(starttls_unsupported)                 \
+  X(starttls_rejected)                    \
+  X(tls_handshake_failed)                 \
+  X(tls_timeout)                          \
+  X(cert_expired)                         \
+  X(cert_not_yet_valid)                   \
+  X(cert_untrusted)                       \
+  X(cert_hostname_mismatch)               \
+  X(auth_unsupported)                     \
+  X(auth_requires_tls)                    \
+  X(auth_rejected)                        \
+  X(auth_tempfail)                        \
+  X(credentials_unavailable)              \
+  X(unverified_tls_refused)               \
+  X(envelope_requires_tls)                \
+  X(sender_rejected)                      \
+  X(sender_tempfail)                      \
+  X(recipient_rejected)                   \
+  X(recipient_tempfail)
+
 enum class failure_reason : std::uint8_t {
-  none,  // success
-  resolve_failed,
-  connect_refused,
-  connect_timeout,
-  connect_unreachable,
-  banner_timeout,
-  banner_rejected,
-  banner_tempfail,
-  ehlo_rejected,
-  connection_closed,
-  protocol_error,
-  timeout,
-  starttls_unsupported,
-  starttls_rejected,
-  tls_handshake_failed,
-  tls_timeout,
-  cert_expired,
-  cert_not_yet_valid,
-  cert_untrusted,
-  cert_hostname_mismatch,
-  auth_unsupported,
-  auth_requires_tls,
-  auth_rejected,
-  auth_tempfail,
-  credentials_unavailable,
+#define SMTP_EXPORTER_ENUMERATOR(name) name,
+  SMTP_EXPORTER_FAILURE_REASONS(SMTP_EXPORTER_ENUMERATOR)
+#undef SMTP_EXPORTER_ENUMERATOR
 };
-inline constexpr std::size_t failure_reason_count = 25;
+inline constexpr std::size_t failure_reason_count = 0
+#define SMTP_EXPORTER_COUNT(name) +1
+    SMTP_EXPORTER_FAILURE_REASONS(SMTP_EXPORTER_COUNT)
+#undef SMTP_EXPORTER_COUNT
+    ;
 // "success" for none.
 std::string_view to_string(failure_reason r);
 std::optional<failure_reason> parse_failure_reason(std::string_view s);
 
-enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2 };
-inline constexpr std::size_t probe_kind_count = 3;
+// The probes, in session order: one per stage of probes/stages.cpp (which static_asserts the
+// order). config::probe mirrors this list; exporter/session_options.cpp ties the two together.
+enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
+inline constexpr std::size_t probe_kind_count = 4;
+inline constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{
+    "banner", "tls", "auth", "envelope"};
+static_assert(static_cast<std::size_t>(probe_kind::envelope) + 1 == probe_kind_count);
 std::string_view to_string(probe_kind p);
 
+// Phases in session order; each belongs to exactly one stage (probes/stages.cpp lists them).
 enum class phase : std::uint8_t {
-  resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, quit
+  resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, mail_from, rcpt_to, quit
 };
-inline constexpr std::size_t phase_count = 8;
+inline constexpr std::size_t phase_count = 10;
+inline constexpr std::array<std::string_view, phase_count> phase_names{
+    "resolve", "connect", "banner", "ehlo", "starttls", "tls_handshake", "auth", "mail_from",
+    "rcpt_to", "quit",
+};
+static_assert(static_cast<std::size_t>(phase::quit) + 1 == phase_count);
 std::string_view to_string(phase p);
+
+// Seconds per phase; negative when the phase did not run. Made by not_run_phases(), so a new
+// phase can never read "ran in 0 s".
+using phase_times = std::array<double, phase_count>;
+constexpr phase_times not_run_phases() {
+  phase_times t{};
+  for (auto& s : t) s = -1;
+  return t;
+}
 
 // EHLO extensions the exporter reports; anything else is ignored (bounded label values).
 enum class extension : std::uint8_t {
@@ -114,17 +152,24 @@ struct tls_facts {
   double earliest_not_after() const;  // 0 when no certificate
 };
 
+// RFC 3463 "class.subject.detail" of a reply, e.g. "5.7.1"; at most 11 characters.
+inline constexpr std::size_t max_enhanced_code = 11;
+
 struct probe_outcome {
   bool ran = false;                     // the probe was due in this session
   failure_reason reason = failure_reason::none;
   int reply_code = 0;                   // the reply that decided the probe; 0 if none
+  std::string enhanced_code;            // of the deciding reply, when it carried one
+  // The deciding reply refused this client (policy) rather than the protocol: a 554 greeting or
+  // an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT. See probes/verdicts.hpp.
+  bool policy_rejected = false;
   bool success() const { return ran && reason == failure_reason::none; }
 };
 
 struct session_result {
   std::array<probe_outcome, probe_kind_count> probes{};
   // Seconds per phase; negative when the phase did not run in this session.
-  std::array<double, phase_count> phase_seconds{-1, -1, -1, -1, -1, -1, -1, -1};
+  phase_times phase_seconds = not_run_phases();
   double total_seconds = 0;
   capabilities ehlo;           // the last EHLO seen (after TLS when TLS ran)
   bool ehlo_seen = false;

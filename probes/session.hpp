@@ -1,7 +1,8 @@
 // One SMTP session against one target, running the probes that are due, in the order the sending
 // application itself would: banner (greeting, EHLO), then tls (STARTTLS or implicit TLS, handshake,
-// verification, EHLO again), then auth. One connection per run: providers rate-limit and blacklist
-// eager clients.
+// verification, EHLO again), then auth, then envelope (MAIL FROM, RCPT TO, RSET; never DATA).
+// The stages are a table (probes/stages.hpp), one file each. One connection per run: providers
+// rate-limit and blacklist eager clients.
 //
 // When a stage fails, every later probe of the run fails with the same reason: auth "failed" because
 // the port is blocked is the truth an alert should carry.
@@ -30,7 +31,12 @@ enum class transport : std::uint8_t { plain, starttls, implicit_tls };
 struct auth_options {
   credential_source credentials;             // read at every probe: rotated secrets are picked up
   std::optional<sasl_mechanism> mechanism;   // nullopt: the strongest the server offers
-  bool allow_plaintext = false;              // send credentials without TLS
+};
+
+// The envelope probe: MAIL FROM:<mail_from>, RCPT TO:<rcpt_to>, RSET. Never DATA or BDAT.
+struct envelope_options {
+  std::string mail_from;  // validated address, no angle brackets
+  std::string rcpt_to;
 };
 
 // A phase that ended, as it ended: for `diagnose`, which prints each step as it completes.
@@ -56,6 +62,12 @@ struct session_options {
   // Context with the trust store (system or ca_file) and client certificate.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::optional<auth_options> auth;  // required for the auth probe
+  std::optional<envelope_options> envelope;  // required for the envelope probe
+  // Credentials and envelope cross a connection without TLS only with allow_plaintext, and a TLS
+  // connection whose certificate was not verified (insecure_skip_verify) only with
+  // allow_unverified_credentials.
+  bool allow_plaintext = false;
+  bool allow_unverified_credentials = false;
   std::function<void(const session_event&)> on_event;  // optional
 };
 

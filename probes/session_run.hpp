@@ -1,7 +1,9 @@
-// Internal to probes/: the state of one SMTP session as it moves through its stages. The
-// stages live in three files, one per probe's own work: session.cpp (resolve, connect, greeting,
-// EHLO, QUIT: the banner probe), session_tls.cpp (STARTTLS, handshake, verification) and
-// session_auth.cpp (AUTH).
+// Internal to probes/: the state of one SMTP session as it moves through its stages, and what a
+// stage is. The frame (running the table, bookkeeping, commands, EHLO, QUIT) is session.cpp; each
+// stage is one file, probes/stage_<name>.cpp, registered by one line in probes/stages.cpp.
+//
+// A stage describes what it saw and asks probes/verdicts.hpp what that means; it never picks a
+// failure_reason itself.
 #pragma once
 
 #include <array>
@@ -15,6 +17,8 @@
 
 #include "probes/session.hpp"
 #include "probes/smtp_connection.hpp"
+#include "probes/stages.hpp"
+#include "probes/verdicts.hpp"
 
 namespace smtp_exporter::probes::detail {
 
@@ -22,10 +26,10 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using clock = std::chrono::steady_clock;
 
-
 inline constexpr std::size_t max_greeting_chars = 200;
 inline constexpr std::size_t max_transcript_lines = 100;
 inline constexpr std::size_t max_transcript_line = 300;
+inline constexpr std::size_t max_reply_summary = 120;
 // A polite QUIT must not hold a failed session open: the reason is already known.
 inline constexpr auto quit_grace = std::chrono::seconds(2);
 
@@ -33,84 +37,70 @@ inline double seconds_since(clock::time_point start) {
   return std::chrono::duration<double>(clock::now() - start).count();
 }
 
-inline std::string printable_excerpt(std::string_view text, std::size_t max) {
-  std::string out;
-  for (char c : text.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  return out;
-}
-
 // "STARTTLS SIZE PIPELINING AUTH(PLAIN LOGIN)": the capabilities the exporter understands.
-inline std::string describe(const capabilities& caps) {
-  std::string out;
-  for (std::size_t i = 0; i < extension_count; ++i) {
-    auto e = static_cast<extension>(i);
-    if (!caps.has(e)) continue;
-    if (!out.empty()) out += ' ';
-    out += to_string(e);
-    if (e == extension::auth) {
-      std::string mechs;
-      for (std::size_t m = 0; m < auth_mechanism_count; ++m) {
-        auto mech = static_cast<auth_mechanism>(m);
-        if (!caps.has(mech)) continue;
-        if (!mechs.empty()) mechs += ' ';
-        mechs += to_string(mech);
-      }
-      out += "(" + mechs + ")";
-    }
-  }
-  return out.empty() ? std::string("no extensions") : out;
-}
+std::string describe(const capabilities& caps);
+
+class session_run;
+
+// One row of the stage table.
+struct stage {
+  stage_info info;
+  // Whether the stage runs in this session (its probe or a later one is due, and it applies).
+  bool (*wanted)(const session_run& run);
+  // Runs the stage; false when the session must end (the failure is already recorded).
+  asio::awaitable<bool> (*run)(session_run& run);
+};
 
 // The run's state as it moves through the stages. Probes are decided in order; a failure decides
-// every probe that is due and not decided yet.
+// every probe that is due and not decided yet. Members are open to the stages (internal type).
 class session_run {
  public:
   session_run(const session_options& options, dns_resolver& resolver);
 
   asio::awaitable<session_result> run();
 
- private:
-  bool due(probe_kind p) const { return options_.due[static_cast<std::size_t>(p)]; }
-  bool needs_tls() const;
+  bool due(probe_kind p) const { return options.due[static_cast<std::size_t>(p)]; }
+  // `p` or a later probe is due: an earlier stage runs for the sake of a later one.
+  bool due_from(probe_kind p) const;
 
-  // Bookkeeping (session.cpp).
-  // Fails every due, undecided probe from `first` on.
-  void fail(probe_kind first, failure_reason reason, int reply_code, std::string detail);
-  void succeed(probe_kind p, int reply_code);
-  // Reason for an I/O error in the phase that was running.
-  failure_reason io_failure(phase p, const error_code& ec) const;
-  std::string io_detail(phase p, const error_code& ec) const;
+  // Records `v` (a failure) for every due, undecided probe from `first` on.
+  void fail(probe_kind first, verdict v);
+  // Records `v` (a success) for `p`.
+  void succeed(probe_kind p, const verdict& v);
+  // A failed read or write in phase `p`: the verdict, noted in the transcript; the connection is
+  // then unusable (no QUIT).
+  verdict io_failed(phase p, const error_code& ec);
+
   void note(std::string line);  // transcript
   void note_reply(const smtp_reply& reply);
   // Records a phase's duration and tells an interested caller (diagnose) at once.
   void phase_done(phase p, clock::time_point started, bool ok, std::string summary);
-  // Reads one reply; false after recording the failure.
+  // Reads one reply; false after recording an I/O failure for `probe` on.
   asio::awaitable<bool> read_reply_in(phase p, probe_kind probe, smtp_reply& reply);
+  // Sends `line` (redacted in the transcript during AUTH) and reads the reply.
   asio::awaitable<bool> command(phase p, probe_kind probe, std::string_view line,
                                 smtp_reply& reply);
-
-  // The banner probe and the session's frame (session.cpp).
-  asio::awaitable<void> execute();
+  // EHLO, or HELO when EHLO is refused; false after recording the failure for `probe` on.
   asio::awaitable<bool> ehlo(probe_kind probe);
+  // The peer as details name it: the connected address, or host:port before connecting.
+  std::string peer() const;
+  std::string reply_summary(const smtp_reply& reply) const;
+
+  const session_options& options;
+  dns_resolver& resolver;
+  session_result result;
+  std::array<bool, probe_kind_count> decided{};
+  std::shared_ptr<smtp_connection> connection;
+  bool connection_usable = false;  // connected, and no I/O failure since: QUIT is worth sending
+  clock::time_point start;
+  clock::time_point deadline;
+  int tls_reply_code = 0;  // the reply that decides the tls probe (STARTTLS, or the greeting)
+
+ private:
   asio::awaitable<void> quit();
-
-  // The tls probe (session_tls.cpp).
-  asio::awaitable<bool> starttls();
-  asio::awaitable<bool> tls_handshake(probe_kind probe);
-  bool check_verification();
-
-  // The auth probe (session_auth.cpp): AUTH as the sending application would, never mail.
-  asio::awaitable<bool> authenticate();
-  bool offered(sasl_mechanism m) const;
-
-  const session_options& options_;
-  dns_resolver& resolver_;
-  session_result result_;
-  std::array<bool, probe_kind_count> decided_{};
-  std::shared_ptr<smtp_connection> connection_;
-  clock::time_point start_;
-  clock::time_point deadline_;
-  int tls_reply_code_ = 0;
 };
+
+// Shared by the banner stage (implicit TLS) and the tls stage (after STARTTLS): stage_tls.cpp.
+asio::awaitable<bool> tls_handshake(session_run& run, probe_kind probe);
 
 }  // namespace smtp_exporter::probes::detail

@@ -96,6 +96,7 @@ void reply_parser::reset() {
   error_.clear();
   bad_ = false;
   complete_ = false;
+  line_code_ = 0;
 }
 
 smtp_reply reply_parser::take_reply() {
@@ -155,11 +156,16 @@ bool reply_parser::accept(char c, const char* rest, std::size_t rest_size) {
       if (reply_.lines.empty()) {
         reply_.code = code;
       } else if (code != reply_.code) {
-        return fail("inconsistent reply codes");
+        // Only a refusal may end a positive reply; anything else is inconsistent at once.
+        if (reply_.code / 100 != 2 || (code / 100 != 4 && code / 100 != 5)) {
+          return fail("inconsistent reply codes");
+        }
+        line_code_ = code;
       }
     }
   } else if (pos == 3) {
     if (c != '-' && c != ' ' && c != '\r') return malformed();
+    if (line_code_ != 0 && c == '-') return fail("inconsistent reply codes");
   } else if (pos == 4 && line_[3] == '\r') {
     // "250\r" then anything but LF: the CR stood where the separator belongs.
     return malformed();
@@ -185,7 +191,13 @@ bool reply_parser::end_line() {
   if (count > limits_.max_lines || (!last && count >= limits_.max_lines)) {
     return fail("too many reply lines");
   }
-  if (last) {
+  if (last && line_code_ != 0) {
+    reply_.preamble_code = reply_.code;
+    reply_.code = line_code_;
+    line_code_ = 0;
+    reply_.enhanced_code = std::string(enhanced_code_of(reply_.lines.back(), reply_.code_class()));
+    complete_ = true;
+  } else if (last) {
     reply_.enhanced_code = std::string(enhanced_code_of(reply_.lines.front(), reply_.code_class()));
     complete_ = true;
   }

@@ -1,7 +1,9 @@
 // A socket-free, incremental SMTP reply parser (RFC 5321 section 4.2), in the style of Asio's HTTP
 // server example: feed it bytes, it says good / bad / indeterminate.
 //
-// - multi-line replies: "250-first" ... "250 last"; every line must carry the same code;
+// - multi-line replies: "250-first" ... "250 last"; every line must carry the same code, except
+//   that a final 4yz/5yz line may end 2yz lines (greetings "220-..." then "554 ..." exist): the
+//   final line's code decides, as the server's last word;
 // - CRLF and bare LF line endings;
 // - enhanced status codes (RFC 3463, "2.0.0 ") are recognised and copied to enhanced_code;
 // - limits: line length and line count, so a hostile server cannot grow memory without bound.
@@ -18,7 +20,10 @@ namespace smtp_exporter::probes {
 
 struct smtp_reply {
   int code = 0;                     // 3-digit reply code, e.g. 220
-  std::string enhanced_code;        // "5.7.1" if the first line carries one, else empty
+  // When the final line refuses (4yz/5yz) after lines of a positive code ("220-" ... "554 "),
+  // the earlier lines' code; `code` is the final line's. 0 otherwise.
+  int preamble_code = 0;
+  std::string enhanced_code;        // "5.7.1" if the deciding line carries one, else empty
   std::vector<std::string> lines;   // text of each line after "NNN-"/"NNN " (enhanced code kept)
   // The text of all lines joined with "\n".
   std::string text() const;
@@ -56,6 +61,7 @@ class reply_parser {
   std::string error_;
   bool bad_ = false;
   bool complete_ = false;  // the final line has been parsed; reply_ is whole
+  int line_code_ = 0;      // the code of the line being read, when it differs from reply_.code
 
   bool accept(char c, const char* rest, std::size_t rest_size);
   bool end_line();

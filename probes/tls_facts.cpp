@@ -1,4 +1,5 @@
 #include "probes/tls_facts.hpp"
+#include "probes/verdicts.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -106,11 +107,6 @@ bool name_matches(X509* leaf, const std::string& name) {
   return X509_check_host(leaf, name.data(), name.size(), 0, nullptr) == 1;
 }
 
-bool is_hostname_error(int code) {
-  return code == X509_V_ERR_HOSTNAME_MISMATCH || code == X509_V_ERR_IP_ADDRESS_MISMATCH ||
-         code == X509_V_ERR_EMAIL_MISMATCH;
-}
-
 }  // namespace
 
 std::string_view to_string(ocsp_status s) {
@@ -138,17 +134,6 @@ void prepare_tls_client(SSL* ssl, verify_errors* errors) {
 
 const verify_errors* recorded_verify_errors(SSL* ssl) {
   return ssl ? static_cast<const verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
-}
-
-failure_reason reason_for_verify_errors(const std::vector<int>& codes) {
-  if (codes.empty()) return failure_reason::none;
-  auto has = [&](int code) { return std::find(codes.begin(), codes.end(), code) != codes.end(); };
-  if (has(X509_V_ERR_CERT_HAS_EXPIRED)) return failure_reason::cert_expired;
-  if (has(X509_V_ERR_CERT_NOT_YET_VALID)) return failure_reason::cert_not_yet_valid;
-  if (std::any_of(codes.begin(), codes.end(), [](int c) { return !is_hostname_error(c); })) {
-    return failure_reason::cert_untrusted;
-  }
-  return failure_reason::cert_hostname_mismatch;
 }
 
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name) {

@@ -39,8 +39,6 @@ std::string label_text(std::string_view utf8, std::size_t max_bytes);
 // response, nextUpdate. The response's signature is not checked.
 void read_ocsp_response(const unsigned char* der, long length, tls_facts& facts);
 
-// The failure reason for a set of OpenSSL verification errors (none when empty). An expired or
-// not-yet-valid certificate says more than "untrusted", and a chain problem more than the name.
-failure_reason reason_for_verify_errors(const std::vector<int>& codes);
+// reason_for_verify_errors() is in probes/verdicts.hpp, with every other reason decision.
 
 }  // namespace smtp_exporter::probes

@@ -505,7 +505,10 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPEndpointFlapping", {}},
       {"SMTPPortBlocked", {"blocked"}},
       {"SMTPConnectionRefused", {"refused"}},
-      {"SMTPGreetingRejected", {"blacklisted"}},
+      {"SMTPPolicyRejected", {"blacklisted"}},
+      // No target here runs the envelope probe (tests/integration/envelope_test.cpp does); the
+      // promtool tests show this alert firing.
+      {"SMTPEnvelopeRejected", {}},
       {"SMTPSlowGreeting", {"slow"}},
       {"SMTPAuthFailing", {"badauth"}},
       {"SMTPAuthCredentialsUnavailable", {"nosecret"}},
@@ -580,11 +583,11 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
 
   // The cause alerts keep the target's own labels and name the reason.
   {
-    auto res = prom.query(rule_query("SMTPGreetingRejected"));
+    auto res = prom.query(rule_query("SMTPPolicyRejected"));
     ASSERT_TRUE(res.ok) << res.error;
     ASSERT_EQ(result_array(res).size(), 1u);
     EXPECT_EQ(label(result_array(res)[0], "team"), "billing");
-    EXPECT_EQ(label(result_array(res)[0], "result"), "banner_rejected");
+    EXPECT_EQ(label(result_array(res)[0], "target"), "blacklisted");
     EXPECT_EQ(label(result_array(res)[0], "job"), job_name);
   }
 
@@ -649,8 +652,9 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
     EXPECT_NE(blocked.find("(127.0.0.1:" + std::to_string(blackhole.port()) + ")"),
               std::string::npos)
         << blocked;
-    auto blacklisted = description_of("SMTPGreetingRejected", "blacklisted");
-    EXPECT_NE(blacklisted.find("(554)"), std::string::npos) << blacklisted;
+    auto blacklisted = description_of("SMTPPolicyRejected", "blacklisted");
+    EXPECT_NE(blacklisted.find("banner: banner_rejected;"), std::string::npos) << blacklisted;
+    EXPECT_NE(blacklisted.find("reply 554 5.7.1"), std::string::npos) << blacklisted;
     auto badauth = description_of("SMTPAuthFailing", "badauth");
     EXPECT_NE(badauth.find("reply 535"), std::string::npos) << badauth;
     EXPECT_EQ(prom.log().find("Expanding alert template failed"), std::string::npos) << prom.log();
@@ -682,6 +686,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   // have are run for a target that has it.
   const std::map<std::pair<std::string, std::string>, std::string> target_for_panel = {
       {{"target-detail.json", "Failures by reason"}, "blocked"},  // healthy never fails
+      // A 554 5.7.1 greeting: an enhanced code whatever the healthy server's replies carry.
+      {{"target-detail.json", "Enhanced status codes"}, "blacklisted"},
   };
   // Exact values of the overview's stat panels in this situation.
   const std::map<std::string, double> overview_stats = {

@@ -124,7 +124,8 @@ TEST_F(status_page, debug_page_shows_the_transcript_and_404s_unknown_targets) {
   auto refused = http_request(exporter_->port(), "GET", "/probe/debug?target=refused");
   ASSERT_EQ(refused.status, 200);
   EXPECT_TRUE(has(refused.body, "What to do about connect_refused"));
-  EXPECT_TRUE(has(refused.body, "* connect to port"));
+  EXPECT_TRUE(has(refused.body, "* connect: 127.0.0.1:")) << refused.body;
+  EXPECT_TRUE(has(refused.body, "refused the connection")) << refused.body;
 
   EXPECT_EQ(http_request(exporter_->port(), "GET", "/probe/debug?target=nope").status, 404);
   EXPECT_EQ(http_request(exporter_->port(), "GET", "/probe/debug").status, 400);

@@ -303,3 +303,53 @@ TEST(auth_over_tls, untrusted_certificate_fails_auth_with_the_certificate_reason
 
 }  // namespace
 }  // namespace smtp_test
+
+namespace smtp_test {
+namespace {
+
+// insecure_skip_verify lets the tls probe pass an unverified certificate, but credentials and the
+// envelope still never go to that server unless allow_unverified_credentials says so by name.
+TEST(auth_over_tls, insecure_skip_verify_withholds_credentials_unless_allowed_by_name) {
+  temp_dir dir;
+  test_pki pki;
+  auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir, port,
+                             {"--tls-cert", pki.self_signed.chain_file.string(), "--tls-key",
+                              pki.self_signed.key_file.string(), "--auth-user", "alice",
+                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  ASSERT_NE(port, 0) << peer->log();
+  auto target = [&](const std::string& name, bool allow) {
+    return "[[target]]\nname = \"" + name + "\"\nhost = \"127.0.0.1\"\nport = " +
+           std::to_string(port) +
+           "\nprobes = [\"banner\", \"tls\", \"auth\", \"envelope\"]\nenvelope_interval = \"1s\"\n" +
+           (allow ? "allow_unverified_credentials = true\n" : "") +
+           "[target.tls]\nserver_name = \"mx.test\"\ninsecure_skip_verify = true\n"
+           "[target.auth]\nusername = \"alice\"\npassword = \"s3cr3t-Pa55word\"\n"
+           "[target.envelope]\nmail_from = \"alice@mx.test\"\nrcpt_to = \"alice@mx.test\"\n\n";
+  };
+  {
+    exporter_process exporter(dir, fast_defaults + target("withheld", false));
+    ASSERT_TRUE(exporter.started()) << exporter.process().log();
+    auto text = exporter.scrape_until_decided({"withheld"}, "auth");
+    EXPECT_EQ(probe_result(text, "withheld", "tls"), "success") << text;
+    EXPECT_EQ(probe_result(text, "withheld", "auth"), "unverified_tls_refused") << text;
+    EXPECT_EQ(probe_result(text, "withheld", "envelope"), "unverified_tls_refused") << text;
+    // The load warned about it, naming the key that would allow it.
+    EXPECT_NE(exporter.process().log().find("allow_unverified_credentials"), std::string::npos)
+        << exporter.process().log();
+  }
+  // aiosmtpd logs every command it receives: no AUTH, no MAIL ever arrived.
+  EXPECT_NE(peer->log().find(">> b'STARTTLS'"), std::string::npos) << peer->log();
+  EXPECT_EQ(peer->log().find(">> b'AUTH"), std::string::npos) << peer->log();
+  EXPECT_EQ(peer->log().find(">> b'MAIL"), std::string::npos) << peer->log();
+
+  exporter_process allowed(dir, fast_defaults + target("allowed", true));
+  ASSERT_TRUE(allowed.started()) << allowed.process().log();
+  auto text = allowed.scrape_until_decided({"allowed"}, "envelope");
+  EXPECT_EQ(probe_result(text, "allowed", "auth"), "success") << text;
+  EXPECT_EQ(probe_result(text, "allowed", "envelope"), "success") << text;
+}
+
+}  // namespace
+}  // namespace smtp_test

@@ -4,6 +4,7 @@
 #   postfix_peer.sh start DIR --cert CHAIN --key KEY --starttls-port P1 --implicit-port P2
 #                   [--hostname mx.test]
 #                   [--sasl-user U --sasl-password PW [--sasl-realm R]]
+#                   [--accept-rcpt ADDRESS]
 #   postfix_peer.sh stop DIR
 #
 # start: writes DIR/etc/{main.cf,master.cf}, starts postfix and returns (status 0) only once
@@ -13,7 +14,8 @@
 # stop: stops that postfix and makes sure no process of it remains. Idempotent.
 #
 # Postfix never delivers anything: every transport is `error`, mydestination is empty and the
-# relay restrictions reject every recipient. Listeners are on 127.0.0.1 only. Needs root (postfix
+# relay restrictions reject every recipient (554 5.7.1), except ADDRESS with --accept-rcpt, whose
+# RCPT TO gets 250 (for envelope probes; a message to it would be discarded). Listeners are on 127.0.0.1 only. Needs root (postfix
 # starts as root and drops to the `postfix` user). /etc/postfix/main.cf is never read or written.
 #
 # Layout of DIR: etc/ (config_directory: main.cf, master.cf, sasl/smtpd.conf, sasl/sasldb2),
@@ -173,7 +175,7 @@ EOF
 cmd_start() {
   local dir=$1
   shift
-  local cert="" key="" p1="" p2="" user="" password="" realm="" hostname="mx.test"
+  local cert="" key="" p1="" p2="" user="" password="" realm="" hostname="mx.test" accept=""
   while (($#)); do
     [[ $# -ge 2 ]] || die_usage "option $1 needs a value"
     case $1 in
@@ -185,6 +187,7 @@ cmd_start() {
       --sasl-password) password=$2 ;;
       --sasl-realm) realm=$2 ;;
       --hostname) hostname=$2 ;;
+      --accept-rcpt) accept=$2 ;;
       *) die_usage "unknown option $1" ;;
     esac
     shift 2
@@ -196,6 +199,14 @@ cmd_start() {
   [[ $p1 =~ ^[0-9]+$ && $p2 =~ ^[0-9]+$ && $p1 != "$p2" ]] ||
     die_usage "--starttls-port and --implicit-port must be two different port numbers"
   [[ $hostname =~ ^[A-Za-z0-9.-]+$ ]] || die_usage "bad --hostname"
+  [[ -z $accept || $accept =~ ^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$ ]] || die_usage "bad --accept-rcpt"
+  local rcpt_restrictions=reject transport_maps=""
+  if [[ -n $accept ]]; then
+    rcpt_restrictions="check_recipient_access inline:{ $accept=OK }, reject"
+    # smtpd refuses at RCPT an address routed to the error transport; route this one to discard
+    # (a message sent to it, which the envelope probe never sends, would vanish).
+    transport_maps="inline:{ $accept=discard: }"
+  fi
   if [[ -n $user || -n $password ]]; then
     [[ -n $user && -n $password ]] || die_usage "--sasl-user and --sasl-password go together"
     [[ -z $realm ]] && realm=$hostname
@@ -268,8 +279,9 @@ local_transport = error:5.7.1 test peer delivers nothing
 virtual_transport = error:5.7.1 test peer delivers nothing
 relay_transport = error:5.7.1 test peer delivers nothing
 default_transport = error:5.7.1 test peer delivers nothing
-smtpd_relay_restrictions = reject
-smtpd_recipient_restrictions = reject
+smtpd_relay_restrictions = $rcpt_restrictions
+smtpd_recipient_restrictions = $rcpt_restrictions
+transport_maps = $transport_maps
 biff = no
 
 # TLS: STARTTLS offered on the plain port; the implicit port overrides in master.cf.

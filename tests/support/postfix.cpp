@@ -25,7 +25,8 @@ bool postfix_peer::available() {
 }
 
 postfix_peer::postfix_peer(const temp_dir& dir, const fs::path& chain, const fs::path& key,
-                           std::optional<sasl_options> sasl, const std::string& hostname) {
+                           std::optional<sasl_options> sasl, const std::string& hostname,
+                           const std::string& accept_rcpt) {
   static std::atomic<int> counter{0};
   const std::string id = std::to_string(++counter);
   dir_ = dir.path() / ("postfix" + id);
@@ -46,6 +47,7 @@ postfix_peer::postfix_peer(const temp_dir& dir, const fs::path& chain, const fs:
       argv.insert(argv.end(), {"--sasl-user", sasl->user, "--sasl-password", sasl->password});
       if (!sasl->realm.empty()) argv.insert(argv.end(), {"--sasl-realm", sasl->realm});
     }
+    if (!accept_rcpt.empty()) argv.insert(argv.end(), {"--accept-rcpt", accept_rcpt});
     auto log_file =
         dir.path() / ("postfix" + id + "_start" + std::to_string(attempt) + ".log");
     child_process proc(argv, log_file);

@@ -23,9 +23,10 @@ class postfix_peer {
   // Starts postfix in a new subdirectory of `dir` on two free loopback ports, with `chain`
   // (leaf first, PEM) and `key`. Returns once both ports greet, or after a deadline (then
   // started() is false and log() says why).
+  // `accept_rcpt`: one address whose RCPT TO gets 250 (every other gets 554 5.7.1).
   postfix_peer(const temp_dir& dir, const fs::path& chain, const fs::path& key,
                std::optional<sasl_options> sasl = std::nullopt,
-               const std::string& hostname = "mx.test");
+               const std::string& hostname = "mx.test", const std::string& accept_rcpt = "");
   // Stops postfix; no process of it remains.
   ~postfix_peer();
   postfix_peer(const postfix_peer&) = delete;

@@ -62,7 +62,7 @@ std::vector<good_case> good_cases() {
          EXPECT_TRUE(t.has(probe::tls));
          EXPECT_FALSE(t.has(probe::auth));
          EXPECT_EQ(t.interval, 60s);
-         EXPECT_EQ(t.probe_interval, (std::array<duration, probe_count>{60s, 60s, 60s}));
+         EXPECT_EQ(t.probe_interval, (std::array<duration, probe_count>{60s, 60s, 60s, 15min}));
          EXPECT_EQ(t.timeout, 10s);
          EXPECT_EQ(t.ehlo_name, default_ehlo_name());
          EXPECT_FALSE(t.allow_plaintext);
@@ -134,11 +134,35 @@ std::vector<good_case> good_cases() {
          ASSERT_EQ(c.targets.size(), 3u);
          using intervals = std::array<duration, probe_count>;
          EXPECT_EQ(c.targets[0].interval, 30s);
-         EXPECT_EQ(c.targets[0].probe_interval, (intervals{30s, 5min, 30s}));
+         EXPECT_EQ(c.targets[0].probe_interval, (intervals{30s, 5min, 30s, 15min}));
          EXPECT_EQ(c.targets[0].timeout, 5s);
-         EXPECT_EQ(c.targets[1].probe_interval, (intervals{10s, 5min, 10s}));
+         EXPECT_EQ(c.targets[1].probe_interval, (intervals{10s, 5min, 10s, 15min}));
          EXPECT_EQ(c.targets[2].interval, 30s);
-         EXPECT_EQ(c.targets[2].probe_interval, (intervals{15s, 1min, 1h}));
+         EXPECT_EQ(c.targets[2].probe_interval, (intervals{15s, 1min, 1h, 15min}));
+       }},
+      {"envelope_defaults_to_the_auth_username_and_15m",
+       lines({"[[target]]", "name = \"e\"", "provider = \"gmail\"", "interval = \"1m\"",
+              "probes = [\"banner\", \"auth\", \"envelope\"]",
+              "allow_unverified_credentials = true",
+              "auth = { username = \"me@example.com\", password_env = \"P\" }",
+              "envelope = { rcpt_to = \"me@example.com\" }"}),
+       [](const exporter_config& c) {
+         ASSERT_EQ(c.targets.size(), 1u);
+         const target& t = c.targets[0];
+         ASSERT_TRUE(t.envelope.has_value());
+         EXPECT_EQ(t.envelope->mail_from, "me@example.com");
+         EXPECT_EQ(t.envelope->rcpt_to, "me@example.com");
+         EXPECT_EQ(t.probe_interval[static_cast<std::size_t>(probe::envelope)], 15min);
+         EXPECT_TRUE(t.allow_unverified_credentials);
+       }},
+      {"insecure_skip_verify_with_auth_warns_that_credentials_are_withheld",
+       lines({"[[target]]", "name = \"w\"", "provider = \"gmail\"",
+              "probes = [\"banner\", \"auth\"]", "tls = { insecure_skip_verify = true }",
+              "auth = { username = \"me@example.com\", password_env = \"P\" }"}),
+       [](const exporter_config& c) {
+         ASSERT_EQ(c.warnings.size(), 1u);
+         EXPECT_NE(c.warnings[0].find("allow_unverified_credentials"), std::string::npos)
+             << c.warnings[0];
        }},
       {"labels_are_sorted_by_name",
        lines({"[[target]]", "name = \"a\"", "provider = \"gmail\"",
@@ -406,8 +430,29 @@ std::vector<bad_case> bad_cases() {
       // Probes and TLS.
       {"unknown_probe",
        gmail_target({"probes = [\"banner\", \"dkim\"]"}),
-       {"test.toml:4:21: target[0].probes[1]: unknown probe \"dkim\" (expected banner, tls or "
-        "auth)"}},
+       {"test.toml:4:21: target[0].probes[1]: unknown probe \"dkim\" (expected banner, tls, auth "
+        "or envelope)"}},
+      {"envelope_probe_without_table",
+       gmail_target({"probes = [\"banner\", \"envelope\"]"}),
+       {"test.toml:1:1: target[0].envelope: envelope is required when probes include "
+        "\"envelope\""}},
+      {"envelope_without_rcpt_to_and_no_address_username",
+       gmail_target({"probes = [\"envelope\"]", "auth = { username = \"u\", password_env = \"P\" }",
+                     "[target.envelope]"}),
+       {"test.toml:6:1: target[0].envelope.mail_from: mail_from is required (the auth username "
+        "is not an address)",
+        "test.toml:6:1: target[0].envelope.rcpt_to: rcpt_to is required"}},
+      {"envelope_address_cannot_break_out_of_the_command",
+       gmail_target({"probes = [\"envelope\"]", "[target.envelope]",
+                     "mail_from = \"a@b> SIZE=1\"", "rcpt_to = \"nobody\""}),
+       {"test.toml:6:13: target[0].envelope.mail_from: must be printable ASCII without spaces or "
+        "angle brackets",
+        "test.toml:7:11: target[0].envelope.rcpt_to: must be an address of the form local@domain"}},
+      {"tls_none_envelope_without_allow_plaintext",
+       gmail_target({"tls = \"none\"", "probes = [\"envelope\"]",
+                     "envelope = { mail_from = \"a@example.com\", rcpt_to = \"b@example.com\" }"}),
+       {"test.toml:4:7: target[0].tls: \"none\" would send the envelope in clear text; set "
+        "allow_plaintext = true to allow it"}},
       {"probe_listed_twice",
        gmail_target({"probes = [\"tls\", \"tls\"]"}),
        {"test.toml:4:18: target[0].probes[1]: probe \"tls\" is listed twice"}},

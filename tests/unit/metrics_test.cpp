@@ -77,6 +77,27 @@ TEST(metrics, completed_run_renders_outcomes_and_counters) {
   EXPECT_EQ(count, 1u);
 }
 
+TEST(metrics, policy_refusal_and_enhanced_code_of_the_deciding_reply) {
+  status_store store;
+  exporter_state state;
+  auto t = std::make_shared<config::target>(*target("relay"));
+  t->probes = {true, false, false, true};
+  store.set_targets({t});
+  probes::session_result r;
+  r.probes[0] = {true, probes::failure_reason::none, 220};
+  r.probes[3] = {true, probes::failure_reason::recipient_rejected, 550, "5.7.1", true};
+  store.record(t, r, 1700000000);
+  metrics_collector c(store, state);
+  auto text = render(c);
+  EXPECT_TRUE(contains(text, R"(smtp_probe_policy_rejected{target="relay",probe="envelope",team="billing"} 1)")) << text;
+  EXPECT_TRUE(contains(text, R"(smtp_probe_policy_rejected{target="relay",probe="banner",team="billing"} 0)"));
+  EXPECT_TRUE(contains(text, R"(smtp_reply_enhanced_status_info{target="relay",probe="envelope",code="5.7.1",team="billing"} 1)"));
+  EXPECT_FALSE(contains(text, R"(smtp_reply_enhanced_status_info{target="relay",probe="banner")"))
+      << "the greeting carried no enhanced code";
+  EXPECT_TRUE(contains(text, R"(smtp_probe_result_info{target="relay",probe="envelope",result="recipient_rejected",team="billing"} 1)"));
+  EXPECT_FALSE(contains(text, R"(probe="tls")")) << "a probe the target does not run has no series";
+}
+
 TEST(metrics, result_of_a_replaced_target_is_dropped) {
   status_store store;
   auto old_target = target("a");

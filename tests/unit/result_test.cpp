@@ -21,7 +21,7 @@ TEST(result_strings, failure_reasons_round_trip) {
 }
 
 TEST(result_strings, failure_reason_count_matches_the_enum) {
-  EXPECT_EQ(static_cast<std::size_t>(failure_reason::credentials_unavailable) + 1,
+  EXPECT_EQ(static_cast<std::size_t>(failure_reason::recipient_tempfail) + 1,
             failure_reason_count);
   EXPECT_EQ(to_string(static_cast<failure_reason>(failure_reason_count)), "unknown");
 }
@@ -63,12 +63,13 @@ TEST(result_strings, probe_kinds) {
   EXPECT_EQ(to_string(probe_kind::banner), "banner");
   EXPECT_EQ(to_string(probe_kind::tls), "tls");
   EXPECT_EQ(to_string(probe_kind::auth), "auth");
+  EXPECT_EQ(to_string(probe_kind::envelope), "envelope");
   EXPECT_EQ(to_string(static_cast<probe_kind>(probe_kind_count)), "unknown");
 }
 
 TEST(result_strings, phases) {
   const char* expected[] = {"resolve", "connect", "banner", "ehlo",
-                            "starttls", "tls_handshake", "auth", "quit"};
+                            "starttls", "tls_handshake", "auth", "mail_from", "rcpt_to", "quit"};
   static_assert(std::size(expected) == phase_count);
   for (std::size_t i = 0; i < phase_count; ++i) {
     EXPECT_EQ(to_string(static_cast<phase>(i)), expected[i]);

@@ -5,7 +5,9 @@
 #include <set>
 #include <stdexcept>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -26,7 +28,7 @@ config::target make_target(const std::string& name, std::chrono::milliseconds in
   t.tls = config::tls_mode::none;
   t.probes[static_cast<std::size_t>(config::probe::banner)] = true;
   t.interval = interval;
-  t.probe_interval = {interval, interval, interval};
+  t.probe_interval.fill(interval);
   t.timeout = interval;
   t.ehlo_name = "probe.test";
   return t;
@@ -48,7 +50,7 @@ struct fake_sessions {
   std::map<std::string, int> running_per_host;
   int max_running_per_host = 0;
   std::map<std::string, int> runs;
-  std::map<std::string, std::array<int, 3>> due_counts;
+  std::map<std::string, std::array<int, probes::probe_kind_count>> due_counts;
 
   session_runner runner() {
     return [this](const probes::session_options& o) -> asio::awaitable<probes::session_result> {
@@ -57,7 +59,7 @@ struct fake_sessions {
       int per_host = ++running_per_host[o.host];
       max_running_per_host = std::max(max_running_per_host, per_host);
       ++runs[o.host];
-      for (int i = 0; i < 3; ++i) due_counts[o.host][i] += o.due[i] ? 1 : 0;
+      for (std::size_t i = 0; i < probes::probe_kind_count; ++i) due_counts[o.host][i] += o.due[i] ? 1 : 0;
       auto index = sessions.size();
       sessions.push_back({o.host, o.port, scheduler_clock::now(), {}});
       scheduler_timer t(co_await asio::this_coro::executor, run_time);
@@ -67,7 +69,7 @@ struct fake_sessions {
       sessions[index].end = scheduler_clock::now();
       if (o.host == throw_for_host) throw std::runtime_error("session bug");
       probes::session_result r;
-      for (int i = 0; i < 3; ++i) r.probes[i].ran = o.due[i];
+      for (std::size_t i = 0; i < probes::probe_kind_count; ++i) r.probes[i].ran = o.due[i];
       co_return r;
     };
   }
@@ -437,6 +439,61 @@ TEST_F(reload_mid_session, chained_reloads_still_wait_for_the_oldest_session) {
   EXPECT_EQ(fake_.sessions[1].port, 2526);
   EXPECT_EQ(fake_.max_running_per_host, 1);
   expect_no_overlap(fake_.sessions);
+}
+
+// A second kind of check (as DNSBL lookups are): its own timer and its own record, hosted by the
+// scheduler, counted in the runs in flight, stopped with it. Nothing of it is an SMTP session.
+struct ticking_check : check_runner {
+  struct record {
+    int runs = 0;
+  };
+  std::shared_ptr<record> status = std::make_shared<record>();
+  std::shared_ptr<asio::steady_timer> timer;
+  std::shared_ptr<bool> stopped = std::make_shared<bool>(false);
+  std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
+
+  std::string_view kind() const override { return "ticking"; }
+  void start(asio::any_io_executor executor) override {
+    timer = std::make_shared<asio::steady_timer>(executor);
+    asio::co_spawn(executor, loop(timer, status, stopped, running), asio::detached);
+  }
+  static asio::awaitable<void> loop(std::shared_ptr<asio::steady_timer> timer,
+                                    std::shared_ptr<record> status, std::shared_ptr<bool> stopped,
+                                    std::shared_ptr<std::size_t> running) {
+    while (!*stopped) {
+      ++*running;
+      timer->expires_after(5ms);
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      --*running;
+      if (*stopped) break;
+      ++status->runs;
+    }
+  }
+  void stop() override {
+    *stopped = true;
+    if (timer) timer->cancel();
+  }
+  std::size_t in_flight() const override { return *running; }
+};
+
+TEST(scheduler, hosts_a_second_kind_of_runner_with_its_own_record) {
+  asio::io_context io;
+  status_store store;
+  scheduler s(io.get_executor(), store, {});
+  fake_sessions fake;
+  s.set_session_runner(fake.runner());
+  auto check = std::make_shared<ticking_check>();
+  s.host(check);
+  s.apply({make_target("smtp", 50ms)}, {});
+  io.run_for(40ms);
+  EXPECT_GE(check->status->runs, 3);
+  EXPECT_GE(s.in_flight(), 1u) << "the hosted check's run in flight is counted";
+  EXPECT_EQ(store.size(), 1u) << "the hosted check has no SMTP record";
+  s.stop();
+  const int runs = check->status->runs;
+  io.run_for(40ms);
+  EXPECT_EQ(check->status->runs, runs) << "stopped with the scheduler";
+  EXPECT_EQ(check->in_flight(), 0u);
 }
 
 }  // namespace

@@ -244,6 +244,34 @@ TEST(smtp_reply_parser, inconsistent_codes) {
   EXPECT_EQ(parser.error(), "inconsistent reply codes");
 }
 
+// Issue 10: a greeting that starts positive and ends with a refusal is that refusal, with the
+// server's text kept (some MTAs greet "220-" and then refuse a blacklisted client).
+TEST(smtp_reply_parser, a_final_refusal_may_end_a_positive_reply) {
+  reply_parser parser;
+  const auto out = feed(parser,
+                        "220-mx.test ESMTP\r\n220-checking\r\n554 5.7.1 blocked using zen\r\n");
+  ASSERT_EQ(out.result, status::good) << parser.error();
+  const auto& r = parser.reply();
+  EXPECT_EQ(r.code, 554);
+  EXPECT_EQ(r.preamble_code, 220);
+  EXPECT_EQ(r.enhanced_code, "5.7.1") << "from the deciding (final) line";
+  ASSERT_EQ(r.lines.size(), 3u);
+  EXPECT_EQ(r.lines[2], "5.7.1 blocked using zen");
+}
+
+TEST(smtp_reply_parser, a_changed_code_must_be_the_final_line) {
+  reply_parser parser;
+  EXPECT_EQ(feed(parser, "220-a\r\n554-b\r\n554 c\r\n").result, status::bad);
+  EXPECT_EQ(parser.error(), "inconsistent reply codes");
+  parser.reset();
+  EXPECT_EQ(feed(parser, "421-a\r\n554 b\r\n").result, status::bad) << "only after a 2yz";
+  parser.reset();
+  EXPECT_EQ(feed(parser, "220-a\r\n354 b\r\n").result, status::bad) << "only to a 4yz/5yz";
+  parser.reset();
+  ASSERT_EQ(feed(parser, "250 ok\r\n").result, status::good);
+  EXPECT_EQ(parser.reply().preamble_code, 0);
+}
+
 TEST(smtp_reply_parser, bad_stays_bad) {
   reply_parser parser;
   ASSERT_EQ(feed(parser, "hello\r\n").result, status::bad);

@@ -83,6 +83,20 @@ TEST(status_page, failing_rows_first_and_marked) {
   EXPECT_FALSE(contains(page, "https://"));
 }
 
+// The probe columns come from the stage table: the envelope stage has one without an edit here.
+TEST(status_page, one_column_per_stage) {
+  auto page = render_status_page({with_result(target("a-ok"), failure_reason::none)},
+                                 {"/metrics", 1000, now});
+  auto header = page.substr(page.find("<thead>"), page.find("</thead>") - page.find("<thead>"));
+  std::size_t last = 0;
+  for (const char* probe : {">banner</th>", ">tls</th>", ">auth</th>", ">envelope</th>"}) {
+    auto at = header.find(probe);
+    ASSERT_NE(at, std::string::npos) << probe << "\n" << header;
+    EXPECT_GT(at, last) << "in session order";
+    last = at;
+  }
+}
+
 TEST(status_page, certificate_days_left) {
   auto s = with_result(target("tls"), failure_reason::none);
   s.tls_seen = true;
