@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/detail/module_keys.hpp"
 #include "config/presets.hpp"
 
 namespace smtp_exporter::config {
@@ -33,7 +34,7 @@ constexpr duration builtin_envelope_interval = 15min;
 constexpr duration max_duration = std::chrono::hours(168);
 constexpr std::size_t max_name_length = 128;
 
-constexpr std::string_view top_keys[] = {"defaults", "target", "dnsbl"};
+constexpr std::string_view top_keys[] = {"defaults", "target", "module", "dnsbl"};
 constexpr std::string_view dnsbl_keys[] = {
     "enabled", "egress_ips", "discovery", "check_targets", "max_target_ips", "max_in_flight",
     "servers", "interval", "timeout", "zone"};
@@ -52,6 +53,11 @@ constexpr std::string_view target_keys[] = {
     "tls_interval", "auth_interval", "timeout", "ehlo_name", "allow_plaintext", "labels", "auth",
     "ip_protocol", "envelope_interval", "envelope", "allow_unverified_credentials"};
 constexpr std::string_view envelope_keys[] = {"mail_from", "rcpt_to"};
+// A [module.NAME] table: a target's keys without name, host, port, intervals and labels.
+constexpr std::string_view module_keys[] = {
+    "provider", "tls", "probes", "timeout", "ehlo_name", "allow_plaintext", "auth", "ip_protocol",
+    "envelope", "allow_unverified_credentials", "allowed_hosts", "allowed_cidrs", "allowed_ports",
+    "max_concurrent"};
 constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
 constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
@@ -225,8 +231,12 @@ class loader {
   std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
                                                   const std::optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
+  // With `module`, reads a module's target template into module->settings instead.
   void parse_target(const toml::table& table, const std::string& base,
-                    const defaults_block& defaults, exporter_config& config);
+                    const defaults_block& defaults, exporter_config& config,
+                    probe_module* module = nullptr);
+  void parse_modules(const toml::table& table, const defaults_block& defaults,
+                     exporter_config& config);
   void check_timeout(const toml::table& table, std::string_view base,
                      const std::array<bool, probe_count>& probes,
                      const std::array<duration, probe_count>& intervals, duration timeout);
@@ -323,6 +333,8 @@ load_result loader::run(std::string_view text) {
 
   if (const toml::node* node = find(root, "dnsbl", node_type::table, ""))
     parse_dnsbl(*node->as_table(), config.dnsbl);
+  if (const toml::node* node = find(root, "module", node_type::table, ""))
+    parse_modules(*node->as_table(), defaults, config);
 
   load_result result;
   result.errors = in_file_order(errors_);
@@ -658,13 +670,16 @@ void loader::parse_labels(const toml::table& table, std::string_view base, targe
 }
 
 void loader::parse_target(const toml::table& table, const std::string& base,
-                          const defaults_block& defaults, exporter_config& config) {
-  check_keys(table, target_keys, base);
+                          const defaults_block& defaults, exporter_config& config,
+                          probe_module* module) {
+  check_keys(table, module != nullptr ? key_list(module_keys) : key_list(target_keys), base);
   const toml::source_position at = table.source().begin;
   const std::size_t errors_before = errors_.size();
   target out;
 
-  if (!table.contains("name")) error(at, join(base, "name"), "name is required");
+  if (module != nullptr) out.name = module->name;
+  if (!table.contains("name") && module == nullptr)
+    error(at, join(base, "name"), "name is required");
   if (const toml::node* node = find(table, "name", node_type::string, base)) {
     out.name = node->as_string()->get();
     const std::string path = join(base, "name");
@@ -704,7 +719,7 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     if (const auto problem = hostname_problem(out.host)) error(*node, join(base, "host"), *problem);
   } else if (preset != nullptr) {
     out.host = preset->host;
-  } else if (!names_provider && !table.contains("host")) {
+  } else if (!names_provider && !table.contains("host") && module == nullptr) {
     error(at, join(base, "host"), "host is required (or set provider)");
   }
 
@@ -718,7 +733,7 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     }
   } else if (preset != nullptr) {
     out.port = preset->ports.front().port;
-  } else if (!names_provider && !table.contains("port")) {
+  } else if (!names_provider && !table.contains("port") && module == nullptr) {
     error(at, join(base, "port"), "port is required (or set provider)");
   }
   if (out.port != 0) out.tls = tls_mode_for_port(preset, out.port);
@@ -771,7 +786,7 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   // Timing inherited unchanged from [defaults] was checked there; one error is enough.
   const bool sets_timing = std::any_of(std::begin(timing_keys), std::end(timing_keys),
                                        [&](std::string_view key) { return table.contains(key); });
-  if (errors_.size() == timing_errors_before && sets_timing)
+  if (errors_.size() == timing_errors_before && sets_timing && module == nullptr)
     check_timeout(table, base, out.probes, out.probe_interval, out.timeout);
 
   out.ehlo_name = defaults.ehlo_name;
@@ -817,9 +832,41 @@ void loader::parse_target(const toml::table& table, const std::string& base,
             "it");
   }
 
-  if (errors_.size() == errors_before) {
+  if (module != nullptr) {
+    module->tls_explicit = mode_node != nullptr;
+    out.host.clear();
+    out.port = 0;
+    module->settings = std::move(out);
+    module->tls_files = std::move(tls_files);
+  } else if (errors_.size() == errors_before) {
     config.targets.push_back(std::move(out));
     config.tls_files.push_back(std::move(tls_files));
+  }
+}
+
+// [module.NAME] tables, by name (TOML tables are ordered by key).
+void loader::parse_modules(const toml::table& table, const defaults_block& defaults,
+                           exporter_config& config) {
+  const auto report_to = [this](std::vector<diagnostic>& to) {
+    return [this, &to](toml::source_position at, std::string_view key, std::string_view message) {
+      report(to, at, key, message);
+    };
+  };
+  for (const auto& [key, value] : table) {
+    const std::string base = join("module", key.str());
+    if (!detail::valid_module_name(key.str())) {
+      error(key.source().begin, base,
+            "module names may hold only letters, digits, \"_\", \"-\" and \".\" (1 to 128)");
+      continue;
+    }
+    if (!expect(value, node_type::table, base)) continue;
+    const std::size_t errors_before = errors_.size();
+    probe_module module;
+    module.name = std::string(key.str());
+    parse_target(*value.as_table(), base, defaults, config, &module);
+    detail::read_module_keys(*value.as_table(), base, module, report_to(errors_),
+                             report_to(warnings_));
+    if (errors_.size() == errors_before) config.modules.push_back(std::move(module));
   }
 }
 

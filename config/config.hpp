@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/dnsbl.hpp"
+#include "config/allow_list.hpp"
 
 namespace smtp_exporter::config {
 
@@ -108,10 +109,30 @@ struct tls_file_sources {
   key_source ca_file, cert_file, key_file;
 };
 
+// A [module.NAME] table: what GET /probe?module=NAME&target=HOST:PORT runs. A target template
+// without host and port, plus the targets it may probe and a cap on concurrent /probe sessions.
+struct probe_module {
+  std::string name;
+  // Validated like a target's keys; name, host and port are empty/zero, intervals unused.
+  target settings;
+  // tls was written in the module; otherwise the mode follows the requested port, as for a target
+  // (tls_mode_for_port with the module's provider preset).
+  bool tls_explicit = false;
+  allow_list allowed;
+  std::size_t max_concurrent = 0;
+  tls_file_sources tls_files;  // where the module's TLS files were named
+};
+
+// The target a /probe request runs: the module's settings with `host` and `port`, named
+// "HOST:PORT" (config::host_port), no labels; without an explicit tls mode, the mode for that
+// port (tls_mode_for_port with the module's preset).
+target module_target(const probe_module& module, std::string_view host, std::uint16_t port);
+
 struct exporter_config {
   std::vector<target> targets;  // in file order
   std::vector<tls_file_sources> tls_files;  // one per target, in the same order
   dnsbl_settings dnsbl;                     // [dnsbl]; off unless enabled
+  std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };
 

@@ -25,6 +25,26 @@ namespace smtp_exporter::exporter {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
+namespace {
+
+// The key that named the file that failed.
+const config::key_source& failed_source(const config::tls_file_sources& files,
+                                        const probes::tls_context_error& failure) {
+  using file = probes::tls_context_error::file;
+  return failure.failed == file::ca_file     ? files.ca_file
+         : failure.failed == file::cert_file ? files.cert_file
+                                             : files.key_file;
+}
+
+std::string module_tls_file_error(const config::probe_module& module,
+                                  const probes::tls_context_error& failure) {
+  const auto& source = failed_source(module.tls_files, failure);
+  if (!source.position.empty()) return source.error(failure.message);
+  return "module " + module.name + ": " + failure.message;
+}
+
+}  // namespace
+
 // Parses the file and loads every TLS context it needs (CA bundles, client certificates): all the
 // file I/O of a reload, so that it can run off the event loop.
 prepared_config prepare_config(const std::string& path) {
@@ -40,23 +60,39 @@ prepared_config prepare_config(const std::string& path) {
   const auto& targets = loaded.config->targets;
   std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<asio::ssl::context>>
       by_files;
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const auto& t = targets[i];
-    if (t.tls == config::tls_mode::none) continue;
-    auto key = std::make_tuple(t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file);
+  // One context per distinct set of files; `error_for` words a failure at the key that named it.
+  auto context_for = [&](const config::tls_settings& tls,
+                         const auto& error_for) -> std::shared_ptr<asio::ssl::context> {
+    auto key = std::make_tuple(tls.ca_file, tls.cert_file, tls.key_file);
     auto it = by_files.find(key);
     if (it == by_files.end()) {
       probes::tls_context_error failure;
-      auto ctx = probes::make_client_context(
-          {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, failure);
+      auto ctx =
+          probes::make_client_context({tls.ca_file, tls.cert_file, tls.key_file}, failure);
       if (!ctx) {
-        auto error = tls_file_error(*loaded.config, i, failure);
+        auto error = error_for(failure);
         if (std::find(out.errors.begin(), out.errors.end(), error) == out.errors.end())
           out.errors.push_back(std::move(error));
       }
       it = by_files.emplace(key, std::move(ctx)).first;
     }
-    if (it->second) out.tls_contexts[t.name] = it->second;
+    return it->second;
+  };
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
+    if (t.tls == config::tls_mode::none) continue;
+    auto ctx = context_for(t.tls_config, [&](const probes::tls_context_error& failure) {
+      return tls_file_error(*loaded.config, i, failure);
+    });
+    if (ctx) out.tls_contexts[t.name] = std::move(ctx);
+  }
+  // A module without an explicit tls mode may meet a TLS port, so it gets a context too.
+  for (const auto& m : loaded.config->modules) {
+    if (m.tls_explicit && m.settings.tls == config::tls_mode::none) continue;
+    auto ctx = context_for(m.settings.tls_config, [&](const probes::tls_context_error& failure) {
+      return module_tls_file_error(m, failure);
+    });
+    if (ctx) out.module_tls_contexts[m.name] = std::move(ctx);
   }
   if (out.errors.empty()) out.config = std::move(loaded.config);
   return out;
@@ -64,12 +100,8 @@ prepared_config prepare_config(const std::string& path) {
 
 std::string tls_file_error(const config::exporter_config& config, std::size_t target,
                            const probes::tls_context_error& failure) {
-  using file = probes::tls_context_error::file;
   if (target < config.tls_files.size()) {
-    const auto& files = config.tls_files[target];
-    const auto& source = failure.failed == file::ca_file     ? files.ca_file
-                         : failure.failed == file::cert_file ? files.cert_file
-                                                             : files.key_file;
+    const auto& source = failed_source(config.tls_files[target], failure);
     if (!source.position.empty()) return source.error(failure.message);
   }
   // The system CA store, or a config not read from a file: no key to point at.
@@ -133,6 +165,7 @@ app::app(app_options options)
                       [this](bool gzip) { return render_metrics(collector_, gzip); }),
       scheduler_(io_.get_executor(), store_,
                  scheduler::settings{options_.max_in_flight, options_.startup_window}),
+      probe_endpoint_(io_.get_executor()),
       http_(io_.get_executor(), [this](const http_request& r) { return handle(r); }),
       stop_signals_(io_, SIGTERM, SIGINT),
       reload_signals_(io_, SIGHUP) {
@@ -168,6 +201,8 @@ void app::apply(prepared_config& prepared) {
   scheduler_.apply(targets, std::move(prepared.tls_contexts));
   // Egress IPs are every replica's own; target addresses only this shard's.
   dnsbl_.apply(prepared.config->dnsbl, targets);
+  // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
+  probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
 
 bool app::start() {
@@ -304,6 +339,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     r.body() = std::move(body);
     co_return r;
   }
+  if (path == "/probe") co_return co_await probe_endpoint_.handle(request);
   if (path == "/-/reload") {
     if (method != http::verb::post) co_return not_allowed("POST");
     auto outcome = co_await reload("http");

@@ -17,6 +17,7 @@
 #include "exporter/dnsbl_runner.hpp"
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
+#include "exporter/probe_endpoint.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/shard.hpp"
 #include "exporter/shared_render.hpp"
@@ -30,6 +31,7 @@ namespace smtp_exporter::exporter {
 struct prepared_config {
   std::optional<config::exporter_config> config;
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> module_tls_contexts;
   std::vector<std::string> errors;
 };
 
@@ -87,6 +89,7 @@ class app {
   shared_render shared_metrics_;
   scheduler scheduler_;
   dnsbl_runner dnsbl_{io_.get_executor()};
+  probe_endpoint probe_endpoint_;
   http_server http_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signals_;

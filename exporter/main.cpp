@@ -27,7 +27,10 @@ int check_config(const std::string& file) {
   }
   for (const auto& w : loaded.config->warnings) std::cerr << "warning: " << w << "\n";
   std::cout << file << ": configuration is valid (" << loaded.config->targets.size()
-            << " targets)\n";
+            << " targets";
+  if (!loaded.config->modules.empty())
+    std::cout << ", " << loaded.config->modules.size() << " /probe modules";
+  std::cout << ")\n";
   return 0;
 }
 

@@ -431,6 +431,24 @@ constexpr family_builder target_builders[] = {
 
 }  // namespace
 
+void render_probe_run(std::ostream& out, const target_status& run) {
+  const snapshot snap{std::make_shared<const target_status>(run)};
+  const exporter_state no_state;
+  std::string text;
+  for (auto build : target_builders) {
+    if (build == runs_total || build == failures_total || build == consecutive_failures ||
+        build == probe_interval)
+      continue;
+    MetricFamily family = build(snap, no_state);
+    if (family.metric.empty()) continue;
+    // This run was made for this request: "scrapes never trigger probes" is not true here.
+    if (family.help.ends_with(from_last_run))
+      family.help.resize(family.help.size() - std::string_view(from_last_run).size());
+    append_exposition_text(text, family);
+  }
+  out << text;
+}
+
 metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)
     : store_(store), state_(state) {}
 

@@ -68,6 +68,10 @@ struct session_options {
   // allow_unverified_credentials.
   bool allow_plaintext = false;
   bool allow_unverified_credentials = false;
+  // Optional: only resolved addresses for which this holds are connected to; none left fails
+  // as resolve_failed. (/probe's allowed_cidrs: checked on the addresses the session itself
+  // resolved, so DNS rebinding cannot widen them.)
+  std::function<bool(const boost::asio::ip::address&)> address_allowed;
   std::function<void(const session_event&)> on_event;  // optional
 };
 

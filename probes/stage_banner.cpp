@@ -25,6 +25,10 @@ asio::awaitable<bool> resolve_and_connect(session_run& run, asio::ip::tcp::endpo
     std::erase_if(resolved.endpoints, [&](const auto& e) { return e.address().is_v6() != want_v6; });
     if (resolved.endpoints.empty()) why = "no IPv" + std::to_string(o.ip_protocol) + " address";
   }
+  if (why.empty() && o.address_allowed) {
+    std::erase_if(resolved.endpoints, [&](const auto& e) { return !o.address_allowed(e.address()); });
+    if (resolved.endpoints.empty()) why = "no address the allow-list permits";
+  }
   if (!why.empty()) {
     verdict v = on_resolve_failure(o.host, why, o.timeout);
     run.note("* " + v.detail);

@@ -237,7 +237,8 @@ blackhole_listener::~blackhole_listener() {
 }
 
 http_reply http_request(std::uint16_t port, const std::string& method, const std::string& path,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout,
+                        const std::vector<std::string>& extra_headers) {
   http_reply reply;
   auto deadline = clock::now() + timeout;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -249,7 +250,9 @@ http_reply http_request(std::uint16_t port, const std::string& method, const std
     return reply;
   }
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                    "Content-Length: 0\r\n\r\n";
+                    "Content-Length: 0\r\n";
+  for (const auto& h : extra_headers) req += h + "\r\n";
+  req += "\r\n";
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return reply;

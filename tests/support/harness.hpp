@@ -89,8 +89,10 @@ struct http_reply {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };
+// `headers`: extra request header lines, e.g. "X-Prometheus-Scrape-Timeout-Seconds: 2".
 http_reply http_request(std::uint16_t port, const std::string& method, const std::string& path,
-                        std::chrono::milliseconds timeout = 10s);
+                        std::chrono::milliseconds timeout = 10s,
+                        const std::vector<std::string>& headers = {});
 
 // The exporter binary on a free loopback port with the given config text.
 class exporter_process {

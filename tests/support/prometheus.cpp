@@ -50,17 +50,25 @@ double prometheus_value(const json::value& series) {
   return std::stod(text(series.as_object().at("value").as_array().at(1)));
 }
 
-prometheus_server::prometheus_server(const temp_dir& dir,
-                                     const std::vector<std::uint16_t>& exporter_ports,
-                                     const std::string& job, const fs::path& rules) {
-  auto data = dir.path() / "prometheus-data";
-  fs::create_directories(data);
+static std::string scrape_config(const std::vector<std::uint16_t>& exporter_ports,
+                                 const std::string& job, const fs::path& rules) {
   std::string yaml = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n";
   yaml += "  evaluation_interval: 1s\n";
   if (!rules.empty()) yaml += "rule_files:\n  - " + rules.string() + "\n";
   yaml += "scrape_configs:\n  - job_name: " + job + "\n    static_configs:\n      - targets:\n";
   for (auto p : exporter_ports) yaml += "          - '127.0.0.1:" + std::to_string(p) + "'\n";
-  auto config = dir.write("prometheus.yml", yaml);
+  return yaml;
+}
+
+prometheus_server::prometheus_server(const temp_dir& dir,
+                                     const std::vector<std::uint16_t>& exporter_ports,
+                                     const std::string& job, const fs::path& rules)
+    : prometheus_server(dir, scrape_config(exporter_ports, job, rules)) {}
+
+prometheus_server::prometheus_server(const temp_dir& dir, const std::string& config_yaml) {
+  auto data = dir.path() / "prometheus-data";
+  fs::create_directories(data);
+  auto config = dir.write("prometheus.yml", config_yaml);
   for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
     auto port = unused_port();
     process_ = std::make_unique<child_process>(

@@ -31,6 +31,8 @@ class prometheus_server {
   // Scrapes every exporter port once a second as job `job`; evaluates `rules` if given.
   prometheus_server(const temp_dir& dir, const std::vector<std::uint16_t>& exporter_ports,
                     const std::string& job, const fs::path& rules = {});
+  // Runs with the caller's own prometheus.yml text (e.g. a /probe job with relabelling).
+  prometheus_server(const temp_dir& dir, const std::string& config_yaml);
   ~prometheus_server();
   prometheus_server(const prometheus_server&) = delete;
   prometheus_server& operator=(const prometheus_server&) = delete;
