@@ -172,7 +172,8 @@ app::app(app_options options)
   state_.probes_in_flight = [this] { return scheduler_.in_flight(); };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
-  state_.check_families = [this] { return dnsbl_families(*dnsbl_.status()); };
+  state_.check_families = [this] { return dnsbl_families(*dnsbl_->status()); };
+  scheduler_.host(dnsbl_);
 }
 
 app::~app() {
@@ -200,7 +201,7 @@ void app::apply(prepared_config& prepared) {
   }
   scheduler_.apply(targets, std::move(prepared.tls_contexts));
   // Egress IPs are every replica's own; target addresses only this shard's.
-  dnsbl_.apply(prepared.config->dnsbl, targets);
+  dnsbl_->apply(prepared.config->dnsbl, targets);
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
@@ -245,8 +246,7 @@ void app::wait_for_stop() {
     log::info("shutting down", {{"signal", std::to_string(signal)}});
     ready_ = false;
     http_.stop();
-    scheduler_.stop();
-    dnsbl_.stop();
+    scheduler_.stop();  // and the hosted DNSBL runner
     reload_signals_.cancel();
     // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
     // prompt exit.
@@ -359,7 +359,7 @@ asio::awaitable<http_response> app::handle(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, status_options(), &dnsbl_), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options(), dnsbl_.get()), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -100,11 +100,13 @@ namespace {
 // Bounds the queries in flight; FIFO. A waiter woken by stop() gets no slot.
 class limiter {
  public:
-  explicit limiter(std::size_t max) : max_(max) {}
+  limiter(std::size_t max, std::shared_ptr<std::atomic<std::size_t>> in_flight)
+      : max_(max), in_flight_(std::move(in_flight)) {}
 
   asio::awaitable<bool> acquire() {
     if (used_ < max_) {
       ++used_;
+      in_flight_->fetch_add(1, std::memory_order_relaxed);
       co_return true;
     }
     auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
@@ -122,6 +124,7 @@ class limiter {
       return;
     }
     --used_;
+    in_flight_->fetch_sub(1, std::memory_order_relaxed);
   }
 
   void wake_all() {
@@ -137,6 +140,7 @@ class limiter {
   };
   std::size_t max_;
   std::size_t used_ = 0;
+  std::shared_ptr<std::atomic<std::size_t>> in_flight_;  // the runner's, across generations
   std::deque<std::shared_ptr<waiter>> waiters_;
 };
 
@@ -176,8 +180,10 @@ struct dnsbl_runner::generation {
     dnsbl_zone_status counters;
   };
 
-  generation(const asio::any_io_executor& ex, config::dnsbl_settings s)
-      : executor(ex), settings(std::move(s)), slots(settings.max_in_flight), discovery_timer(ex),
+  generation(const asio::any_io_executor& ex, config::dnsbl_settings s,
+             std::shared_ptr<std::atomic<std::size_t>> in_flight)
+      : executor(ex), settings(std::move(s)), slots(settings.max_in_flight, std::move(in_flight)),
+        discovery_timer(ex),
         targets_timer(ex) {}
 
   asio::any_io_executor executor;
@@ -432,6 +438,8 @@ dnsbl_runner::dnsbl_runner(asio::any_io_executor executor)
 
 dnsbl_runner::~dnsbl_runner() { stop(); }
 
+void dnsbl_runner::start(asio::any_io_executor executor) { executor_ = std::move(executor); }
+
 void dnsbl_runner::stop() {
   if (current_) current_->stop();
   current_.reset();
@@ -458,7 +466,7 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     return;
   }
 
-  auto g = std::make_shared<generation>(executor_, settings);
+  auto g = std::make_shared<generation>(executor_, settings, in_flight_);
   g->owner = this;
   g->targets = std::move(target_hosts);
   for (const auto& ip : settings.egress_ips) {

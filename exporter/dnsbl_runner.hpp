@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -26,6 +27,7 @@
 
 #include "config/config.hpp"
 #include "probes/dnsbl.hpp"
+#include "exporter/scheduler.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -87,17 +89,24 @@ std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(
 // name and server when set; custom: the config's name, server and record.
 probes::egress_query discovery_query(const config::egress_discovery& discovery);
 
-class dnsbl_runner {
+// The scheduler's second kind of runner (check_runner): it hosts this one next to the SMTP
+// sessions, counts its lookups in smtp_exporter_probes_in_flight and stops it with the rest.
+class dnsbl_runner : public check_runner {
  public:
   explicit dnsbl_runner(boost::asio::any_io_executor executor);
-  ~dnsbl_runner();
+  ~dnsbl_runner() override;
   dnsbl_runner(const dnsbl_runner&) = delete;
   dnsbl_runner& operator=(const dnsbl_runner&) = delete;
 
   // Makes `settings` the running checks; an unchanged config keeps running undisturbed.
   void apply(const config::dnsbl_settings& settings, const std::vector<config::target>& targets);
-  void stop();
   std::shared_ptr<const dnsbl_status> status() const;
+
+  // check_runner. Timers start with apply() (a config that enables DNSBL), not with start().
+  std::string_view kind() const override { return "dnsbl"; }
+  void start(boost::asio::any_io_executor executor) override;
+  void stop() override;
+  std::size_t in_flight() const override { return in_flight_->load(std::memory_order_relaxed); }
 
   // Internal: the running checks of one config, and the snapshot its coroutines publish.
   struct generation;
@@ -106,6 +115,10 @@ class dnsbl_runner {
  private:
 
   boost::asio::any_io_executor executor_;
+  // DNS queries in flight, over every generation still running (a replaced one drains); shared
+  // with them, read by scrapes from another thread.
+  std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
   std::shared_ptr<generation> current_;
   mutable std::mutex mutex_;
   std::shared_ptr<const dnsbl_status> published_;

@@ -415,7 +415,8 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                        1,
                        {{"index", std::to_string(state.shard_index)},
                         {"count", std::to_string(state.shard_count)}}));
-  out.push_back(single("smtp_exporter_probes_in_flight", "SMTP sessions running right now.",
+  out.push_back(single("smtp_exporter_probes_in_flight",
+                       "Checks running right now: SMTP sessions and DNSBL lookups.",
                        static_cast<double>(state.probes_in_flight())));
   return out;
 }

@@ -255,8 +255,22 @@ timeout = "1s"
 name = "bl.test"
 )");
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  // The scheduler hosts the DNSBL runner: its lookups count in smtp_exporter_probes_in_flight
+  // (no SMTP target here), up to the bound and never past it.
+  double most_in_flight = 0;
+  exporter.scrape_until(
+      [&](const std::string& t) {
+        auto n = metric_value(t, "smtp_exporter_probes_in_flight", {});
+        if (n) most_in_flight = std::max(most_in_flight, *n);
+        return most_in_flight >= 2;
+      },
+      5s);
+  EXPECT_EQ(most_in_flight, 2.0) << "stalled lookups are not counted as checks in flight";
   auto text = exporter.scrape_until(
-      [](const std::string& t) {
+      [&](const std::string& t) {
+        if (auto n = metric_value(t, "smtp_exporter_probes_in_flight", {})) {
+          EXPECT_LE(*n, 2.0);
+        }
         return t.find("ip=\"192.0.2.6\",zone=\"bl.test\",result=\"timeout\"") != std::string::npos &&
                t.find("ip=\"192.0.2.1\",zone=\"bl.test\",result=\"timeout\"") != std::string::npos;
       },
