@@ -56,8 +56,8 @@ std::vector<std::shared_ptr<const config::target>> make_targets(std::size_t n) {
 
 probes::session_result starttls_result() {
   probes::session_result r;
-  r.probes[0] = {true, probes::failure_reason::none, 220};
-  r.probes[1] = {true, probes::failure_reason::none, 220};
+  r.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
+  r.probes[1] = {true, probes::failure_reason::none, 220, {}, false};
   r.phase_seconds = {0.00002, 0.00012, 0.00003, 0.00013, 0.00004, 0.00129, -1, 0.00005};
   r.total_seconds = 0.0021;
   probes::smtp_reply ehlo;

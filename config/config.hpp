@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/dnsbl.hpp"
 #include "config/allow_list.hpp"
 #include "common/secret.hpp"
 
@@ -131,6 +132,7 @@ target module_target(const probe_module& module, std::string_view host, std::uin
 struct exporter_config {
   std::vector<target> targets;  // in file order
   std::vector<tls_file_sources> tls_files;  // one per target, in the same order
+  dnsbl_settings dnsbl;                     // [dnsbl]; off unless enabled
   std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };

@@ -16,6 +16,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/cross_site.hpp"
+#include "exporter/dnsbl_metrics.hpp"
+#include "exporter/dnsbl_page.hpp"
 #include "exporter/log.hpp"
 #include "exporter/status_page.hpp"
 #include "probes/secret.hpp"
@@ -127,9 +129,11 @@ std::string render_metrics(const metrics_collector& collector, bool gzip) {
 
 // The pages read the published records in place (shared_snapshot): no record is copied.
 asio::awaitable<std::string> render_status(const status_store* store,
-                                           status_page_options options) {
+                                           status_page_options options,
+                                           const dnsbl_runner* dnsbl) {
   options.now = unix_now();
-  co_return render_status_page(store->shared_snapshot(), options);
+  co_return render_status_page(store->shared_snapshot(), options,
+                               render_dnsbl_section(*dnsbl->status()));
 }
 
 // One bcrypt check on the auth thread. `authorization` is the header's value: a secret, wiped.
@@ -196,6 +200,8 @@ app::app(app_options options)
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
+  state_.check_families = [this] { return dnsbl_families(*dnsbl_->status()); };
+  scheduler_.host(dnsbl_);
 }
 
 app::~app() {
@@ -224,6 +230,8 @@ void app::apply(prepared_config& prepared) {
     std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
   }
   scheduler_.apply(targets, std::move(prepared.tls_contexts));
+  // Egress IPs are every replica's own; target addresses only this shard's.
+  dnsbl_->apply(prepared.config->dnsbl, targets);
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
@@ -296,7 +304,7 @@ void app::wait_for_stop() {
     log::info("shutting down", {{"signal", std::to_string(signal)}});
     ready_ = false;
     http_.stop();
-    scheduler_.stop();
+    scheduler_.stop();  // and the hosted DNSBL runner
     reload_signals_.cancel();
     // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
     // prompt exit.
@@ -479,7 +487,7 @@ asio::awaitable<http_response> app::route(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, status_options()), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options(), dnsbl_.get()), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -14,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "exporter/dnsbl_runner.hpp"
 #include "exporter/http_server.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/probe_endpoint.hpp"
@@ -99,6 +100,8 @@ class app {
   metrics_collector collector_{store_, state_};
   shared_render shared_metrics_;
   scheduler scheduler_;
+  // Hosted by the scheduler (its second kind of runner), which stops it with the sessions.
+  std::shared_ptr<dnsbl_runner> dnsbl_ = std::make_shared<dnsbl_runner>(io_.get_executor());
   probe_endpoint probe_endpoint_;
   http_server http_;
   boost::asio::signal_set stop_signals_;

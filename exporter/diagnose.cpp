@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -12,6 +13,7 @@
 #include "config/presets.hpp"
 #include "exporter/advice.hpp"
 #include "exporter/clock.hpp"
+#include "exporter/diagnose_dnsbl.hpp"
 #include "exporter/diagnose_plan.hpp"
 #include "exporter/diagnose_report.hpp"
 #include "exporter/diagnose_run.hpp"
@@ -36,6 +38,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
   }
 
   std::vector<port_run> runs;
+  std::optional<dnsbl_diagnosis> dnsbl;
   try {
     asio::io_context io{1};
     probes::dns_resolver resolver(io.get_executor());
@@ -48,6 +51,8 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       runs.push_back(run_port(io, resolver, p, port, options.json ? nullptr : &out));
       if (!options.json) print_port_result(out, p, runs.back(), options.verbose, unix_now());
     }
+    // The checklist's last item: is this machine's IP on a block list?
+    if (p.dnsbl) dnsbl = diagnose_dnsbl(io, *p.dnsbl, options.json ? nullptr : &out);
   } catch (const std::exception& e) {
     err << "smtp_exporter diagnose: internal error: " << e.what() << "\n";
     return exit_code::internal_error;
@@ -75,6 +80,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     json::array ports;
     for (const auto& run : runs) ports.push_back(port_json(p, run, now));
     doc["ports"] = std::move(ports);
+    if (dnsbl) doc["dnsbl"] = std::move(dnsbl->lookups);
     out << json::serialize(doc) << "\n";
     return code;
   }
@@ -88,6 +94,20 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       out << "works (" << probes_text(run) << ")\n";
     } else {
       out << probes::to_string(run.failure.reason) << ": " << headline(run.failure.reason) << "\n";
+    }
+  }
+  if (dnsbl) {
+    out << "  DNSBL             ";
+    if (dnsbl->listed > 0) {
+      out << "egress IP LISTED: " << dnsbl->listed << " listing(s), " << dnsbl->listed_blocking
+          << " on lists marked blocking\n";
+    } else if (dnsbl->egress_ips == 0) {
+      out << "no egress IP found to check\n";
+    } else {
+      out << "not listed" << (dnsbl->errors > 0 ? " where lists answered; " : "")
+          << (dnsbl->errors > 0 ? std::to_string(dnsbl->errors) + " lookup(s) failed (unknown)"
+                                : "")
+          << "\n";
     }
   }
   if (failed == 0) {

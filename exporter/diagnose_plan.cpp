@@ -71,6 +71,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
       error += o.config_file + ": configuration is invalid";
       return false;
     }
+    if (loaded.config->dnsbl.enabled) p.dnsbl = loaded.config->dnsbl;
     for (const auto& candidate : loaded.config->targets) {
       if (candidate.name != o.target) continue;
       t = candidate;

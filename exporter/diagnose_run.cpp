@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "exporter/diagnose_dnsbl.hpp"
 #include "exporter/diagnose_report.hpp"
 #include "exporter/session_options.hpp"
 #include "probes/credentials.hpp"
@@ -56,23 +57,7 @@ port_run run_port(asio::io_context& io, probes::dns_resolver& resolver, const pl
     if (live) print_step(*live, e);
   };
 
-  std::optional<probes::session_result> result;
-  std::exception_ptr failure;
-  io.restart();  // the previous port's run may have left the context stopped (out of work)
-  asio::co_spawn(io, probes::run_session(options, resolver),
-                 [&](std::exception_ptr e, probes::session_result r) {
-                   if (e) {
-                     failure = e;
-                   } else {
-                     result = std::move(r);
-                   }
-                 });
-  // run_one rather than run: the resolver may keep its own timers armed between sessions.
-  while (!result && !failure && io.run_one() > 0) {
-  }
-  if (failure) std::rethrow_exception(failure);
-  if (!result) throw std::runtime_error("the session did not complete");
-  run.result = std::move(*result);
+  run.result = run_to_completion(io, probes::run_session(options, resolver));
   if (auto failed = display::first_failure(run.result)) {
     run.failure = *failed;
     run.cls = class_of(failed->reason, failed->probe);

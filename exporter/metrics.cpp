@@ -415,7 +415,8 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                        1,
                        {{"index", std::to_string(state.shard_index)},
                         {"count", std::to_string(state.shard_count)}}));
-  out.push_back(single("smtp_exporter_probes_in_flight", "SMTP sessions running right now.",
+  out.push_back(single("smtp_exporter_probes_in_flight",
+                       "Checks running right now: SMTP sessions and DNSBL lookups.",
                        static_cast<double>(state.probes_in_flight())));
   const auto web = state.web_connections();
   out.push_back(single("smtp_exporter_http_connections", "Open connections to the web port.",
@@ -467,6 +468,7 @@ std::vector<MetricFamily> metrics_collector::Collect() const {
   auto snap = store_.shared_snapshot();
   std::vector<MetricFamily> out;
   for (auto build : target_builders) out.push_back(build(snap, state_));
+  for (auto& f : state_.check_families()) out.push_back(std::move(f));
   for (auto& f : exporter_families(snap, state_)) out.push_back(std::move(f));
   for (auto& f : collect_process_metrics()) out.push_back(std::move(f));
   return out;
@@ -510,6 +512,7 @@ void metrics_collector::render_into(std::string& out,
     write(family);
     family_done(out);
   }
+  for (const auto& f : state_.check_families()) write(f);
   for (const auto& f : exporter_families(snap, state_)) write(f);
   for (const auto& f : collect_process_metrics()) write(f);
   family_done(out);

@@ -37,6 +37,10 @@ struct exporter_state {
   std::atomic<std::size_t> configured_targets{0};
   std::function<std::size_t()> probes_in_flight = [] { return std::size_t{0}; };
   std::function<web_connection_stats()> web_connections = [] { return web_connection_stats{}; };
+  // Families of checks that are not SMTP sessions (DNSBL: exporter/dnsbl_metrics.cpp).
+  std::function<std::vector<prometheus::MetricFamily>()> check_families = [] {
+    return std::vector<prometheus::MetricFamily>{};
+  };
 };
 
 class metrics_collector : public prometheus::Collectable {

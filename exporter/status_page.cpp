@@ -235,7 +235,7 @@ namespace {
 
 // The page over pointers, so the scrape-time records are read where they are, never copied.
 std::string render_rows(std::vector<const target_status*> targets,
-                        const status_page_options& options) {
+                        const status_page_options& options, std::string_view extra_sections) {
   std::size_t failing = 0, pending = 0;
   for (const target_status* t : targets) {
     auto s = state_of(*t);
@@ -269,7 +269,9 @@ std::string render_rows(std::vector<const target_status*> targets,
             " configured targets; the other replicas show the rest.</p>\n";
   }
   if (targets.empty()) {
-    page += "<p>No targets configured.</p>\n</body></html>\n";
+    page += "<p>No targets configured.</p>\n";
+    page += extra_sections;
+    page += "</body></html>\n";
     return page;
   }
   page += "<table>\n<thead><tr><th>state</th><th>target</th><th>address</th>";
@@ -291,6 +293,7 @@ std::string render_rows(std::vector<const target_status*> targets,
             " rows, failing targets first. Every target is in the <a href=\"" +
             html_escape(options.telemetry_path) + "\">metrics</a>.</p>\n";
   }
+  page += extra_sections;
   page += "</body></html>\n";
   return page;
 }
@@ -298,19 +301,21 @@ std::string render_rows(std::vector<const target_status*> targets,
 }  // namespace
 
 std::string render_status_page(const std::vector<target_status>& targets,
-                               const status_page_options& options) {
+                               const status_page_options& options,
+                               std::string_view extra_sections) {
   std::vector<const target_status*> rows;
   rows.reserve(targets.size());
   for (const auto& t : targets) rows.push_back(&t);
-  return render_rows(std::move(rows), options);
+  return render_rows(std::move(rows), options, extra_sections);
 }
 
 std::string render_status_page(const std::vector<std::shared_ptr<const target_status>>& targets,
-                               const status_page_options& options) {
+                               const status_page_options& options,
+                               std::string_view extra_sections) {
   std::vector<const target_status*> rows;
   rows.reserve(targets.size());
   for (const auto& t : targets) rows.push_back(t.get());
-  return render_rows(std::move(rows), options);
+  return render_rows(std::move(rows), options, extra_sections);
 }
 
 std::string render_debug_page(const target_status& t, double now) {

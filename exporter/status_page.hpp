@@ -33,10 +33,14 @@ struct status_page_options {
 
 // `targets` in any order (status_store's snapshots give them by name). The shared form reads the
 // published records in place (status_store::shared_snapshot), with no copy of 10,000 records.
+// `extra_sections`: HTML of checks that are not SMTP sessions, rendered and escaped by their
+// owners, appended after the targets (DNSBL: exporter/dnsbl_page.cpp).
 std::string render_status_page(const std::vector<target_status>& targets,
-                               const status_page_options& options);
+                               const status_page_options& options,
+                               std::string_view extra_sections = {});
 std::string render_status_page(const std::vector<std::shared_ptr<const target_status>>& targets,
-                               const status_page_options& options);
+                               const status_page_options& options,
+                               std::string_view extra_sections = {});
 
 // The last run of one target: results, timings, TLS facts, advice, and the (redacted) transcript.
 std::string render_debug_page(const target_status& target, double now);

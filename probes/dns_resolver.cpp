@@ -6,6 +6,9 @@
 
 #include <ares.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -42,18 +45,15 @@ void init_library() {
   });
 }
 
+template <typename Result>
+Result failed(typename Result::status outcome, std::string error);
+
 resolve_result failure(std::string error) {
-  resolve_result r;
-  r.outcome = resolve_result::status::failure;
-  r.error = std::move(error);
-  return r;
+  return failed<resolve_result>(resolve_result::status::failure, std::move(error));
 }
 
 resolve_result not_found(std::string error) {
-  resolve_result r;
-  r.outcome = resolve_result::status::not_found;
-  r.error = std::move(error);
-  return r;
+  return failed<resolve_result>(resolve_result::status::not_found, std::move(error));
 }
 
 char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -107,10 +107,20 @@ resolve_result to_result(int status, const ares_addrinfo* info, std::uint16_t po
   return r;
 }
 
-// One resolve() in flight. The c-ares callback, the deadline timer and the cancellation handler
-// all hold it; the first to complete it wins and the later ones find done_ set. It never points
-// back at the resolver, so any of them may run after the resolver or the coroutine is gone.
-class pending_query : public std::enable_shared_from_this<pending_query> {
+template <typename Result>
+Result failed(typename Result::status outcome, std::string error) {
+  Result r;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  return r;
+}
+
+// One resolve() or query() in flight. The c-ares callback, the deadline timer and the
+// cancellation handler all hold it; the first to complete it wins and the later ones find done_
+// set. It never points back at the resolver, so any of them may run after the resolver or the
+// coroutine is gone.
+template <typename Result>
+class pending_query : public std::enable_shared_from_this<pending_query<Result>> {
  public:
   pending_query(const asio::any_io_executor& executor, std::uint16_t port)
       : deadline_(executor), port_(port) {}
@@ -121,18 +131,15 @@ class pending_query : public std::enable_shared_from_this<pending_query> {
 
   void start_deadline(steady_clock::time_point deadline) {
     deadline_.expires_at(deadline);
-    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    deadline_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
-      resolve_result r;
-      r.outcome = resolve_result::status::timeout;
-      r.error = "deadline exceeded";
-      self->complete(std::move(r));
+      self->complete(failed<Result>(Result::status::timeout, "deadline exceeded"));
     });
   }
 
   // `from_cancellation`: called from inside the cancellation slot's handler, which must not be
   // cleared (destroyed) while it runs.
-  void complete(resolve_result r, bool from_cancellation = false) {
+  void complete(Result r, bool from_cancellation = false) {
     if (done_) return;
     done_ = true;
     deadline_.cancel();
@@ -140,7 +147,7 @@ class pending_query : public std::enable_shared_from_this<pending_query> {
   }
 
  protected:
-  virtual void deliver(resolve_result r, bool from_cancellation) = 0;
+  virtual void deliver(Result r, bool from_cancellation) = 0;
 
  private:
   asio::steady_timer deadline_;
@@ -148,11 +155,11 @@ class pending_query : public std::enable_shared_from_this<pending_query> {
   bool done_ = false;
 };
 
-template <typename Handler>
-class query final : public pending_query {
+template <typename Result, typename Handler>
+class awaited_query final : public pending_query<Result> {
  public:
-  query(const asio::any_io_executor& executor, std::uint16_t port, Handler handler)
-      : pending_query(executor, port),
+  awaited_query(const asio::any_io_executor& executor, std::uint16_t port, Handler handler)
+      : pending_query<Result>(executor, port),
         handler_(std::move(handler)),
         work_(asio::get_associated_executor(handler_, executor)),
         slot_(asio::get_associated_cancellation_slot(handler_)) {}
@@ -161,24 +168,26 @@ class query final : public pending_query {
   void watch_cancellation() {
     if (!slot_.is_connected()) return;
     slot_.template emplace<cancel_handler>(
-        std::static_pointer_cast<query>(shared_from_this()));
+        std::static_pointer_cast<awaited_query>(this->shared_from_this()));
   }
 
  private:
   struct cancel_handler {
-    explicit cancel_handler(const std::shared_ptr<query>& q) : target(q) {}
-    std::weak_ptr<query> target;
+    explicit cancel_handler(const std::shared_ptr<awaited_query>& q) : target(q) {}
+    std::weak_ptr<awaited_query> target;
     void operator()(asio::cancellation_type type) {
       if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
                    asio::cancellation_type::total)) == asio::cancellation_type::none) {
         return;
       }
       // Abandoning the lookup has no side effect: c-ares finishes it and its answer is dropped.
-      if (auto self = target.lock()) self->complete(failure("cancelled"), true);
+      if (auto self = target.lock()) {
+        self->complete(failed<Result>(Result::status::failure, "cancelled"), true);
+      }
     }
   };
 
-  void deliver(resolve_result r, bool from_cancellation) override {
+  void deliver(Result r, bool from_cancellation) override {
     if (!from_cancellation && slot_.is_connected()) slot_.clear();
     // Always through post: this runs inside c-ares callbacks and the resolver's destructor, where
     // resuming the coroutine could re-enter c-ares or destroy the channel under it.
@@ -191,6 +200,74 @@ class query final : public pending_query {
   asio::executor_work_guard<asio::associated_executor_t<Handler, asio::any_io_executor>> work_;
   asio::cancellation_slot slot_;
 };
+
+// Completes an operation that never started, from its executor (never inline).
+template <typename Handler, typename Result>
+void post_result(Handler handler, Result r) {
+  const auto executor = asio::get_associated_executor(handler);
+  asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
+    std::move(handler)(std::move(r));
+  });
+}
+
+dns_answer::status answer_status(int ares_status) {
+  using s = dns_answer::status;
+  switch (ares_status) {
+    case ARES_SUCCESS: return s::ok;
+    case ARES_ENOTFOUND: return s::nxdomain;
+    case ARES_ENODATA: return s::nodata;
+    case ARES_ESERVFAIL: return s::servfail;
+    case ARES_EREFUSED: return s::refused;
+    case ARES_ETIMEOUT: return s::timeout;
+    case ARES_ECONNREFUSED: return s::unreachable;
+    default: return s::failure;
+  }
+}
+
+// The records of a NOERROR answer; a malformed one is a failure, never an empty "ok".
+dns_answer parse_answer(dns_record_type type, const unsigned char* abuf, int alen) {
+  dns_answer r;
+  r.outcome = dns_answer::status::ok;
+  constexpr int max_records = 32;
+  int parse_status = ARES_SUCCESS;
+  std::uint32_t ttl = UINT32_MAX;
+  if (type == dns_record_type::a) {
+    ares_addrttl records[max_records];
+    int count = max_records;
+    parse_status = ares_parse_a_reply(abuf, alen, nullptr, records, &count);
+    for (int i = 0; parse_status == ARES_SUCCESS && i < count; ++i) {
+      r.addresses.emplace_back(asio::ip::address_v4(ntohl(records[i].ipaddr.s_addr)));
+      ttl = std::min<std::uint32_t>(ttl, static_cast<std::uint32_t>(std::max(0, records[i].ttl)));
+    }
+  } else if (type == dns_record_type::aaaa) {
+    ares_addr6ttl records[max_records];
+    int count = max_records;
+    parse_status = ares_parse_aaaa_reply(abuf, alen, nullptr, records, &count);
+    for (int i = 0; parse_status == ARES_SUCCESS && i < count; ++i) {
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), &records[i].ip6addr, bytes.size());
+      r.addresses.emplace_back(asio::ip::address_v6(bytes));
+      ttl = std::min<std::uint32_t>(ttl, static_cast<std::uint32_t>(std::max(0, records[i].ttl)));
+    }
+  } else {
+    ares_txt_ext* records = nullptr;
+    parse_status = ares_parse_txt_reply_ext(abuf, alen, &records);
+    const std::unique_ptr<ares_txt_ext, decltype(&ares_free_data)> owned(records, &ares_free_data);
+    for (const ares_txt_ext* t = records; parse_status == ARES_SUCCESS && t; t = t->next) {
+      if (t->record_start || r.texts.empty()) r.texts.emplace_back();
+      r.texts.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+    }
+  }
+  if (parse_status == ARES_ENODATA) return failed<dns_answer>(dns_answer::status::nodata, "no records");
+  if (parse_status != ARES_SUCCESS) {
+    return failed<dns_answer>(dns_answer::status::failure, ares_strerror(parse_status));
+  }
+  if (r.addresses.empty() && r.texts.empty()) {
+    return failed<dns_answer>(dns_answer::status::nodata, "no records");
+  }
+  r.ttl = ttl == UINT32_MAX ? 0 : ttl;
+  return r;
+}
 
 }  // namespace
 
@@ -223,6 +300,10 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
     if (options.attempt_timeout.count() > 0) {
       mask |= ARES_OPT_TIMEOUTMS;
       opts.timeout = static_cast<int>(options.attempt_timeout.count());
+    }
+    if (options.final_error_answers) {
+      mask |= ARES_OPT_FLAGS;
+      opts.flags = ARES_FLAG_NOCHECKRESP;
     }
     if (options.tries > 0) {
       mask |= ARES_OPT_TRIES;
@@ -259,7 +340,7 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
     sockets_.clear();
   }
 
-  void start(const std::shared_ptr<pending_query>& q, const std::string& host) {
+  void start(const std::shared_ptr<pending_query<resolve_result>>& q, const std::string& host) {
     ares_addrinfo_hints hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -268,14 +349,38 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
     // order a prober should try them in.
     hints.ai_flags = 0;
     // c-ares calls on_addrinfo exactly once, also on ares_destroy; that call frees this.
-    auto* arg = new std::shared_ptr<pending_query>(q);
+    auto* arg = new std::shared_ptr<pending_query<resolve_result>>(q);
     ares_getaddrinfo(channel_, host.c_str(), nullptr, &hints, &impl::on_addrinfo, arg);
     schedule_timeout();
   }
 
+  struct query_arg {
+    std::shared_ptr<pending_query<dns_answer>> query;
+    dns_record_type type;
+  };
+
+  void start_query(const std::shared_ptr<pending_query<dns_answer>>& q, const std::string& name,
+                   dns_record_type type) {
+    // c-ares calls on_query exactly once, also on ares_destroy; that call frees this.
+    auto* arg = new query_arg{q, type};
+    constexpr int class_in = 1;
+    ares_query(channel_, name.c_str(), class_in, static_cast<int>(type), &impl::on_query, arg);
+    schedule_timeout();
+  }
+
+  static void on_query(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+    const std::unique_ptr<query_arg> q(static_cast<query_arg*>(arg));
+    if (q->query->done()) return;
+    if (status != ARES_SUCCESS) {
+      q->query->complete(failed<dns_answer>(answer_status(status), ares_strerror(status)));
+      return;
+    }
+    q->query->complete(parse_answer(q->type, abuf, alen));
+  }
+
   static void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
-    const std::unique_ptr<std::shared_ptr<pending_query>> q(
-        static_cast<std::shared_ptr<pending_query>*>(arg));
+    const std::unique_ptr<std::shared_ptr<pending_query<resolve_result>>> q(
+        static_cast<std::shared_ptr<pending_query<resolve_result>>*>(arg));
     const std::unique_ptr<ares_addrinfo, decltype(&ares_freeaddrinfo)> owned(info,
                                                                              &ares_freeaddrinfo);
     if ((*q)->done()) return;
@@ -409,13 +514,10 @@ asio::awaitable<resolve_result> dns_resolver::resolve(std::string host, std::uin
     using handler_type = decltype(handler);
     const auto self = weak.lock();
     if (!self || !self->channel_) {
-      const auto executor = asio::get_associated_executor(handler);
-      asio::post(executor, [handler = std::move(handler)]() mutable {
-        std::move(handler)(failure("resolver destroyed"));
-      });
-      return;
+      return post_result(std::move(handler), failure("resolver destroyed"));
     }
-    auto q = std::make_shared<query<handler_type>>(self->executor_, port, std::move(handler));
+    auto q = std::make_shared<awaited_query<resolve_result, handler_type>>(self->executor_, port,
+                                                                   std::move(handler));
     if (host.empty() || host.find('\0') != std::string::npos) {
       q->complete(failure("invalid host name"));
       return;
@@ -440,6 +542,31 @@ asio::awaitable<resolve_result> dns_resolver::resolve(std::string host, std::uin
   };
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(resolve_result)>(
       std::move(initiation), asio::use_awaitable, std::move(host), port, deadline);
+}
+
+asio::awaitable<dns_answer> dns_resolver::query(std::string name, dns_record_type type,
+                                               steady_clock::time_point deadline) {
+  auto initiation = [weak = std::weak_ptr<impl>(impl_)](auto handler, std::string name,
+                                                        dns_record_type type,
+                                                        steady_clock::time_point deadline) {
+    using handler_type = decltype(handler);
+    const auto self = weak.lock();
+    if (!self || !self->channel_) {
+      return post_result(std::move(handler),
+                         failed<dns_answer>(dns_answer::status::failure, "resolver destroyed"));
+    }
+    auto q = std::make_shared<awaited_query<dns_answer, handler_type>>(self->executor_, 0,
+                                                               std::move(handler));
+    if (name.empty() || name.find('\0') != std::string::npos) {
+      q->complete(failed<dns_answer>(dns_answer::status::failure, "invalid name"));
+      return;
+    }
+    q->watch_cancellation();
+    q->start_deadline(deadline);
+    self->start_query(q, name, type);
+  };
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(dns_answer)>(
+      std::move(initiation), asio::use_awaitable, std::move(name), type, deadline);
 }
 
 }  // namespace smtp_exporter::probes

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 namespace smtp_exporter::probes {
@@ -24,6 +25,29 @@ struct resolve_result {
   bool ok() const { return outcome == status::ok && !endpoints.empty(); }
 };
 
+// The record types query() asks for.
+enum class dns_record_type : std::uint16_t { a = 1, txt = 16, aaaa = 28 };
+
+// The answer to one query, as the server gave it: the rcode (through `outcome`) is kept apart
+// from the records, so callers can tell "does not exist" from "could not ask".
+struct dns_answer {
+  enum class status {
+    ok,           // NOERROR with records of the asked type
+    nxdomain,     // the name does not exist
+    nodata,       // NOERROR, no record of the asked type
+    servfail,     // SERVFAIL from every server
+    refused,      // REFUSED from every server
+    timeout,      // no answer before the deadline (or c-ares' tries ran out)
+    unreachable,  // the server's port is closed (ICMP port unreachable)
+    failure,      // anything else: FORMERR, malformed answer, cancelled, resolver gone
+  };
+  status outcome = status::failure;
+  std::vector<boost::asio::ip::address> addresses;  // A or AAAA records, in answer order
+  std::vector<std::string> texts;  // TXT records, each record's strings concatenated
+  std::uint32_t ttl = 0;           // the smallest TTL of the A/AAAA records; 0 for TXT
+  std::string error;               // c-ares' text when not ok
+};
+
 // Overrides of the system's resolver configuration (/etc/resolv.conf); the defaults keep it.
 struct dns_resolver_options {
   // "1.2.3.4", "1.2.3.4:5353", "[::1]:5353"; empty: the system's name servers.
@@ -31,6 +55,9 @@ struct dns_resolver_options {
   // Time to wait for one answer before retrying (c-ares doubles it per round); zero: the system's.
   std::chrono::milliseconds attempt_timeout{0};
   int tries = 0;  // tries per server; zero: the system's
+  // Take SERVFAIL and REFUSED as the answer (query() reports them) instead of retrying and then
+  // failing with c-ares 1.18's "could not contact DNS servers", which hides the rcode.
+  bool final_error_answers = false;
 };
 
 class dns_resolver {
@@ -50,6 +77,11 @@ class dns_resolver {
   // Queries still in flight when the resolver is destroyed complete with status::failure.
   boost::asio::awaitable<resolve_result> resolve(std::string host, std::uint16_t port,
                                                  std::chrono::steady_clock::time_point deadline);
+
+  // Asks the servers for records of `type` at `name` (absolute; no search domains, no hosts
+  // file). Same deadline, cancellation and destruction rules as resolve().
+  boost::asio::awaitable<dns_answer> query(std::string name, dns_record_type type,
+                                           std::chrono::steady_clock::time_point deadline);
 
  private:
   struct impl;

@@ -14,6 +14,8 @@ test_pkgs=(
   googletest libgtest-dev
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
+  # tests/peers/fake_dns.py: the scripted DNS server of the DNSBL tests
+  python3-dnslib
   postfix sasl2-bin libsasl2-modules
   chromium
   # tests/fuzz: libFuzzer with ASan and UBSan

@@ -23,7 +23,7 @@ import sys
 DS_VAR = "${DS_PROMETHEUS}"
 MIN_SCHEMA_VERSION = 36  # Grafana 9.0; the dashboards are written at 39 (Grafana 10.x)
 RUNBOOK_BASE = "https://github.com/smtp-exporter/smtp_exporter/blob/main/docs/runbook.md#"
-SEVERITIES = {"warning", "critical"}
+SEVERITIES = {"info", "warning", "critical"}
 
 problems = []
 
@@ -182,8 +182,9 @@ def check_rules(src):
                 problem(where, f"runbook anchor #{anchor} is not a heading of docs/runbook.md")
         if f"`{name}`" not in alerts_doc:
             problem(where, "not listed in docs/alerts.md")
-        if "{{ $labels.target }}" not in block and "{{ $labels.instance }}" not in block:
-            problem(where, "no annotation names the target ($labels.target) or the exporter")
+        # DNSBL alerts are about an IP (an egress IP has no target).
+        if not any(f"{{{{ $labels.{l} }}}}" in block for l in ("target", "instance", "ip")):
+            problem(where, "no annotation names the target ($labels.target), the IP or the exporter")
     if len(set(names)) != len(names):
         problem(rules_path.name, "duplicate alert names")
     return names

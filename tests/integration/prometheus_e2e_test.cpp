@@ -200,10 +200,19 @@ std::vector<alerting_rule> alerting_rules(prometheus_process& prom, std::string&
   return out;
 }
 
-// What an alert's series names: the target, or the exporter instance for exporter-wide alerts.
+// What an alert names: the target; an IP and zone for DNSBL alerts on egress IPs; else the
+// exporter instance for exporter-wide alerts.
+std::string subject_of(const json::object& labels) {
+  auto get = [&](const char* name) {
+    return labels.contains(name) ? std::string(labels.at(name).as_string()) : std::string();
+  };
+  if (!get("target").empty()) return get("target");
+  if (!get("ip").empty()) return "ip=" + get("ip") + "@" + get("zone");
+  return "instance=" + get("instance");
+}
+
 std::string subject(const json::value& series) {
-  auto t = label(series, "target");
-  return t.empty() ? "instance=" + label(series, "instance") : t;
+  return subject_of(series.as_object().at("metric").as_object());
 }
 
 std::string join(const name_set& s) {
@@ -376,6 +385,24 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   auto slow_port = scripted("slow", slow_greeting_script);
   auto refused_port = unused_port();
   blackhole_listener blackhole;
+  // DNSBL zones on a scripted DNS server: egress 203.0.113.7 is listed on both zones, .10 gets
+  // Spamhaus' "public resolver refused" code, .13 a rewritten answer, .8 is clean; discovery
+  // finds 198.51.100.20, then 198.51.100.21 (a change). Only .7 may raise a listing alert.
+  const auto dns_rules = [](const std::string& discovered) {
+    return R"([
+      {"name":"7.113.0.203.block.test","type":"A","answer":["127.0.0.2"]},
+      {"name":"7.113.0.203.other.test","type":"A","answer":["127.0.0.3"]},
+      {"name":"10.113.0.203.block.test","type":"A","answer":["127.255.255.254"]},
+      {"name":"10.113.0.203.other.test","type":"A","answer":["127.255.255.254"]},
+      {"name":"13.113.0.203.block.test","type":"A","answer":["192.0.2.1"]},
+      {"name":"13.113.0.203.other.test","type":"A","answer":["192.0.2.1"]},
+      {"name":"myip.test","type":"A","answer":[")" + discovered + R"("]}])";
+  };
+  const auto dns_rules_file = dir.write("dnsbl-rules.json", dns_rules("198.51.100.20"));
+  std::uint16_t dns_port = 0;
+  peers.push_back(start_fake_dns(dir, dns_rules_file, dns_port));
+  EXPECT_NE(dns_port, 0) << peers.back()->log();
+  const std::string dns_server = "127.0.0.1:" + std::to_string(dns_port);
   ASSERT_FALSE(HasFailure());
 
   const std::string tls_probes = R"(["banner", "tls"])";
@@ -396,7 +423,14 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       target_toml("slow", slow_port, R"(["banner"])",
                   "tls = \"none\"\ninterval = \"10s\"\ntimeout = \"9s\"\n") +
       target_toml("refused", refused_port, tls_probes) +
-      target_toml("blocked", blackhole.port(), tls_probes);
+      target_toml("blocked", blackhole.port(), tls_probes) +
+      "[dnsbl]\nenabled = true\n"
+      "egress_ips = [\"203.0.113.7\", \"203.0.113.8\", \"203.0.113.10\", \"203.0.113.13\"]\n"
+      "servers = [\"" + dns_server + "\"]\ninterval = \"1m\"\ntimeout = \"1s\"\n"
+      "[dnsbl.discovery]\nmethod = \"custom\"\nname = \"myip.test\"\nserver = \"" +
+      dns_server + "\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+      "[[dnsbl.zone]]\nname = \"block.test\"\nblocking = true\n"
+      "[[dnsbl.zone]]\nname = \"other.test\"\n";
   const name_set all_targets = {"healthy",     "badauth",  "nosecret", "expired",
                                 "expiring",    "renewing", "notls",    "handshake",
                                 "blacklisted", "slow",     "refused",  "blocked"};
@@ -404,6 +438,11 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   exporter_process exporter(dir, config);
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   const std::string instance = "127.0.0.1:" + std::to_string(exporter.port());
+  // The egress IP changes once the first one was discovered.
+  exporter.scrape_until([](const std::string& t) {
+    return t.find("smtp_egress_ip_info{ip=\"198.51.100.20\"") != std::string::npos;
+  });
+  replace_file(dns_rules_file, dns_rules("198.51.100.21"));
 
   prometheus_process prom(dir, exporter.port(),
                           source_dir() / "dashboards/smtp_exporter.rules.yml");
@@ -421,15 +460,19 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       auto slow = prom.query("smtp_probe_phase_duration_seconds{target=\"slow\",phase=\"banner\"}");
       auto scrapes = prom.query("count_over_time(up{job=\"" + job_name + "\"}[1m])");
       auto chain = prom.query("count(smtp_tls_chain_cert_not_after_timestamp_seconds)");
+      // 5 egress IPs (4 configured, 1 discovered after the change) in 2 zones.
+      auto dnsbl = prom.query("count(smtp_dnsbl_lookup_result_info) == 10 and on () "
+                              "smtp_egress_ip_last_change_timestamp_seconds > 0");
       bool ok = targets.ok && !result_array(targets).empty() &&
                 sample_value(result_array(targets)[0]) == static_cast<double>(all_targets.size()) &&
                 pending.ok && result_array(pending).empty() && slow.ok &&
                 !result_array(slow).empty() && scrapes.ok && !result_array(scrapes).empty() &&
                 sample_value(result_array(scrapes)[0]) >= 5 && chain.ok &&
-                !result_array(chain).empty();
+                !result_array(chain).empty() && dnsbl.ok && !result_array(dnsbl).empty();
       last = "targets " + json::serialize(targets.data) + " pending " +
              json::serialize(pending.data) + " slow " + json::serialize(slow.data) + " scrapes " +
-             json::serialize(scrapes.data) + " " + targets.error + pending.error;
+             json::serialize(scrapes.data) + " dnsbl " + json::serialize(dnsbl.data) + " " +
+             targets.error + pending.error;
       if (ok) {
         ready = true;
         break;
@@ -478,6 +521,16 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPTLSCertificateExpiryCritical", {"expiring"}},
       // Empty until the bad reload below.
       {"SMTPExporterConfigReloadFailed", {}},
+      // DNSBL: exactly the listed egress IP; the blocking zone pages, the other warns. The
+      // 127.255.255.254 and rewritten answers only say that lookups fail.
+      {"SMTPEgressIPListedBlocking", {"ip=203.0.113.7@block.test"}},
+      {"SMTPEgressIPListed", {"ip=203.0.113.7@other.test"}},
+      {"SMTPTargetIPListed", {}},
+      {"SMTPDNSBLLookupsFailing",
+       {"ip=203.0.113.10@block.test", "ip=203.0.113.10@other.test", "ip=203.0.113.13@block.test",
+        "ip=203.0.113.13@other.test"}},
+      {"SMTPEgressIPDiscoveryFailing", {}},
+      {"SMTPEgressIPChanged", {"instance=" + instance}},
   };
   {
     name_set loaded;
@@ -491,7 +544,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
     SCOPED_TRACE(r.name);
     EXPECT_EQ(r.health, "ok") << r.last_error;
     auto severity = r.labels.contains("severity") ? str(r.labels.at("severity")) : "";
-    EXPECT_TRUE(severity == "warning" || severity == "critical") << severity;
+    EXPECT_TRUE(severity == "info" || severity == "warning" || severity == "critical")
+        << severity;
     for (const char* key : {"summary", "description", "runbook_url"}) {
       EXPECT_TRUE(r.annotations.contains(key) && !str(r.annotations.at(key)).empty()) << key;
     }
@@ -546,9 +600,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       std::map<std::string, name_set> active;
       for (const auto& a : res.data.as_object().at("alerts").as_array()) {
         const auto& labels = a.as_object().at("labels").as_object();
-        active[str(labels.at("alertname"))].insert(labels.contains("target")
-                                                       ? str(labels.at("target"))
-                                                       : "instance=" + str(labels.at("instance")));
+        active[str(labels.at("alertname"))].insert(subject_of(labels));
       }
       for (const auto& [name, _] : expected) active.try_emplace(name);
       return active;
@@ -566,8 +618,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       const auto& o = a.as_object();
       const auto& labels = o.at("labels").as_object();
       auto name = str(labels.at("alertname"));
-      auto who = labels.contains("target") ? str(labels.at("target"))
-                                           : "instance=" + str(labels.at("instance"));
+      auto who = subject_of(labels);
       // SMTPEndpointDown has no `for:` (it counts failed runs instead); the others wait minutes.
       EXPECT_EQ(str(o.at("state")), name == "SMTPEndpointDown" ? "firing" : "pending")
           << name << " " << who;
@@ -607,6 +658,14 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
     auto badauth = description_of("SMTPAuthFailing", "badauth");
     EXPECT_NE(badauth.find("reply 535"), std::string::npos) << badauth;
     EXPECT_EQ(prom.log().find("Expanding alert template failed"), std::string::npos) << prom.log();
+    for (const auto& a : res.data.as_object().at("alerts").as_array()) {
+      const auto& o = a.as_object();
+      if (str(o.at("labels").as_object().at("alertname")) != "SMTPEgressIPListedBlocking") continue;
+      auto text = str(o.at("annotations").as_object().at("description"));
+      EXPECT_NE(text.find("203.0.113.7, is listed on block.test (return code 127.0.0.2)"),
+                std::string::npos)
+          << text;
+    }
     auto down = description_of("SMTPEndpointDown", "blocked");
     EXPECT_NE(down.find("banner: connect_timeout; tls: connect_timeout;"), std::string::npos)
         << down;

@@ -187,6 +187,19 @@ std::unique_ptr<child_process> start_fake_smtp(const temp_dir& dir, const std::s
   return start_python_peer(dir, "fake_smtp.py", args, "fake_smtp_" + script_name + ".log", port);
 }
 
+void replace_file(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".new";
+  std::ofstream(tmp) << content;
+  fs::last_write_time(tmp, fs::last_write_time(path) + std::chrono::seconds(2));
+  fs::rename(tmp, path);
+}
+
+std::unique_ptr<child_process> start_fake_dns(const temp_dir& dir, const fs::path& rules,
+                                              std::uint16_t& port) {
+  return start_python_peer(dir, "fake_dns.py", {"--rules", rules.string()},
+                           "fake_dns_" + rules.stem().string() + ".log", port);
+}
+
 std::unique_ptr<child_process> start_aiosmtpd(const temp_dir& dir, std::uint16_t& port,
                                               const std::vector<std::string>& extra) {
   return start_python_peer(dir, "aiosmtpd_server.py", extra, "aiosmtpd.log", port);

@@ -58,6 +58,13 @@ class child_process {
 std::unique_ptr<child_process> start_fake_smtp(const temp_dir& dir, const std::string& script_name,
                                                std::uint16_t& port,
                                                const std::vector<std::string>& extra = {});
+// Replaces a file's content in one rename, with an mtime later than the old one's (peers that
+// reload on change, such as fake_dns.py, compare mtimes).
+void replace_file(const fs::path& path, const std::string& content);
+
+// tests/peers/fake_dns.py answering from the JSON rules in `rules` (UDP on 127.0.0.1).
+std::unique_ptr<child_process> start_fake_dns(const temp_dir& dir, const fs::path& rules,
+                                              std::uint16_t& port);
 std::unique_ptr<child_process> start_aiosmtpd(const temp_dir& dir, std::uint16_t& port,
                                               const std::vector<std::string>& extra = {});
 

@@ -558,5 +558,75 @@ TEST(dns_resolver, malformed_server_is_rejected) {
   EXPECT_THROW(dns_resolver(io.get_executor(), options), std::invalid_argument);
 }
 
+// query(): the rcode comes back apart from the records.
+dns_answer query_now(asio::io_context& io, dns_resolver& resolver, std::string name,
+                     dns_record_type type, steady_clock::duration budget = 5s) {
+  std::optional<dns_answer> out;
+  asio::co_spawn(io, resolver.query(std::move(name), type, steady_clock::now() + budget),
+                 [&](std::exception_ptr e, dns_answer a) {
+                   if (!e) out = std::move(a);
+                 });
+  EXPECT_TRUE(run_until(io, [&] { return out.has_value(); }));
+  return out.value_or(dns_answer{});
+}
+
+TEST(dns_resolver_query, a_records_with_ttl) {
+  asio::io_context io;
+  fake_dns_server server(io);
+  dns_resolver resolver(io.get_executor(), fake_server_options(server.address()));
+  const auto a = query_now(io, resolver, "mx.example.test", dns_record_type::a);
+  EXPECT_EQ(a.outcome, dns_answer::status::ok) << a.error;
+  EXPECT_EQ(a.addresses, std::vector{asio::ip::make_address("127.0.0.7")});
+  EXPECT_EQ(a.ttl, 60u);
+  const auto aaaa = query_now(io, resolver, "dual.example.test", dns_record_type::aaaa);
+  EXPECT_EQ(aaaa.outcome, dns_answer::status::ok) << aaaa.error;
+  EXPECT_EQ(aaaa.addresses, std::vector{asio::ip::make_address("::1")});
+}
+
+TEST(dns_resolver_query, nxdomain_and_nodata_are_told_apart) {
+  asio::io_context io;
+  fake_dns_server server(io);
+  dns_resolver resolver(io.get_executor(), fake_server_options(server.address()));
+  EXPECT_EQ(query_now(io, resolver, "nx.example.test", dns_record_type::a).outcome,
+            dns_answer::status::nxdomain);
+  EXPECT_EQ(query_now(io, resolver, "empty.example.test", dns_record_type::a).outcome,
+            dns_answer::status::nodata);
+  // The fake server has no TXT records: NOERROR without one.
+  EXPECT_EQ(query_now(io, resolver, "mx.example.test", dns_record_type::txt).outcome,
+            dns_answer::status::nodata);
+  // No hosts file: "localhost" is asked of the server like any name.
+  EXPECT_EQ(query_now(io, resolver, "localhost", dns_record_type::a).addresses,
+            std::vector{asio::ip::make_address("127.0.0.7")});
+}
+
+TEST(dns_resolver_query, silence_is_a_timeout_and_a_closed_port_unreachable) {
+  asio::io_context io;
+  fake_dns_server server(io);
+  dns_resolver resolver(io.get_executor(), fake_server_options(server.address()));
+  const auto start = steady_clock::now();
+  const auto silent = query_now(io, resolver, "silent.example.test", dns_record_type::a, 300ms);
+  EXPECT_EQ(silent.outcome, dns_answer::status::timeout) << silent.error;
+  EXPECT_GE(steady_clock::now() - start, 250ms);
+
+  dns_resolver_options options = fake_server_options(closed_loopback_port(io));
+  options.final_error_answers = true;
+  dns_resolver closed(io.get_executor(), options);
+  EXPECT_EQ(query_now(io, closed, "mx.example.test", dns_record_type::a).outcome,
+            dns_answer::status::unreachable);
+}
+
+TEST(dns_resolver_query, awaiting_after_the_resolver_is_gone) {
+  asio::io_context io;
+  auto resolver = std::make_unique<dns_resolver>(io.get_executor());
+  auto lookup = resolver->query("x.test", dns_record_type::a, steady_clock::now() + 1s);
+  resolver.reset();
+  std::optional<dns_answer> result;
+  asio::co_spawn(io, std::move(lookup), [&](std::exception_ptr, dns_answer a) { result = a; });
+  io.run();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome, dns_answer::status::failure);
+  EXPECT_EQ(result->error, "resolver destroyed");
+}
+
 }  // namespace
 }  // namespace smtp_exporter::probes

@@ -98,14 +98,14 @@ TEST(exposition_text, a_whole_scrape_matches_text_serializer) {
   auto pending = target("pending", true);
   store.set_targets({plain, tls, pending});
   probes::session_result r;
-  r.probes[0] = {true, probes::failure_reason::none, 220};
+  r.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
   r.set_phase(probes::phase::connect, 0.000123456789);
   r.set_phase(probes::phase::banner, 1.0 / 3);
   r.total_seconds = 0.1 + 0.2;
   r.ehlo_seen = true;
   r.ip_protocol = 6;
   store.record(plain, r, 1764500000.25);
-  r.probes[1] = {true, probes::failure_reason::cert_expired, 220};
+  r.probes[1] = {true, probes::failure_reason::cert_expired, 220, {}, false};
   r.tls_seen = true;
   r.tls.version = "TLSv1.2";
   r.tls.cipher = "ECDHE-RSA-AES128-GCM-SHA256";

@@ -52,8 +52,8 @@ TEST(metrics, completed_run_renders_outcomes_and_counters) {
   auto t = target("qq");
   store.set_targets({t});
   probes::session_result r;
-  r.probes[0] = {true, probes::failure_reason::banner_rejected, 554};
-  r.probes[1] = {true, probes::failure_reason::banner_rejected, 554};
+  r.probes[0] = {true, probes::failure_reason::banner_rejected, 554, {}, false};
+  r.probes[1] = {true, probes::failure_reason::banner_rejected, 554, {}, false};
   r.set_phase(probes::phase::connect, 0.25);
   r.total_seconds = 0.5;
   store.record(t, r, 1700000000);
@@ -84,7 +84,7 @@ TEST(metrics, policy_refusal_and_enhanced_code_of_the_deciding_reply) {
   t->probes = {true, false, false, true};
   store.set_targets({t});
   probes::session_result r;
-  r.probes[0] = {true, probes::failure_reason::none, 220};
+  r.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
   r.probes[3] = {true, probes::failure_reason::recipient_rejected, 550, "5.7.1", true};
   store.record(t, r, 1700000000);
   metrics_collector c(store, state);
@@ -105,7 +105,7 @@ TEST(metrics, result_of_a_replaced_target_is_dropped) {
   auto new_target = target("a");
   store.set_targets({new_target});
   probes::session_result r;
-  r.probes[0] = {true, probes::failure_reason::none, 220};
+  r.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
   store.record(old_target, r, 1);
   EXPECT_FALSE(store.snapshot()[0].probes[0].has_result);
 }
