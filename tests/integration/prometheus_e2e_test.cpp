@@ -23,6 +23,7 @@
 #include "exporter/status_page.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/prometheus.hpp"
 
 namespace smtp_test {
 namespace {
@@ -37,129 +38,14 @@ const std::string job_name = "smtp_exporter";
 // ---------------------------------------------------------------------------------------------
 // HTTP and Prometheus' API
 
-// Go's HTTP server answers larger bodies with chunked transfer encoding.
-std::string body_of(const http_reply& r) {
-  auto te = r.headers.find("transfer-encoding");
-  if (te == r.headers.end() || te->second.find("chunked") == std::string::npos) return r.body;
-  std::string out;
-  std::size_t i = 0;
-  while (i < r.body.size()) {
-    auto eol = r.body.find("\r\n", i);
-    if (eol == std::string::npos) break;
-    std::size_t size = std::stoul(r.body.substr(i, eol - i), nullptr, 16);
-    if (size == 0) break;
-    out.append(r.body, eol + 2, size);
-    i = eol + 2 + size + 2;
-  }
-  return out;
-}
-
-struct api_result {
-  bool ok = false;
-  std::string error;  // transport, HTTP or Prometheus error
-  json::value data;
-};
-
-api_result api_get(std::uint16_t port, const std::string& path) {
-  api_result out;
-  auto reply = http_request(port, "GET", path, 15s);
-  if (reply.status == 0) {
-    out.error = "no answer from Prometheus for " + path;
-    return out;
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(body_of(reply), ec);
-  if (ec || !v.is_object()) {
-    out.error = "HTTP " + std::to_string(reply.status) + ", not JSON: " + reply.body.substr(0, 300);
-    return out;
-  }
-  const auto& o = v.as_object();
-  if (o.contains("status") && o.at("status") == "success") {
-    out.ok = true;
-    out.data = o.contains("data") ? o.at("data") : json::value();
-  } else {
-    out.error = "HTTP " + std::to_string(reply.status) + ": " + json::serialize(v);
-  }
-  return out;
-}
+using api_result = prometheus_api_result;
 
 std::string str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : ""; }
-
-const json::array& result_array(const api_result& r) {
-  static const json::array empty;
-  if (!r.data.is_object() || !r.data.as_object().contains("result")) return empty;
-  const auto& res = r.data.as_object().at("result");
-  return res.is_array() ? res.as_array() : empty;
-}
-
+const json::array& result_array(const api_result& r) { return prometheus_result(r); }
 std::string label(const json::value& series, const std::string& name) {
-  const auto& metric = series.as_object().at("metric").as_object();
-  return metric.contains(name) ? str(metric.at(name)) : "";
+  return prometheus_label(series, name);
 }
-
-double sample_value(const json::value& series) {
-  return std::stod(str(series.as_object().at("value").as_array().at(1)));
-}
-
-// The Debian prometheus server on a free loopback port, scraping one exporter every second and
-// evaluating the repository's rule file every second. Storage in the test's temp dir.
-class prometheus_process {
- public:
-  prometheus_process(const temp_dir& dir, std::uint16_t exporter_port, const fs::path& rules) {
-    auto data = dir.path() / "prometheus-data";
-    fs::create_directories(data);
-    std::string yaml = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n";
-    yaml += "  evaluation_interval: 1s\n";
-    yaml += "rule_files:\n  - " + rules.string() + "\n";
-    yaml += "scrape_configs:\n  - job_name: " + job_name + "\n";
-    yaml += "    static_configs:\n";
-    yaml += "      - targets: ['127.0.0.1:" + std::to_string(exporter_port) + "']\n";
-    config_ = dir.write("prometheus.yml", yaml);
-    for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
-      auto port = unused_port();
-      process_ = std::make_unique<child_process>(
-          std::vector<std::string>{prometheus_binary.string(), "--config.file=" + config_.string(),
-                                   "--storage.tsdb.path=" + data.string(),
-                                   "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                   "--log.level=info"},
-          dir.path() / "prometheus.log");
-      auto deadline = clock::now() + 30s;
-      while (clock::now() < deadline && process_->running()) {
-        if (http_request(port, "GET", "/-/ready", 1s).status == 200) {
-          port_ = port;
-          break;
-        }
-        std::this_thread::sleep_for(100ms);
-      }
-    }
-  }
-  ~prometheus_process() {
-    if (process_ && !process_->terminate(10s)) process_->signal(SIGKILL);
-  }
-
-  bool started() const { return port_ != 0; }
-  std::uint16_t port() const { return port_; }
-  std::string log() const { return process_ ? process_->log() : ""; }
-
-  api_result query(const std::string& expr) {
-    return api_get(port_, "/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr));
-  }
-  api_result query_range(const std::string& expr, std::chrono::seconds range,
-                         std::chrono::seconds step) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    return api_get(port_, "/api/v1/query_range?query=" + smtp_exporter::exporter::url_encode(expr) + "&start=" +
-                              std::to_string(now - range.count()) + "&end=" + std::to_string(now) +
-                              "&step=" + std::to_string(step.count()));
-  }
-  api_result get(const std::string& path) { return api_get(port_, path); }
-
- private:
-  fs::path config_;
-  std::unique_ptr<child_process> process_;
-  std::uint16_t port_ = 0;
-};
+double sample_value(const json::value& series) { return prometheus_value(series); }
 
 // ---------------------------------------------------------------------------------------------
 // The situation: one target per alert, and the healthy ones that must not alert.
@@ -173,7 +59,7 @@ struct alerting_rule {
   std::string last_error;
 };
 
-std::vector<alerting_rule> alerting_rules(prometheus_process& prom, std::string& error) {
+std::vector<alerting_rule> alerting_rules(prometheus_server& prom, std::string& error) {
   std::vector<alerting_rule> out;
   auto r = prom.get("/api/v1/rules?type=alert");
   if (!r.ok) {
@@ -444,8 +330,9 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   });
   replace_file(dns_rules_file, dns_rules("198.51.100.21"));
 
-  prometheus_process prom(dir, exporter.port(),
-                          source_dir() / "dashboards/smtp_exporter.rules.yml");
+  // Scrapes the exporter and evaluates the repository's rule file, both every second.
+  prometheus_server prom(dir, {exporter.port()}, job_name,
+                         source_dir() / "dashboards/smtp_exporter.rules.yml");
   ASSERT_TRUE(prom.started()) << prom.log();
 
   // Wait until Prometheus has scraped a result for every target (none pending, the slow target's

@@ -98,6 +98,17 @@ prometheus_api_result prometheus_server::query(const std::string& expr) {
   return get("/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr));
 }
 
+prometheus_api_result prometheus_server::query_range(const std::string& expr,
+                                                     std::chrono::seconds range,
+                                                     std::chrono::seconds step) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return get("/api/v1/query_range?query=" + smtp_exporter::exporter::url_encode(expr) +
+             "&start=" + std::to_string(now - range.count()) + "&end=" + std::to_string(now) +
+             "&step=" + std::to_string(step.count()));
+}
+
 prometheus_api_result prometheus_server::get(const std::string& path) {
   prometheus_api_result out;
   auto reply = http_request(port_, "GET", path, 15s);

@@ -40,6 +40,9 @@ class prometheus_server {
   bool started() const { return port_ != 0; }
   std::string log() const;
   prometheus_api_result query(const std::string& expr);
+  // Over the last `range`, one point per `step`.
+  prometheus_api_result query_range(const std::string& expr, std::chrono::seconds range,
+                                    std::chrono::seconds step);
   prometheus_api_result get(const std::string& path);
 
  private:
