@@ -408,6 +408,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPTLSCertificateExpiryCritical", {"expiring"}},
       // Empty until the bad reload below.
       {"SMTPExporterConfigReloadFailed", {}},
+      {"SMTPExporterOutOfDescriptors", {}},
       // DNSBL: exactly the listed egress IP; the blocking zone pages, the other warns. The
       // 127.255.255.254 and rewritten answers only say that lookups fail.
       {"SMTPEgressIPListedBlocking", {"ip=203.0.113.7@block.test"}},
