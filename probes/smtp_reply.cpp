@@ -80,6 +80,8 @@ std::string_view enhanced_code_of(std::string_view text, int code_class) {
 }  // namespace
 
 std::string smtp_reply::text() const {
+  // The preamble's words are not the refusal's: a verdict quotes the line that decided it.
+  if (preamble_code != 0 && !lines.empty()) return lines.back();
   std::string joined;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i != 0) joined += '\n';

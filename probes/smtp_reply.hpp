@@ -25,7 +25,7 @@ struct smtp_reply {
   int preamble_code = 0;
   std::string enhanced_code;        // "5.7.1" if the deciding line carries one, else empty
   std::vector<std::string> lines;   // text of each line after "NNN-"/"NNN " (enhanced code kept)
-  // The text of all lines joined with "\n".
+  // The text of all lines joined with "\n"; after a preamble, the deciding (final) line's alone.
   std::string text() const;
   int code_class() const { return code / 100; }  // 2, 3, 4, 5
 };

@@ -109,6 +109,25 @@ TEST(session, tls_probe_on_plain_greeting_failure_carries_the_same_reason) {
   EXPECT_EQ(r.outcome(probe_kind::tls).reply_code, 554);
 }
 
+// A "220-" preamble ended by a 554: the refusal's own text decides the detail, however long the
+// preamble before it (MTAs greet with several lines of notices, then refuse a blocklisted client).
+TEST(session, greeting_preamble_then_554_detail_names_the_refusal) {
+  asio::io_context io;
+  dns_resolver resolver(io.get_executor());
+  loopback_peer peer(io);
+  peer.on_accept = [](std::shared_ptr<tcp::socket> s) {
+    auto script = std::make_shared<std::string>(
+        "220-mx.test ESMTP service ready; unsolicited bulk mail is prohibited here\r\n"
+        "220-all traffic is logged and monitored; see https://mx.test/policy for details\r\n"
+        "554 5.7.1 client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
+    asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
+  };
+  auto r = run(io, resolver, options_for(peer.port(), 2s));
+  EXPECT_EQ(r.outcome(probe_kind::banner).reason, failure_reason::banner_rejected);
+  EXPECT_EQ(r.outcome(probe_kind::banner).reply_code, 554);
+  EXPECT_NE(r.detail.find("blocked using zen.spamhaus.org"), std::string::npos) << r.detail;
+}
+
 TEST(session, starttls_not_advertised) {
   asio::io_context io;
   dns_resolver resolver(io.get_executor());
