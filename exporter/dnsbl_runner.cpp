@@ -500,6 +500,12 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
       for (auto& pz : previous->zones) {
         if (!same_queries(pz->conf, zc)) continue;
         z->cache = std::move(pz->cache);
+        // A shorter interval must not wait out the old, longer one: answers kept for it are due
+        // again within the new one (an unchanged interval keeps each answer's TTL).
+        if (zc.interval < pz->conf.interval) {
+          const auto latest = steady::now() + zc.interval;
+          for (auto& [ip, entry] : z->cache) entry.next_due = std::min(entry.next_due, latest);
+        }
         z->counters.lookups_total = pz->counters.lookups_total;
         z->counters.errors_total = pz->counters.errors_total;
       }

@@ -496,6 +496,35 @@ name = "a.test"
   EXPECT_EQ(text.find("smtp_egress_ip"), std::string::npos);
 }
 
+// A reload that shortens a kept zone's interval keeps its answers, but not for the old, longer
+// interval: the next lookup comes within the new one.
+TEST_F(dnsbl, a_reload_that_shortens_the_interval_asks_again_within_the_new_one) {
+  auto dns = start_dns(dir_, "shorten", R"([{"name":"*.a.test","rcode":"NXDOMAIN","ttl":0}])");
+  ASSERT_NE(dns.port, 0);
+  const auto config = [&](const std::string& interval) {
+    return R"([dnsbl]
+enabled = true
+egress_ips = ["203.0.113.7"]
+servers = [")" + dns.address() + R"("]
+timeout = "500ms"
+[[dnsbl.zone]]
+name = "a.test"
+interval = ")" + interval + "\"\n";
+  };
+  exporter_process exporter(dir_, config("1h"));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return t.find("zone=\"a.test\",result=\"not_listed\"") != std::string::npos;
+  });
+  ASSERT_EQ(result(text, "203.0.113.7", "a.test"), "not_listed") << text;
+  ASSERT_EQ(dns.queries("7.113.0.203.a.test"), 1);
+  exporter.rewrite_config(config("1s"));
+  auto reload = http_request(exporter.port(), "POST", "/-/reload");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  exporter.scrape_until([&](const std::string&) { return dns.queries("7.113.0.203.a.test") >= 3; });
+  EXPECT_GE(dns.queries("7.113.0.203.a.test"), 3) << "still waiting out the old 1h interval";
+}
+
 TEST_F(dnsbl, diagnose_checks_the_egress_ip_last_with_advice) {
   auto dns = start_dns(dir_, "diagnose", every_class_rules);
   ASSERT_NE(dns.port, 0);
