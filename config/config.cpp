@@ -261,12 +261,38 @@ class loader {
   std::unordered_map<std::string, std::uint32_t> first_line_of_name_;
 };
 
+// toml++ quotes the text it could not read ("'…' is not representable in 64 bits"). On a line
+// that sets a password that text may be the secret (digits written without quotes): there the
+// quoted parts are left out.
+std::string description_for_line(std::string_view description, std::string_view text,
+                                 std::size_t line) {
+  std::size_t start = 0;
+  for (std::size_t n = 1; n < line && start != std::string_view::npos; ++n) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos) start = text.size();
+  const std::string_view this_line = text.substr(start, text.find('\n', start) - start);
+  if (this_line.find("password") == std::string_view::npos) return std::string(description);
+  std::string out;
+  bool quoted = false;
+  for (char c : description) {
+    if (c == '\'') {
+      quoted = !quoted;
+      if (quoted) out += "'(not shown)'";
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 template <class parse_error>
-load_result syntax_error(const std::string& source, const parse_error& e) {
+load_result syntax_error(const std::string& source, std::string_view text, const parse_error& e) {
   const toml::source_position at = e.source().begin;
   load_result result;
   result.errors.push_back(source + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
-                          ": syntax error: " + std::string(e.description()));
+                          ": syntax error: " + description_for_line(e.description(), text, at.line));
   return result;
 }
 
@@ -303,11 +329,11 @@ load_result loader::run(std::string_view text) {
   try {
     root = toml::parse(text, std::string_view{source_});
   } catch (const toml::parse_error& e) {
-    return syntax_error(source_, e);
+    return syntax_error(source_, text, e);
   }
 #else
   toml::parse_result parsed = toml::parse(text, std::string_view{source_});
-  if (!parsed) return syntax_error(source_, parsed.error());
+  if (!parsed) return syntax_error(source_, text, parsed.error());
   root = std::move(parsed).table();
 #endif
   check_keys(root, top_keys, "");

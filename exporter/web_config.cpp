@@ -131,10 +131,24 @@ class parser {
     return base.empty() ? std::string(key) : std::string(base) + "." + std::string(key);
   }
 
+  // A key given twice in one mapping is an error, as in the toolkit (Go's YAML: "key already set
+  // in map"), never "the first one wins": a password rotated by adding the user again, or a
+  // client_auth_type tightened further down, must not leave the old value quietly in force.
+  // `seen`: the mapping's keys so far, with the line each was set on.
+  bool duplicate(const YAML::Node& key, const std::string& path, std::map<std::string, int>& seen) {
+    if (!key.IsScalar()) return false;
+    auto [it, inserted] = seen.emplace(key.Scalar(), key.Mark().line + 1);
+    if (inserted) return false;
+    error(key, path, "duplicate key (already set on line " + std::to_string(it->second) + ")");
+    return true;
+  }
+
   void check_keys(const YAML::Node& map, std::string_view base,
                   std::initializer_list<std::string_view> allowed) {
+    std::map<std::string, int> seen;
     for (const auto& entry : map) {
       std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
+      if (duplicate(entry.first, join(base, key), seen)) continue;
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -287,9 +301,11 @@ class parser {
     if (!headers || headers.IsNull()) return;
     const std::string headers_key = join(base, "headers");
     if (!expect_map(headers, headers_key)) return;
+    std::map<std::string, int> seen;
     for (const auto& entry : headers) {
       const std::string name = entry.first.Scalar();
       const std::string key = join(headers_key, name);
+      if (duplicate(entry.first, key, seen)) continue;
       auto known = std::find_if(header_names.begin(), header_names.end(),
                                 [&](auto h) { return iequals(h, name); });
       if (known == header_names.end()) {
@@ -321,9 +337,11 @@ class parser {
   void parse_users(const YAML::Node& node, web_config& config) {
     const std::string base = "basic_auth_users";
     if (!expect_map(node, base)) return;
+    std::map<std::string, int> seen;
     for (const auto& entry : node) {
       const std::string user = entry.first.Scalar();
       const std::string key = join(base, user);
+      if (duplicate(entry.first, key, seen)) continue;
       // Never quote the value: it is a hash, but still a secret's hash.
       if (!entry.second.IsScalar() || bcrypt_cost(entry.second.Scalar()) == 0) {
         error(entry.second, key,

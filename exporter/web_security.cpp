@@ -97,6 +97,7 @@ std::optional<std::shared_ptr<web_security>> web_security::load(const std::strin
   auto state = security->build(errors);
   if (!state) return std::nullopt;
   security->stamps_ = security->stamps(&(*state)->config);
+  security->watched_ = (*state)->config;
   security->state_ = std::move(*state);
   return security;
 }
@@ -148,12 +149,24 @@ std::shared_ptr<const web_state> web_security::current() const {
 web_security::refresh_outcome web_security::refresh() {
   refresh_outcome out;
   auto running = current();
-  auto now = stamps(&running->config);
+  web_config watched;
+  {
+    std::lock_guard lock(mutex_);
+    watched = watched_;
+  }
+  auto now = stamps(&watched);
   {
     std::lock_guard lock(mutex_);
     if (now == stamps_) return out;
   }
   out.changed = true;
+  // Should this attempt fail, the files to watch are those the file on disk names (perhaps not
+  // the running ones: a new certificate path whose file appears later), looked at before they
+  // are read, so that one appearing meanwhile is seen the next time.
+  auto on_disk = load_web_config(path_);
+  if (on_disk.config) watched = std::move(*on_disk.config);
+  auto attempted = stamps(&watched);
+  attempted.front() = now.front();
   std::vector<std::string> errors;
   auto built = build(errors);
   if (!built) {
@@ -165,6 +178,7 @@ web_security::refresh_outcome web_security::refresh() {
     auto seen = stamps(&(*built)->config);
     std::lock_guard lock(mutex_);
     stamps_ = std::move(seen);
+    watched_ = (*built)->config;
     state_ = std::move(*built);
     successes_.clear();
     out.applied = true;
@@ -173,7 +187,8 @@ web_security::refresh_outcome web_security::refresh() {
   }
   // Not applied: do not try again until something changes again.
   std::lock_guard lock(mutex_);
-  stamps_ = std::move(now);
+  stamps_ = std::move(attempted);
+  watched_ = std::move(watched);
   return out;
 }
 

@@ -73,6 +73,9 @@ class web_security {
   mutable std::mutex mutex_;
   std::shared_ptr<const web_state> state_;
   std::vector<file_stamp> stamps_;
+  // The config whose files stamps_ describes: the running one, or a newer one that failed to
+  // apply (it may name certificate files that appear only later).
+  web_config watched_;
   std::map<std::string, std::chrono::steady_clock::time_point> successes_;  // key: SHA-256
 };
 

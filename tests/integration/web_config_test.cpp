@@ -290,6 +290,11 @@ TEST(web_config, bad_files_are_errors_naming_file_and_key_and_agree_with_promtoo
       {"not_bcrypt", "basic_auth_users:\n  alice: plaintext\n",
        "web.yml:2:10: basic_auth_users.alice: must be a bcrypt hash", true},
       {"not_yaml", "tls_server_config: [\n", "web.yml:", true},
+      // A user given twice: an error, not "the first hash wins" (a rotated password kept alive).
+      {"duplicate_user",
+       "basic_auth_users:\n  alice: $2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS\n"
+       "  alice: $2y$04$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F.\n",
+       "web.yml:3:3: basic_auth_users.alice: duplicate key (already set on line 2)", true},
       // Deliberately stricter than the toolkit (which would trust the system CAs for clients).
       {"verify_without_ca", tls + "  client_auth_type: RequireAndVerifyClientCert\n",
        "tls_server_config.client_auth_type: verifies client certificates: client_ca_file is "

@@ -649,6 +649,20 @@ TEST(config_secrets, never_appear_in_errors_or_warnings) {
       EXPECT_EQ(error.find(secret), std::string::npos) << error;
   }
 
+  // toml++ quotes a number it cannot hold ("'…' is not representable in 64 bits"): a password of
+  // digits written without quotes must not come back in the syntax error either.
+  for (const std::string digits : {"31415926535897932384626", "0x31415926535897932384626"}) {
+    for (const std::string& document :
+         {gmail_target({"[target.auth]", "username = \"u\"", "password = " + digits}),
+          gmail_target({"auth = { username = \"u\", password = " + digits + " }"})}) {
+      const load_result result = load(document);
+      ASSERT_FALSE(result.ok()) << document;
+      ASSERT_FALSE(result.errors.empty());
+      for (const std::string& error : result.errors)
+        EXPECT_EQ(error.find("31415926535897932384626"), std::string::npos) << error;
+    }
+  }
+
   const load_result warned =
       load(gmail_target({"auth = { username = \"u\", password = \"s3cr3t-XYZ\" }"}));
   ASSERT_TRUE(warned.ok()) << joined(warned.errors);

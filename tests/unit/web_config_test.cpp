@@ -2,9 +2,13 @@
 
 #include <openssl/ssl.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "exporter/web_security.hpp"
+#include "tests/support/certs.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {
@@ -54,6 +58,37 @@ TEST(web_config_parse, every_error_in_one_pass) {
             "w.yml:8:3: basic_auth_users.a:b: a user name cannot contain ':' (basic auth splits on it)");
 }
 
+// A key given twice is an error, as in the toolkit (Go's YAML: "key already set in map"), never
+// "the first one wins": a password rotated by adding the user again, or a client-certificate policy
+// tightened further down, must not leave the old one quietly in force.
+TEST(web_config_parse, duplicate_keys_are_errors) {
+  const std::string old_hash = "$2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS";
+  const std::string new_hash = "$2y$04$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F.";
+  struct duplicate_case {
+    std::string yaml;
+    std::string expected;
+  };
+  const std::vector<duplicate_case> cases = {
+      {"basic_auth_users:\n  admin: " + old_hash + "\n  admin: " + new_hash + "\n",
+       "w.yml:3:3: basic_auth_users.admin: duplicate key (already set on line 2)"},
+      {"tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n"
+       "  client_auth_type: VerifyClientCertIfGiven\n"
+       "  client_auth_type: RequireAndVerifyClientCert\n",
+       "w.yml:6:3: tls_server_config.client_auth_type: duplicate key (already set on line 5)"},
+      {"tls_server_config:\n  cert_file: c\n  key_file: k\ntls_server_config:\n  cert_file: d\n",
+       "w.yml:4:1: tls_server_config: duplicate key (already set on line 1)"},
+      {"http_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Frame-Options: sameorigin\n",
+       "w.yml:4:5: http_server_config.headers.X-Frame-Options: duplicate key (already set on line 3)"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_web_config(c.yaml, "w.yml");
+    EXPECT_FALSE(r.config) << c.yaml;
+    ASSERT_EQ(r.errors.size(), 1u) << c.yaml << ::testing::PrintToString(r.errors);
+    EXPECT_EQ(r.errors[0], c.expected);
+    EXPECT_EQ(r.errors[0].find("$2y$"), std::string::npos) << "a hash is never quoted";
+  }
+}
+
 TEST(web_config_parse, bcrypt_cost) {
   EXPECT_EQ(bcrypt_cost("$2y$10$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 10);
   EXPECT_EQ(bcrypt_cost("$2b$04$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F."), 4);
@@ -84,6 +119,46 @@ TEST(web_security, bcrypt_matches) {
   EXPECT_FALSE(bcrypt_matches("secret\0", std::string(hash.data(), hash.size() - 1)));
   EXPECT_FALSE(bcrypt_matches(std::string_view("secret\0x", 8), hash));
   EXPECT_FALSE(bcrypt_matches("secret", ""));
+}
+
+// A new web config naming certificate files that are not there yet (a second Secret, mounted
+// later) fails and the running one stays; once the files appear it applies, users and all: the
+// files the new config names are watched too, not only the running one's.
+TEST(web_security, a_config_naming_files_that_appear_later_applies_when_they_do) {
+  namespace fs = std::filesystem;
+  smtp_test::test_pki pki;
+  const fs::path web = pki.dir / "web.yml";
+  const std::string old_hash = "$2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS";
+  const std::string new_hash = "$2y$04$X0h1gDsPszWURQaxFN0cMuqAMo3A0fkNt3IiStvv1rmMk6mNaY9F.";
+  auto write = [&](const fs::path& cert, const fs::path& key, const std::string& hash) {
+    std::ofstream(web, std::ios::trunc) << "tls_server_config:\n  cert_file: " << cert.string()
+                                        << "\n  key_file: " << key.string()
+                                        << "\nbasic_auth_users:\n  alice: '" << hash << "'\n";
+  };
+  write(pki.valid.chain_file, pki.valid.key_file, old_hash);
+  std::vector<std::string> errors;
+  auto loaded = web_security::load(web.string(), errors);
+  ASSERT_TRUE(loaded) << ::testing::PrintToString(errors);
+  auto security = *loaded;
+
+  const fs::path next_cert = pki.dir / "next.crt";
+  const fs::path next_key = pki.dir / "next.key";
+  write(next_cert, next_key, new_hash);
+  auto first = security->refresh();
+  EXPECT_TRUE(first.changed);
+  EXPECT_FALSE(first.applied);
+  EXPECT_NE(first.message.find("cannot load " + next_cert.string()), std::string::npos)
+      << first.message;
+  EXPECT_EQ(security->current()->config.users.at("alice"), old_hash);
+  EXPECT_FALSE(security->refresh().changed) << "nothing changed since: no new attempt";
+
+  fs::copy_file(pki.valid.chain_file, next_cert);
+  fs::copy_file(pki.valid.key_file, next_key);
+  auto second = security->refresh();
+  EXPECT_TRUE(second.changed);
+  EXPECT_TRUE(second.applied) << second.message;
+  EXPECT_EQ(security->current()->config.users.at("alice"), new_hash);
+  EXPECT_FALSE(security->refresh().changed);
 }
 
 }  // namespace
