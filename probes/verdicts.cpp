@@ -151,7 +151,12 @@ verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::
 net_error classify(const boost::system::error_code& ec, bool deadline_expired) {
   namespace error = boost::asio::error;
   if (deadline_expired || ec == error::operation_aborted) return net_error::deadline;
-  if (ec == error::no_descriptors || ec.value() == ENFILE) return net_error::no_descriptors;
+  // EMFILE (this process) or ENFILE (the system's file table); only as OS errors: another
+  // category's value 23 means something else.
+  if (ec == error::no_descriptors ||
+      ec == boost::system::error_code(ENFILE, boost::system::system_category())) {
+    return net_error::no_descriptors;
+  }
   if (ec == error::connection_refused) return net_error::refused;
   if (ec == error::timed_out) return net_error::timed_out;
   if (ec == error::network_unreachable || ec == error::host_unreachable ||

@@ -265,6 +265,13 @@ TEST(verdicts, classify_maps_asio_errors) {
   EXPECT_EQ(classify(error::connection_reset, false), net_error::reset);
   EXPECT_EQ(classify(error::broken_pipe, false), net_error::reset);
   EXPECT_EQ(classify(error::no_buffer_space, false), net_error::other);
+  EXPECT_EQ(classify(error::no_descriptors, false), net_error::no_descriptors);
+  EXPECT_EQ(classify(boost::system::error_code(ENFILE, boost::system::system_category()), false),
+            net_error::no_descriptors);
+  // The same number in another category is not descriptor exhaustion.
+  EXPECT_NE(classify(boost::system::error_code(ENFILE, boost::asio::error::get_netdb_category()),
+                     false),
+            net_error::no_descriptors);
 }
 
 TEST(verdicts, policy_rule) {
