@@ -436,29 +436,23 @@ std::shared_ptr<ssl::context> make_web_tls_context(const web_tls_settings& s, st
   }
   SSL_CTX_set_min_proto_version(native, s.min_version);
   SSL_CTX_set_max_proto_version(native, s.max_version);
-  if (!s.cipher_suites.empty()) {
+  // Each list is handed to OpenSSL colon-separated; one it supports none of is an error.
+  const auto set_list = [&](const std::vector<std::string>& names, const char* key,
+                            auto&& apply) {
+    if (names.empty()) return true;
     std::string list;
-    for (const auto& c : s.cipher_suites) list += (list.empty() ? "" : ":") + c;
-    if (SSL_CTX_set_cipher_list(native, list.c_str()) != 1) {
-      error = "tls_server_config.cipher_suites: OpenSSL supports none of " + list;
-      return nullptr;
-    }
-  }
-  if (!s.tls13_cipher_suites.empty()) {
-    std::string list;
-    for (const auto& c : s.tls13_cipher_suites) list += (list.empty() ? "" : ":") + c;
-    if (SSL_CTX_set_ciphersuites(native, list.c_str()) != 1) {
-      error = "tls_server_config.cipher_suites: OpenSSL supports none of " + list;
-      return nullptr;
-    }
-  }
-  if (!s.curve_preferences.empty()) {
-    std::string list;
-    for (const auto& c : s.curve_preferences) list += (list.empty() ? "" : ":") + c;
-    if (SSL_CTX_set1_groups_list(native, list.c_str()) != 1) {
-      error = "tls_server_config.curve_preferences: OpenSSL supports none of " + list;
-      return nullptr;
-    }
+    for (const auto& n : names) list += (list.empty() ? "" : ":") + n;
+    if (apply(list.c_str()) == 1) return true;
+    error = std::string("tls_server_config.") + key + ": OpenSSL supports none of " + list;
+    return false;
+  };
+  if (!set_list(s.cipher_suites, "cipher_suites",
+                [&](const char* l) { return SSL_CTX_set_cipher_list(native, l); }) ||
+      !set_list(s.tls13_cipher_suites, "cipher_suites",
+                [&](const char* l) { return SSL_CTX_set_ciphersuites(native, l); }) ||
+      !set_list(s.curve_preferences, "curve_preferences",
+                [&](const char* l) { return static_cast<int>(SSL_CTX_set1_groups_list(native, l)); })) {
+    return nullptr;
   }
   if (s.prefer_server_cipher_suites) SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   switch (s.client_auth_type) {
