@@ -196,7 +196,8 @@ app::app(app_options options)
     return web_connection_stats{static_cast<double>(s.open.load()),
                                 static_cast<double>(s.evicted.load()),
                                 static_cast<double>(s.refused_full.load()),
-                                static_cast<double>(s.header_timeouts.load())};
+                                static_cast<double>(s.header_timeouts.load()),
+                                static_cast<double>(s.evicted_slow_reader.load())};
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
