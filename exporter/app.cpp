@@ -255,6 +255,7 @@ bool app::start() {
               {{"file", options_.web_config_file},
                {"tls", state->tls ? "on" : "off"},
                {"basic_auth_users", std::to_string(state->config.users.size())}});
+    if (!state->cost_warning.empty()) log::warn("web configuration", {{"warning", state->cost_warning}});
   }
   auto loaded = prepare_config(options_.config_file);
   if (!loaded.config) {
@@ -385,6 +386,9 @@ asio::awaitable<void> app::watch_web_config() {
     }
     if (outcome.applied) {
       log::info("web configuration reloaded", {{"file", options_.web_config_file}});
+      if (const auto state = web_->current(); !state->cost_warning.empty()) {
+        log::warn("web configuration", {{"warning", state->cost_warning}});
+      }
     } else if (outcome.changed) {
       log::error("web configuration reload failed; keeping the running one",
                  {{"file", options_.web_config_file}, {"err", outcome.message}});
