@@ -18,6 +18,7 @@
 //                          [--log-level warn] [--tls none|starttls|implicit]
 //                          [--responder-threads 1]
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -91,8 +92,9 @@ double seconds_since(steady::time_point start) {
 }
 
 struct memory_figures {
-  double rss_mib = -1;  // VmRSS
-  double hwm_mib = -1;  // VmHWM: peak RSS
+  double rss_mib = -1;   // VmRSS
+  double hwm_mib = -1;   // VmHWM: peak RSS
+  double heap_mib = -1;  // malloc's bytes in use, every arena (mallinfo2: uordblks + hblkhd)
 };
 
 memory_figures read_memory() {
@@ -107,6 +109,8 @@ memory_figures read_memory() {
     if (auto v = value_of("VmRSS:")) m.rss_mib = *v;
     if (auto v = value_of("VmHWM:")) m.hwm_mib = *v;
   }
+  const auto info = mallinfo2();
+  m.heap_mib = static_cast<double>(info.uordblks + info.hblkhd) / (1024.0 * 1024.0);
   return m;
 }
 
@@ -522,17 +526,24 @@ std::string generate_config(std::size_t targets, const std::string& interval, st
 struct scrape_figures {
   double at_seconds = 0;        // since apply()
   std::uint64_t runs = 0;       // sum of banner runs_total
+  std::size_t pending = 0;      // targets whose first run has not ended
   std::size_t in_flight = 0;
   double snapshot_ms = 0;       // the extra snapshot taken to count runs
   double render_ms = 0;
   std::size_t bytes = 0;
   std::size_t series = 0;       // lines not starting with '#'
-  memory_figures memory;
+  memory_figures memory;        // with the scrape's text still held
+  memory_figures after;         // once the text is freed: the exporter between scrapes
 };
 
-std::uint64_t banner_runs(const std::vector<exporter::target_status>& snap) {
+// From the shared records (pointers, as a scrape takes them): a copy of every record would be
+// the bench's own memory, not the exporter's.
+std::uint64_t banner_runs(const exporter::status_store& store, std::size_t* pending = nullptr) {
   std::uint64_t runs = 0;
-  for (const auto& s : snap) runs += s.probes[0].runs_total;
+  for (const auto& s : store.shared_snapshot()) {
+    runs += s->probes[0].runs_total;
+    if (pending && !s->probes[0].has_result) ++*pending;
+  }
   return runs;
 }
 
@@ -555,22 +566,25 @@ scrape_figures take_scrape(const exporter::status_store& store,
   f.at_seconds = seconds_since(origin);
   f.in_flight = sched.in_flight();
   auto t = steady::now();
-  f.runs = banner_runs(store.snapshot());
+  f.runs = banner_runs(store, &f.pending);
   f.snapshot_ms = ms_since(t);
-  t = steady::now();
-  const std::string body = collector.render();  // as the exporter's /metrics handler renders
-  f.render_ms = ms_since(t);
-  f.bytes = body.size();
-  f.series = count_series(body);
-  f.memory = read_memory();
+  {
+    t = steady::now();
+    const std::string body = collector.render();  // as the exporter's /metrics handler renders
+    f.render_ms = ms_since(t);
+    f.bytes = body.size();
+    f.series = count_series(body);
+    f.memory = read_memory();
+  }
+  f.after = read_memory();
   return f;
 }
 
 void print_scrape(const scrape_figures& f) {
   out("scrape t=%6.2fs runs=%-7llu in_flight=%-4zu snapshot_ms=%6.2f render_ms=%7.2f "
-      "bytes=%-9zu series=%-7zu rss_mib=%.1f\n",
+      "bytes=%-9zu series=%-7zu rss_mib=%.1f after=%.1f heap_mib=%.1f\n",
       f.at_seconds, static_cast<unsigned long long>(f.runs), f.in_flight, f.snapshot_ms,
-      f.render_ms, f.bytes, f.series, f.memory.rss_mib);
+      f.render_ms, f.bytes, f.series, f.memory.rss_mib, f.after.rss_mib, f.after.heap_mib);
 }
 
 // Runs due in [0, window] after apply(), from the scheduler's own offsets (the first run within
@@ -713,6 +727,8 @@ int main(int argc, char** argv) {
       "hwm_mib=%.1f\n",
       mem_start.rss_mib, mem_before_load.rss_mib, mem_after_load.rss_mib,
       mem_after_text_freed.rss_mib, mem_after_load.hwm_mib);
+  out("memory: heap_mib before_load=%.1f after_load=%.1f after_text_freed=%.1f\n",
+      mem_before_load.heap_mib, mem_after_load.heap_mib, mem_after_text_freed.heap_mib);
 
   // 3-4. The exporter's model: one io_context, one thread (this one).
   asio::io_context io(1);
@@ -744,8 +760,14 @@ int main(int argc, char** argv) {
   const double apply_ms = ms_since(t);
   const steady::time_point origin = steady::now();
   const memory_figures mem_after_apply = read_memory();
-  out("scheduler: apply %.1f ms, %zu targets scheduled, rss_mib=%.1f\n", apply_ms,
-      sched.target_count(), mem_after_apply.rss_mib);
+  // The exporter drops the loaded config once applied (exporter/app.cpp): the scheduler and the
+  // status store keep their own shared copy of each target.
+  loaded = {};
+  const memory_figures mem_config_dropped = read_memory();
+  out("scheduler: apply %.1f ms, %zu targets scheduled, rss_mib=%.1f heap_mib=%.1f; loaded config "
+      "dropped: rss_mib=%.1f heap_mib=%.1f\n",
+      apply_ms, sched.target_count(), mem_after_apply.rss_mib, mem_after_apply.heap_mib,
+      mem_config_dropped.rss_mib, mem_config_dropped.heap_mib);
 
   // Stop after the run window: stop the scheduler (on its executor), then wait for the sessions in
   // flight to finish; io.run() returns once nothing is left.
@@ -772,7 +794,7 @@ int main(int argc, char** argv) {
         lag_timer.cancel();
         draining = true;
         // Results of runs in flight at stop() are dropped, so this is the final count.
-        runs_at_stop = banner_runs(store.snapshot());
+        runs_at_stop = banner_runs(store);
         // Wait for the sessions in flight to end (each has a 5 s deadline).
         while (sched.in_flight() > 0 && seconds_since(stop_at) < 10) {
           timer.expires_after(std::chrono::milliseconds(5));
@@ -831,7 +853,7 @@ int main(int argc, char** argv) {
 
   // A last scrape with the loop stopped, then the final state.
   const scrape_figures final_scrape = take_scrape(store, collector, sched, origin);
-  const auto snap = store.snapshot();
+  const auto snap = store.shared_snapshot();
   responder.stop();
 
   // 5. Summary.
@@ -839,7 +861,8 @@ int main(int argc, char** argv) {
   std::array<std::uint64_t, probes::failure_reason_count> failures{};
   std::map<std::string, std::size_t> last_results;
   std::vector<double> durations;
-  for (const auto& s : snap) {
+  for (const auto& record : snap) {
+    const exporter::target_status& s = *record;
     const auto& banner = s.probes[0];
     runs += banner.runs_total;
     for (std::size_t r = 1; r < probes::failure_reason_count; ++r) failures[r] += banner.failures_total[r];
@@ -895,7 +918,8 @@ int main(int argc, char** argv) {
     std::map<std::string, std::size_t> negotiated;
     std::size_t verified = 0, hostname_match = 0, chain2 = 0;
     std::array<std::vector<double>, probes::phase_count> phases;
-    for (const auto& s : snap) {
+    for (const auto& record : snap) {
+      const exporter::target_status& s = *record;
       const auto& p = s.probes[tls_probe];
       tls_runs += p.runs_total;
       for (std::size_t r = 1; r < probes::failure_reason_count; ++r) tls_failures[r] += p.failures_total[r];
@@ -904,10 +928,10 @@ int main(int argc, char** argv) {
         if (s.phase_seconds[ph] >= 0) phases[ph].push_back(s.phase_seconds[ph] * 1000);
       }
       if (!s.tls_seen) continue;
-      negotiated[s.tls.version + " " + s.tls.cipher]++;
-      verified += s.tls.verified;
-      hostname_match += s.tls.hostname_match;
-      chain2 += s.tls.chain_length == 2;
+      negotiated[s.tls->version + " " + s.tls->cipher]++;
+      verified += s.tls->verified;
+      hostname_match += s.tls->hostname_match;
+      chain2 += s.tls->chain_length == 2;
     }
     std::uint64_t tls_failed = 0;
     for (auto n : tls_failures) tls_failed += n;
@@ -973,8 +997,26 @@ int main(int argc, char** argv) {
   }
   out("RSS after load           %.1f MiB\n", mem_after_load.rss_mib);
   out("RSS after apply          %.1f MiB\n", mem_after_apply.rss_mib);
-  out("RSS at end               %.1f MiB\n", mem_end.rss_mib);
+  out("RSS at end               %.1f MiB (heap in use %.1f MiB; the scheduler is stopped)\n",
+      mem_end.rss_mib, mem_end.heap_mib);
   out("peak RSS (VmHWM)         %.1f MiB\n", mem_end.hwm_mib);
+  // Steady state: the last scrape of the run taken once every target had run (its text freed),
+  // against the RSS before the config was loaded (bench/README.md).
+  const scrape_figures* round = nullptr;
+  for (const auto& f : scrapes) {
+    if (f.pending == 0) round = &f;
+  }
+  if (round) {
+    out("RSS after a full round   %.1f MiB (heap in use %.1f MiB; scrape at t=%.0f s, text freed)\n",
+        round->after.rss_mib, round->after.heap_mib, round->at_seconds);
+    out("steady state per target  %.2f KiB ((RSS after a full round - RSS before load %.1f MiB) / "
+        "%zu targets); heap in use %.2f KiB\n",
+        (round->after.rss_mib - mem_before_load.rss_mib) * 1024 / static_cast<double>(opt.targets),
+        mem_before_load.rss_mib, opt.targets,
+        (round->after.heap_mib - mem_before_load.heap_mib) * 1024 / static_cast<double>(opt.targets));
+  } else {
+    out("RSS after a full round   (no scrape after every target had run: lengthen --seconds)\n");
+  }
   out("CPU seconds (process)    %.2f (user+sys, all threads, whole run incl. config)\n", process_cpu);
   out("CPU seconds by thread    exporter loop %.2f, responder %.2f, scrape thread %.2f\n", loop_cpu,
       responder.cpu(), scrape_thread_cpu);

@@ -14,34 +14,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricType;
 
-// As TextSerializer 1.0: "Nan", "+Inf", "-Inf", else printf's "%.16g" (to_chars with a precision
-// is specified to give printf's output, in the C locale).
-void append_value(std::string& out, double value) {
-  if (std::isnan(value)) {
-    out += "Nan";
-  } else if (std::isinf(value)) {
-    out += value < 0 ? "-Inf" : "+Inf";
-  } else {
-    char buffer[64];
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 16);
-    out.append(buffer, result.ptr);
-  }
-}
-
-// Backslash, double quote and line feed are escaped, as in TextSerializer.
-void append_label_value(std::string& out, const std::string& value) {
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (c != '\\' && c != '"' && c != '\n') continue;
-    out.append(value, start, i - start);
-    out += '\\';
-    out += c == '\n' ? 'n' : c;
-    start = i + 1;
-  }
-  out.append(value, start, std::string::npos);
-}
-
 void append_series(std::string& out, const std::string& name, const ClientMetric& metric,
                    double value) {
   out += name;
@@ -71,32 +43,60 @@ void append_series(std::string& out, const std::string& name, const ClientMetric
 
 }  // namespace
 
-void append_exposition_text(std::string& out, const prometheus::MetricFamily& family) {
-  const char* type = nullptr;
-  switch (family.type) {
-    case MetricType::Counter: type = "counter"; break;
-    case MetricType::Gauge: type = "gauge"; break;
-    case MetricType::Untyped: type = "untyped"; break;
-    default: {
-      std::ostringstream text;
-      prometheus::TextSerializer().Serialize(text, std::vector<prometheus::MetricFamily>{family});
-      out += text.view();
-      return;
-    }
+// As TextSerializer 1.0: "Nan", "+Inf", "-Inf", else printf's "%.16g" (to_chars with a precision
+// is specified to give printf's output, in the C locale).
+void append_value(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "Nan";
+  } else if (std::isinf(value)) {
+    out += value < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buffer[64];
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 16);
+    out.append(buffer, result.ptr);
   }
-  if (!family.help.empty()) {
+}
+
+// Backslash, double quote and line feed are escaped, as in TextSerializer.
+void append_label_value(std::string& out, std::string_view value) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(value.substr(start, i - start));
+    out += '\\';
+    out += c == '\n' ? 'n' : c;
+    start = i + 1;
+  }
+  out.append(value.substr(start));
+}
+
+void append_family_header(std::string& out, std::string_view name, std::string_view help,
+                          MetricType type) {
+  if (!help.empty()) {
     // TextSerializer 1.0 writes HELP as is; ours never contain a backslash or a line feed.
     out += "# HELP ";
-    out += family.name;
+    out += name;
     out += ' ';
-    out += family.help;
+    out += help;
     out += '\n';
   }
   out += "# TYPE ";
-  out += family.name;
+  out += name;
   out += ' ';
-  out += type;
+  out += type == MetricType::Counter ? "counter" : type == MetricType::Gauge ? "gauge" : "untyped";
   out += '\n';
+}
+
+void append_exposition_text(std::string& out, const prometheus::MetricFamily& family) {
+  if (family.type != MetricType::Counter && family.type != MetricType::Gauge &&
+      family.type != MetricType::Untyped) {
+    std::ostringstream text;
+    prometheus::TextSerializer().Serialize(text, std::vector<prometheus::MetricFamily>{family});
+    out += text.view();
+    return;
+  }
+  append_family_header(out, family.name, family.help, family.type);
   for (const auto& metric : family.metric) {
     const double value = family.type == MetricType::Counter ? metric.counter.value
                          : family.type == MetricType::Gauge ? metric.gauge.value

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <charconv>
+
 #include "exporter/exposition_text.hpp"
 #include "exporter/process_metrics.hpp"
 #include "probes/tls_facts.hpp"
@@ -20,30 +22,81 @@ constexpr const char* from_last_run =
     " From the last completed run; scrapes never trigger probes, which run on each target's own "
     "interval.";
 
-std::string help(const char* text) { return std::string(text) + from_last_run; }
-
-// Labels of a target's series: target, then the caller's, then the target's own labels.
-std::vector<ClientMetric::Label> labels_for(
-    const target_status& s, std::initializer_list<std::pair<const char*, std::string_view>> extra) {
-  std::vector<ClientMetric::Label> labels;
-  labels.reserve(1 + extra.size() + s.config->labels.size());
-  labels.push_back({"target", s.config->name});
-  for (const auto& [k, v] : extra) labels.push_back({k, std::string(v)});
-  for (const auto& [k, v] : s.config->labels) labels.push_back({k, v});
-  return labels;
-}
-
 void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  // In place: a ClientMetric is large (every metric type's fields), and a scrape adds ~36 per
-  // TLS target.
   ClientMetric& m = f.metric.emplace_back();
   m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
+  (f.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
 }
+
+using label = std::pair<const char*, std::string_view>;
+
+// Where a family's series go: text straight into the scrape (render), or prometheus-cpp objects
+// (Collect, the reference the text is checked against). One definition per family feeds both.
+class series_sink {
+ public:
+  // One series of target `s`: labels target, then `extra`, then the target's own labels.
+  virtual void add(const target_status& s, std::initializer_list<label> extra, double value) = 0;
+
+ protected:
+  ~series_sink() = default;
+};
+
+// Builds a MetricFamily, as prometheus-cpp would hold it.
+class family_sink final : public series_sink {
+ public:
+  explicit family_sink(MetricFamily& family) : family_(family) {}
+  void add(const target_status& s, std::initializer_list<label> extra, double value) override {
+    // In place: a ClientMetric is large (every metric type's fields).
+    ClientMetric& m = family_.metric.emplace_back();
+    m.label.reserve(1 + extra.size() + s.config->labels.size());
+    m.label.push_back({"target", s.config->name});
+    for (const auto& [k, v] : extra) m.label.push_back({k, std::string(v)});
+    for (const auto& [k, v] : s.config->labels) m.label.push_back({k, v});
+    (family_.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+  }
+
+ private:
+  MetricFamily& family_;
+};
+
+// Writes the text exposition format into `out`, byte for byte what TextSerializer writes for the
+// MetricFamily that family_sink builds (tests/unit/exposition_text_test.cpp). HELP and TYPE are
+// written with the first series: a family without series writes nothing.
+class text_sink final : public series_sink {
+ public:
+  text_sink(std::string& out, std::string_view name, std::string_view help, MetricType type)
+      : out_(out), name_(name), help_(help), type_(type) {}
+  void add(const target_status& s, std::initializer_list<label> extra, double value) override {
+    if (!header_written_) {
+      append_family_header(out_, name_, help_, type_);
+      header_written_ = true;
+    }
+    out_ += name_;
+    out_ += "{target=\"";
+    append_label_value(out_, s.config->name);
+    out_ += '"';
+    for (const auto& [k, v] : extra) append_label(k, v);
+    for (const auto& [k, v] : s.config->labels) append_label(k, v);
+    out_ += "} ";
+    append_value(out_, value);
+    out_ += '\n';
+  }
+
+ private:
+  void append_label(std::string_view name, std::string_view value) {
+    out_ += ',';
+    out_ += name;
+    out_ += "=\"";
+    append_label_value(out_, value);
+    out_ += '"';
+  }
+
+  std::string& out_;
+  std::string_view name_;
+  std::string_view help_;
+  MetricType type_;
+  bool header_written_ = false;
+};
 
 // Calls fn(status, probe_kind, probe_status) for every probe a target has enabled.
 template <typename Fn>
@@ -57,332 +110,332 @@ void for_each_probe(const snapshot& snap, Fn&& fn) {
   }
 }
 
-using family_builder = MetricFamily (*)(const snapshot&, const exporter_state&);
-
-MetricFamily probe_success(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_success",
-                 help("1 if the probe succeeded, 0 if it failed; absent while pending."),
-                 MetricType::Gauge, {}};
-  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
-    if (!ps.has_result) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
-        ps.reason == probes::failure_reason::none ? 1 : 0);
-  });
-  return f;
-}
-
-MetricFamily probe_result_info(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_result_info",
-                 help("Always 1; result is \"success\", the failure reason, or \"pending\" until "
-                      "the target's first run ends."),
-                 MetricType::Gauge, {}};
-  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
-    std::string_view result = ps.has_result ? probes::to_string(ps.reason) : "pending";
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}, {"result", result}}), 1);
-  });
-  return f;
-}
-
-MetricFamily probe_duration(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_duration_seconds", help("Duration of the whole SMTP session."),
-                 MetricType::Gauge, {}};
+// TLS facts come from the last run in which a handshake completed, verified or not.
+template <typename Fn>
+void for_each_tls(const snapshot& snap, Fn&& fn) {
   for (const auto& record : snap) {
     const target_status& s = *record;
-    if (s.last_duration_seconds >= 0) add(f, labels_for(s, {}), s.last_duration_seconds);
+    if (s.tls_seen) fn(s, *s.tls);
   }
-  return f;
 }
 
-MetricFamily phase_duration(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_phase_duration_seconds",
-                 help("Duration of each phase, from the last run in which that phase ran."),
-                 MetricType::Gauge, {}};
+void write_probe_success(const snapshot& snap, series_sink& out) {
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    if (!ps.has_result) return;
+    out.add(s, {{"probe", probes::to_string(p)}},
+            ps.reason == probes::failure_reason::none ? 1 : 0);
+  });
+}
+
+void write_probe_result_info(const snapshot& snap, series_sink& out) {
+  for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
+    std::string_view result = ps.has_result ? probes::to_string(ps.reason) : "pending";
+    out.add(s, {{"probe", probes::to_string(p)}, {"result", result}}, 1);
+  });
+}
+
+void write_probe_duration(const snapshot& snap, series_sink& out) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
+    if (s.last_duration_seconds >= 0) out.add(s, {}, s.last_duration_seconds);
+  }
+}
+
+void write_phase_duration(const snapshot& snap, series_sink& out) {
   for (const auto& record : snap) {
     const target_status& s = *record;
     for (std::size_t i = 0; i < probes::phase_count; ++i) {
       if (s.phase_seconds[i] < 0) continue;
-      add(f, labels_for(s, {{"phase", probes::to_string(static_cast<probes::phase>(i))}}),
-          s.phase_seconds[i]);
+      out.add(s, {{"phase", probes::to_string(static_cast<probes::phase>(i))}}, s.phase_seconds[i]);
     }
   }
-  return f;
 }
 
-MetricFamily failures_total(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_failures_total",
-                 "Probe runs that failed, by reason; a reason's series appears with its first "
-                 "failure.",
-                 MetricType::Counter, {}};
+void write_failures_total(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     for (std::size_t r = 1; r < probes::failure_reason_count; ++r) {
       if (ps.failures_total[r] == 0) continue;
-      add(f,
-          labels_for(s, {{"probe", probes::to_string(p)},
-                         {"reason", probes::to_string(static_cast<probes::failure_reason>(r))}}),
-          ps.failures_total[r]);
+      out.add(s,
+              {{"probe", probes::to_string(p)},
+               {"reason", probes::to_string(static_cast<probes::failure_reason>(r))}},
+              ps.failures_total[r]);
     }
   });
-  return f;
 }
 
-MetricFamily runs_total(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_runs_total", "Completed runs that included the probe.",
-                 MetricType::Counter, {}};
+void write_runs_total(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), static_cast<double>(ps.runs_total));
+    out.add(s, {{"probe", probes::to_string(p)}}, static_cast<double>(ps.runs_total));
   });
-  return f;
 }
 
-MetricFamily consecutive_failures(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_consecutive_failures",
-                 help("Runs of the probe that failed in a row, 0 after a success; absent while "
-                      "pending. Alert on N of these to page on a lasting failure, not a blip."),
-                 MetricType::Gauge, {}};
+void write_consecutive_failures(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
-        static_cast<double>(ps.consecutive_failures));
+    out.add(s, {{"probe", probes::to_string(p)}}, static_cast<double>(ps.consecutive_failures));
   });
-  return f;
 }
 
-MetricFamily last_run(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_last_run_timestamp_seconds",
-                 "Unix time at which the last run that included the probe ended; absent while "
-                 "pending.",
-                 MetricType::Gauge, {}};
+void write_last_run(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.last_run_timestamp);
+    out.add(s, {{"probe", probes::to_string(p)}}, ps.last_run_timestamp);
   });
-  return f;
 }
 
-MetricFamily reply_code(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_reply_code",
-                 help("The SMTP reply code that decided the probe (greeting for banner, STARTTLS "
-                      "for tls, the final AUTH reply for auth, RCPT TO (or a refused MAIL FROM) "
-                      "for envelope); 0 when no reply was received."),
-                 MetricType::Gauge, {}};
+void write_reply_code(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.reply_code);
+    out.add(s, {{"probe", probes::to_string(p)}}, ps.reply_code);
   });
-  return f;
 }
 
-MetricFamily reply_enhanced_status(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_reply_enhanced_status_info",
-                 help("Always 1; code is the RFC 3463 enhanced status code (\"5.7.1\") of the reply "
-                      "that decided the probe. Absent when that reply carried none."),
-                 MetricType::Gauge, {}};
+void write_reply_enhanced_status(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result || ps.enhanced_code.empty()) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}, {"code", ps.enhanced_code}}), 1);
+    out.add(s, {{"probe", probes::to_string(p)}, {"code", ps.enhanced_code}}, 1);
   });
-  return f;
 }
 
-MetricFamily policy_rejected(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_policy_rejected",
-                 help("1 when the reply that decided the probe refused this client by policy (a 554 "
-                      "greeting, or an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT: IP "
-                      "blacklisted, sender not allowed), else 0; absent while pending."),
-                 MetricType::Gauge, {}};
+void write_policy_rejected(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status& ps) {
     if (!ps.has_result) return;
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}), ps.policy_rejected ? 1 : 0);
+    out.add(s, {{"probe", probes::to_string(p)}}, ps.policy_rejected ? 1 : 0);
   });
-  return f;
 }
 
-MetricFamily probe_interval(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_interval_seconds",
-                 "The configured interval of the probe; for staleness alerts.",
-                 MetricType::Gauge, {}};
+void write_probe_interval(const snapshot& snap, series_sink& out) {
   for_each_probe(snap, [&](const target_status& s, probes::probe_kind p, const probe_status&) {
     auto interval = s.config->probe_interval[static_cast<std::size_t>(p)];
-    add(f, labels_for(s, {{"probe", probes::to_string(p)}}),
-        std::chrono::duration<double>(interval).count());
+    out.add(s, {{"probe", probes::to_string(p)}}, std::chrono::duration<double>(interval).count());
   });
-  return f;
 }
 
-MetricFamily ehlo_extensions(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_ehlo_extension_info",
-                 help("1 for each known EHLO extension the server advertised (after TLS when "
-                      "TLS ran)."),
-                 MetricType::Gauge, {}};
+void write_ehlo_extensions(const snapshot& snap, series_sink& out) {
   for (const auto& record : snap) {
     const target_status& s = *record;
     if (!s.ehlo_seen) continue;
     for (std::size_t i = 0; i < probes::extension_count; ++i) {
       auto e = static_cast<probes::extension>(i);
-      if (s.ehlo.has(e)) add(f, labels_for(s, {{"extension", probes::to_string(e)}}), 1);
+      if (s.ehlo.has(e)) out.add(s, {{"extension", probes::to_string(e)}}, 1);
     }
   }
-  return f;
 }
 
-MetricFamily auth_mechanisms(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_auth_mechanism_info",
-                 help("1 for each AUTH mechanism the server offered (after TLS when TLS ran)."),
-                 MetricType::Gauge, {}};
+void write_auth_mechanisms(const snapshot& snap, series_sink& out) {
   for (const auto& record : snap) {
     const target_status& s = *record;
     if (!s.ehlo_seen) continue;
     for (std::size_t i = 0; i < probes::auth_mechanism_count; ++i) {
       auto m = static_cast<probes::auth_mechanism>(i);
-      if (s.ehlo.has(m)) add(f, labels_for(s, {{"mechanism", probes::to_string(m)}}), 1);
+      if (s.ehlo.has(m)) out.add(s, {{"mechanism", probes::to_string(m)}}, 1);
     }
   }
-  return f;
 }
 
-MetricFamily ip_protocol(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_probe_ip_protocol",
-                 help("4 or 6: the address family of the last connection made (DNS order, first "
-                      "address that answered); absent until a connection succeeds."),
-                 MetricType::Gauge, {}};
+void write_ip_protocol(const snapshot& snap, series_sink& out) {
   for (const auto& record : snap) {
     const target_status& s = *record;
-    if (s.ip_protocol != 0) add(f, labels_for(s, {}), s.ip_protocol);
+    if (s.ip_protocol != 0) out.add(s, {}, s.ip_protocol);
   }
-  return f;
 }
 
-MetricFamily target_info(const snapshot& snap, const exporter_state&) {
-  MetricFamily f{"smtp_target_info",
-                 "Always 1; the target's host, port, TLS mode and provider preset.",
-                 MetricType::Gauge, {}};
+void write_target_info(const snapshot& snap, series_sink& out) {
   for (const auto& record : snap) {
     const target_status& s = *record;
     const auto& c = *s.config;
-    add(f,
-        labels_for(s, {{"host", c.host},
-                       {"port", std::to_string(c.port)},
-                       {"tls", config::to_string(c.tls)},
-                       {"provider", c.provider}}),
-        1);
+    char port[8];
+    const auto port_end = std::to_chars(port, port + sizeof port, c.port).ptr;
+    out.add(s,
+            {{"host", c.host},
+             {"port", std::string_view(port, static_cast<std::size_t>(port_end - port))},
+             {"tls", config::to_string(c.tls)},
+             {"provider", c.provider}},
+            1);
   }
-  return f;
 }
 
-// TLS facts come from the last run in which a handshake completed, verified or not.
-template <typename Fn>
-MetricFamily tls_family(const snapshot& snap, std::string name, std::string help_text, Fn&& fn) {
-  MetricFamily f{std::move(name), help(help_text.c_str()), MetricType::Gauge, {}};
-  for (const auto& record : snap) {
-    const target_status& s = *record;
-    if (s.tls_seen) fn(f, s, s.tls);
-  }
-  return f;
+void write_tls_not_after(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    if (!t.chain.empty()) out.add(s, {}, t.chain.front().not_after);
+  });
 }
 
-MetricFamily tls_not_after(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_cert_not_after_timestamp_seconds",
-                    "NotAfter of the leaf certificate, Unix seconds.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.chain.front().not_after);
-                    });
+void write_tls_not_before(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    if (!t.chain.empty()) out.add(s, {}, t.chain.front().not_before);
+  });
 }
 
-MetricFamily tls_not_before(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_cert_not_before_timestamp_seconds",
-                    "NotBefore of the leaf certificate, Unix seconds.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.chain.front().not_before);
-                    });
+void write_tls_chain_earliest(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    if (!t.chain.empty()) out.add(s, {}, t.earliest_not_after());
+  });
 }
 
-MetricFamily tls_chain_earliest(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_chain_earliest_expiry_timestamp_seconds",
-                    "Earliest NotAfter over every certificate the server sent, Unix seconds.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      if (!t.chain.empty()) add(f, labels_for(s, {}), t.earliest_not_after());
-                    });
-}
-
-MetricFamily tls_chain_certs(const snapshot& snap, const exporter_state&) {
-  return tls_family(
-      snap, "smtp_tls_chain_cert_not_after_timestamp_seconds",
-      "NotAfter of each certificate the server sent (depth 0 = leaf; at most 10 per chain).",
-      [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-        for (const auto& c : t.chain) {
-          add(f,
-              labels_for(s, {{"depth", std::to_string(c.depth)},
-                             {"subject_cn", c.subject_cn},
-                             {"issuer_cn", c.issuer_cn}}),
+void write_tls_chain_certs(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    for (const auto& c : t.chain) {
+      char depth[16];
+      const auto depth_end = std::to_chars(depth, depth + sizeof depth, c.depth).ptr;
+      out.add(s,
+              {{"depth", std::string_view(depth, static_cast<std::size_t>(depth_end - depth))},
+               {"subject_cn", c.subject_cn},
+               {"issuer_cn", c.issuer_cn}},
               c.not_after);
-        }
-      });
+    }
+  });
 }
 
-MetricFamily tls_chain_length(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_chain_certificates",
-                    "Certificates the server sent, including any beyond the 10 reported.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {}), static_cast<double>(t.chain_length));
-                    });
+void write_tls_chain_length(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {}, static_cast<double>(t.chain_length));
+  });
 }
 
-MetricFamily tls_verified(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_verified",
-                    "1 if the chain and host name verified against the trust store, else 0.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {}), t.verified ? 1 : 0);
-                    });
+void write_tls_verified(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {}, t.verified ? 1 : 0);
+  });
 }
 
-MetricFamily tls_hostname_match(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_hostname_match",
-                    "1 if the leaf certificate covers server_name (or host), else 0.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {}), t.hostname_match ? 1 : 0);
-                    });
+void write_tls_hostname_match(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {}, t.hostname_match ? 1 : 0);
+  });
 }
 
-MetricFamily tls_version(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_version_info", "Always 1; the negotiated TLS version.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {{"version", t.version}}), 1);
-                    });
+void write_tls_version(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {{"version", t.version}}, 1);
+  });
 }
 
-MetricFamily tls_cipher(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_cipher_info", "Always 1; the negotiated cipher suite.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {{"cipher", t.cipher}}), 1);
-                    });
+void write_tls_cipher(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {{"cipher", t.cipher}}, 1);
+  });
 }
 
-MetricFamily tls_ocsp_stapled(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_ocsp_stapled",
-                    "1 if the server stapled an OCSP response, else 0.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      add(f, labels_for(s, {}), t.ocsp_stapled ? 1 : 0);
-                    });
+void write_tls_ocsp_stapled(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    out.add(s, {}, t.ocsp_stapled ? 1 : 0);
+  });
 }
 
-MetricFamily tls_ocsp_status(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_ocsp_status_info",
-                    "Always 1 when stapled; status is good, revoked or unknown (the response's "
-                    "signature is not checked).",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      if (t.ocsp_stapled) add(f, labels_for(s, {{"status", to_string(t.ocsp)}}), 1);
-                    });
+void write_tls_ocsp_status(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    if (t.ocsp_stapled) out.add(s, {{"status", to_string(t.ocsp)}}, 1);
+  });
 }
 
-MetricFamily tls_ocsp_next_update(const snapshot& snap, const exporter_state&) {
-  return tls_family(snap, "smtp_tls_ocsp_next_update_timestamp_seconds",
-                    "nextUpdate of the stapled OCSP response, Unix seconds.",
-                    [](MetricFamily& f, const target_status& s, const probes::tls_facts& t) {
-                      if (t.ocsp_stapled && t.ocsp_next_update > 0) {
-                        add(f, labels_for(s, {}), t.ocsp_next_update);
-                      }
-                    });
+void write_tls_ocsp_next_update(const snapshot& snap, series_sink& out) {
+  for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
+    if (t.ocsp_stapled && t.ocsp_next_update > 0) out.add(s, {}, t.ocsp_next_update);
+  });
 }
+
+// A per-target family: its name, help, type and the function that writes its series.
+struct target_family {
+  const char* name;
+  const char* help;
+  MetricType type;
+  bool from_last_run;  // /metrics adds from_last_run to the help
+  bool per_run;        // meaningful for one /probe run (render_probe_run)
+  void (*write)(const snapshot&, series_sink&);
+
+  // A /probe run was made for its request: "scrapes never trigger probes" is not true there.
+  std::string help_text(bool probe_run) const {
+    return from_last_run && !probe_run ? std::string(help) + exporter::from_last_run : help;
+  }
+};
+
+constexpr MetricType gauge = MetricType::Gauge;
+constexpr MetricType counter = MetricType::Counter;
+
+constexpr target_family target_families[] = {
+    {"smtp_probe_success", "1 if the probe succeeded, 0 if it failed; absent while pending.", gauge,
+     true, true, write_probe_success},
+    {"smtp_probe_result_info",
+     "Always 1; result is \"success\", the failure reason, or \"pending\" until the target's "
+     "first run ends.",
+     gauge, true, true, write_probe_result_info},
+    {"smtp_probe_duration_seconds", "Duration of the whole SMTP session.", gauge, true, true,
+     write_probe_duration},
+    {"smtp_probe_phase_duration_seconds",
+     "Duration of each phase, from the last run in which that phase ran.", gauge, true, true,
+     write_phase_duration},
+    {"smtp_probe_failures_total",
+     "Probe runs that failed, by reason; a reason's series appears with its first failure.",
+     counter, false, false, write_failures_total},
+    {"smtp_probe_runs_total", "Completed runs that included the probe.", counter, false, false,
+     write_runs_total},
+    {"smtp_probe_consecutive_failures",
+     "Runs of the probe that failed in a row, 0 after a success; absent while pending. Alert on "
+     "N of these to page on a lasting failure, not a blip.",
+     gauge, true, false, write_consecutive_failures},
+    {"smtp_probe_last_run_timestamp_seconds",
+     "Unix time at which the last run that included the probe ended; absent while pending.", gauge,
+     false, true, write_last_run},
+    {"smtp_reply_code",
+     "The SMTP reply code that decided the probe (greeting for banner, STARTTLS for tls, the "
+     "final AUTH reply for auth, RCPT TO (or a refused MAIL FROM) for envelope); 0 when no reply "
+     "was received.",
+     gauge, true, true, write_reply_code},
+    {"smtp_probe_interval_seconds", "The configured interval of the probe; for staleness alerts.",
+     gauge, false, false, write_probe_interval},
+    {"smtp_ehlo_extension_info",
+     "1 for each known EHLO extension the server advertised (after TLS when TLS ran).", gauge,
+     true, true, write_ehlo_extensions},
+    {"smtp_auth_mechanism_info",
+     "1 for each AUTH mechanism the server offered (after TLS when TLS ran).", gauge, true, true,
+     write_auth_mechanisms},
+    {"smtp_probe_ip_protocol",
+     "4 or 6: the address family of the last connection made (DNS order, first address that "
+     "answered); absent until a connection succeeds.",
+     gauge, true, true, write_ip_protocol},
+    {"smtp_target_info", "Always 1; the target's host, port, TLS mode and provider preset.", gauge,
+     false, true, write_target_info},
+    {"smtp_tls_cert_not_after_timestamp_seconds", "NotAfter of the leaf certificate, Unix seconds.",
+     gauge, true, true, write_tls_not_after},
+    {"smtp_tls_cert_not_before_timestamp_seconds",
+     "NotBefore of the leaf certificate, Unix seconds.", gauge, true, true, write_tls_not_before},
+    {"smtp_tls_chain_earliest_expiry_timestamp_seconds",
+     "Earliest NotAfter over every certificate the server sent, Unix seconds.", gauge, true, true,
+     write_tls_chain_earliest},
+    {"smtp_tls_chain_cert_not_after_timestamp_seconds",
+     "NotAfter of each certificate the server sent (depth 0 = leaf; at most 10 per chain).", gauge,
+     true, true, write_tls_chain_certs},
+    {"smtp_tls_chain_certificates",
+     "Certificates the server sent, including any beyond the 10 reported.", gauge, true, true,
+     write_tls_chain_length},
+    {"smtp_tls_verified", "1 if the chain and host name verified against the trust store, else 0.",
+     gauge, true, true, write_tls_verified},
+    {"smtp_tls_hostname_match", "1 if the leaf certificate covers server_name (or host), else 0.",
+     gauge, true, true, write_tls_hostname_match},
+    {"smtp_tls_version_info", "Always 1; the negotiated TLS version.", gauge, true, true,
+     write_tls_version},
+    {"smtp_tls_cipher_info", "Always 1; the negotiated cipher suite.", gauge, true, true,
+     write_tls_cipher},
+    {"smtp_tls_ocsp_stapled", "1 if the server stapled an OCSP response, else 0.", gauge, true,
+     true, write_tls_ocsp_stapled},
+    {"smtp_tls_ocsp_status_info",
+     "Always 1 when stapled; status is good, revoked or unknown (the response's signature is not "
+     "checked).",
+     gauge, true, true, write_tls_ocsp_status},
+    {"smtp_tls_ocsp_next_update_timestamp_seconds",
+     "nextUpdate of the stapled OCSP response, Unix seconds.", gauge, true, true,
+     write_tls_ocsp_next_update},
+    {"smtp_reply_enhanced_status_info",
+     "Always 1; code is the RFC 3463 enhanced status code (\"5.7.1\") of the reply that decided "
+     "the probe. Absent when that reply carried none.",
+     gauge, true, true, write_reply_enhanced_status},
+    {"smtp_probe_policy_rejected",
+     "1 when the reply that decided the probe refused this client by policy (a 554 greeting, or "
+     "an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT: IP blacklisted, sender not "
+     "allowed), else 0; absent while pending.",
+     gauge, true, true, write_policy_rejected},
+};
 
 MetricFamily single(std::string name, std::string help_text, double value,
                     std::vector<ClientMetric::Label> labels = {}) {
@@ -433,31 +486,16 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
   return out;
 }
 
-constexpr family_builder target_builders[] = {
-    probe_success,  probe_result_info, probe_duration, phase_duration,  failures_total,
-    runs_total,     consecutive_failures, last_run,          reply_code,     probe_interval,  ehlo_extensions,
-    auth_mechanisms, ip_protocol,    target_info,    tls_not_after,     tls_not_before, tls_chain_earliest,
-    tls_chain_certs, tls_chain_length, tls_verified,   tls_hostname_match, tls_version,
-    tls_cipher,      tls_ocsp_stapled, tls_ocsp_status, tls_ocsp_next_update,
-    reply_enhanced_status, policy_rejected,
-};
-
 }  // namespace
 
 void render_probe_run(std::ostream& out, const target_status& run) {
   const snapshot snap{std::make_shared<const target_status>(run)};
-  const exporter_state no_state;
   std::string text;
-  for (auto build : target_builders) {
-    if (build == runs_total || build == failures_total || build == consecutive_failures ||
-        build == probe_interval)
-      continue;
-    MetricFamily family = build(snap, no_state);
-    if (family.metric.empty()) continue;
-    // This run was made for this request: "scrapes never trigger probes" is not true here.
-    if (family.help.ends_with(from_last_run))
-      family.help.resize(family.help.size() - std::string_view(from_last_run).size());
-    append_exposition_text(text, family);
+  for (const auto& family : target_families) {
+    if (!family.per_run) continue;
+    const std::string help = family.help_text(true);
+    text_sink sink(text, family.name, help, family.type);
+    family.write(snap, sink);
   }
   out << text;
 }
@@ -468,7 +506,11 @@ metrics_collector::metrics_collector(const status_store& store, const exporter_s
 std::vector<MetricFamily> metrics_collector::Collect() const {
   auto snap = store_.shared_snapshot();
   std::vector<MetricFamily> out;
-  for (auto build : target_builders) out.push_back(build(snap, state_));
+  for (const auto& family : target_families) {
+    MetricFamily& f = out.emplace_back(MetricFamily{family.name, family.help_text(false), family.type, {}});
+    family_sink sink(f);
+    family.write(snap, sink);
+  }
   for (auto& f : state_.check_families()) out.push_back(std::move(f));
   for (auto& f : exporter_families(snap, state_)) out.push_back(std::move(f));
   for (auto& f : collect_process_metrics()) out.push_back(std::move(f));
@@ -481,8 +523,11 @@ void metrics_collector::render(std::ostream& out) const {
 
 std::string metrics_collector::render() const {
   std::string out;
-  // Sized like the last scrape: growing a 30 MB string by doubling costs copies and page faults.
-  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  // Sized like the last scrape, with room to grow: growing a 30 MB string by doubling costs
+  // copies, page faults and, while it copies, both buffers at once (that was the bench's peak
+  // RSS while targets got their first results). Pages reserved but never written cost no RSS.
+  const std::size_t last = last_size_.load(std::memory_order_relaxed);
+  out.reserve(last + last / 4 + 4096);
   render_into(out, [](std::string&) {});
   return out;
 }
@@ -505,12 +550,16 @@ void metrics_collector::render_into(std::string& out,
     append_exposition_text(out, family);
     total += out.size() - before;
   };
-  for (auto build : target_builders) {
-    // One family at a time: only one family's series are ever held in memory.
-    MetricFamily family = build(snap, state_);
-    // An empty family would still print HELP and TYPE lines; promtool accepts that, but it is noise.
-    if (family.metric.empty()) continue;
-    write(family);
+  for (const auto& family : target_families) {
+    // Straight from the records into the text: no MetricFamily, so a scrape holds no series
+    // objects (at 10,000 TLS targets the largest family was ~40 MB of them). A family without
+    // series writes nothing: HELP and TYPE alone are noise.
+    const std::size_t before = out.size();
+    const std::string help = family.help_text(false);
+    text_sink sink(out, family.name, help, family.type);
+    family.write(snap, sink);
+    total += out.size() - before;
+    if (out.size() == before) continue;
     family_done(out);
   }
   for (const auto& f : state_.check_families()) write(f);

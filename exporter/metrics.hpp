@@ -1,6 +1,9 @@
-// Builds every metric family at scrape time from the status_store's compact per-target records,
-// so the exporter holds no per-series objects (10,000 targets would otherwise mean 160,000 live objects), and serializes
-// with prometheus-cpp's TextSerializer one family at a time to bound the peak memory of a scrape.
+// Makes every metric family at scrape time from the status_store's compact per-target records,
+// so the exporter holds no per-series objects between scrapes. render() writes the per-target
+// families' text straight from the records, series by series (no prometheus-cpp objects, so a
+// scrape's memory is its text); Collect() builds the same families as prometheus-cpp objects from
+// the same definitions, the reference the text is checked against
+// (tests/unit/exposition_text_test.cpp).
 //
 // Thread-safety: Collect() and render() may run on any thread, concurrently with probes.
 #pragma once

@@ -151,6 +151,9 @@ class scheduler {
  private:
   struct runner;
   boost::asio::awaitable<void> run_target(std::shared_ptr<runner> r);
+  // One run of the probes in `due`; false when the runner was stopped meanwhile.
+  boost::asio::awaitable<bool> run_once(std::shared_ptr<runner> r,
+                                        std::array<bool, probes::probe_kind_count> due);
   boost::asio::awaitable<void> acquire_slot(std::shared_ptr<runner> r);
   void release_slot();
   boost::asio::awaitable<void> wait_for_predecessors(std::shared_ptr<runner> r);

@@ -115,19 +115,19 @@ void probe_cell(std::string& page, const target_status& t, std::size_t i) {
 }
 
 void certificate_cell(std::string& page, const target_status& t, double now) {
-  if (!t.tls_seen || t.tls.chain.empty()) {
+  if (!t.tls_seen || t.tls->chain.empty()) {
     page += "<td class=\"muted\">—</td>";
     return;
   }
-  long leaf = days_left(t.tls.chain.front().not_after, now);
-  long chain = days_left(t.tls.earliest_not_after(), now);
+  long leaf = days_left(t.tls->chain.front().not_after, now);
+  long chain = days_left(t.tls->earliest_not_after(), now);
   auto days = [](long d) {
     const auto e = display::expiry_of(d);
     std::string cls = e == display::expiry::expired ? "bad" : e == display::expiry::soon ? "warn" : "";
     std::string text = d < 0 ? "expired" : std::to_string(d) + " d";
     return cls.empty() ? text : "<span class=\"" + cls + "\">" + text + "</span>";
   };
-  page += "<td class=\"num\" title=\"leaf expires " + utc_text(t.tls.chain.front().not_after) +
+  page += "<td class=\"num\" title=\"leaf expires " + utc_text(t.tls->chain.front().not_after) +
           "\">" + days(leaf);
   if (chain < leaf) page += " (chain " + days(chain) + ")";
   page += "</td>";
@@ -375,7 +375,7 @@ std::string render_debug_page(const target_status& t, double now) {
   }
   if (!phases.empty()) row("phases", phases);
   if (t.tls_seen) {
-    const auto& tls = t.tls;
+    const auto& tls = *t.tls;
     row("TLS", html_escape(tls.version + " " + tls.cipher) +
                    (tls.verified ? ", certificate verified"
                                  : ", <span class=\"bad\">certificate NOT verified</span>: " +
@@ -403,7 +403,7 @@ std::string render_debug_page(const target_status& t, double now) {
   page += "<h2>Transcript of the last run</h2>\n";
   if (t.transcript && !t.transcript->empty()) {
     page += "<pre>";
-    for (const auto& line : *t.transcript) page += html_escape(line) + "\n";
+    page += html_escape(*t.transcript);  // every line ends with '\n', which is not escaped
     page += "</pre>\n<p class=\"muted\">AUTH exchanges are redacted by the probe.</p>\n";
   } else {
     page += "<p class=\"muted\">No run has completed yet.</p>\n";

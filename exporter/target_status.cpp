@@ -1,8 +1,59 @@
 #include "exporter/target_status.hpp"
 
+#include <algorithm>
+#include <functional>
+
 namespace smtp_exporter::exporter {
 
-void target_status::record(const probes::session_result& result, double end_timestamp) {
+namespace {
+
+void hash_combine(std::size_t& seed, std::size_t value) {
+  seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
+
+}  // namespace
+
+std::uint32_t failure_counts::operator[](std::size_t r) const {
+  for (const auto& [reason, count] : counts_) {
+    if (static_cast<std::size_t>(reason) == r) return count;
+  }
+  return 0;
+}
+
+void failure_counts::add(probes::failure_reason r) {
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), r,
+                             [](const auto& entry, probes::failure_reason key) { return entry.first < key; });
+  if (it != counts_.end() && it->first == r) {
+    ++it->second;
+  } else {
+    counts_.insert(it, {r, 1});
+  }
+}
+
+std::size_t tls_facts_hash::operator()(const probes::tls_facts& t) const {
+  std::hash<std::string> text;
+  std::hash<double> number;
+  std::size_t seed = text(t.version);
+  hash_combine(seed, text(t.cipher));
+  for (const auto& c : t.chain) {
+    hash_combine(seed, static_cast<std::size_t>(c.depth));
+    hash_combine(seed, text(c.subject_cn));
+    hash_combine(seed, text(c.issuer_cn));
+    hash_combine(seed, number(c.not_before));
+    hash_combine(seed, number(c.not_after));
+  }
+  hash_combine(seed, t.chain_length);
+  hash_combine(seed, static_cast<std::size_t>(t.verified) | static_cast<std::size_t>(t.hostname_match) << 1 |
+                         static_cast<std::size_t>(t.ocsp_stapled) << 2);
+  hash_combine(seed, static_cast<std::size_t>(t.verify_reason));
+  hash_combine(seed, text(t.verify_error));
+  hash_combine(seed, static_cast<std::size_t>(t.ocsp));
+  hash_combine(seed, number(t.ocsp_next_update));
+  return seed;
+}
+
+void target_status::record(const probes::session_result& result, double end_timestamp,
+                           record_pool* pool) {
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
     const auto& outcome = result.probes[i];
     if (!outcome.ran) continue;
@@ -15,7 +66,7 @@ void target_status::record(const probes::session_result& result, double end_time
     p.last_run_timestamp = end_timestamp;
     ++p.runs_total;
     if (outcome.reason != probes::failure_reason::none) {
-      ++p.failures_total[static_cast<std::size_t>(outcome.reason)];
+      p.failures_total.add(outcome.reason);
       ++p.consecutive_failures;
     } else {
       p.consecutive_failures = 0;
@@ -34,10 +85,19 @@ void target_status::record(const probes::session_result& result, double end_time
   detail = result.detail;
   peer_address = result.peer_address;
   if (result.ip_protocol != 0) ip_protocol = result.ip_protocol;
-  transcript = std::make_shared<const std::vector<std::string>>(result.transcript);
+  std::string text;
+  std::size_t size = 0;
+  for (const auto& line : result.transcript) size += line.size() + 1;
+  text.reserve(size);
+  for (const auto& line : result.transcript) {
+    text += line;
+    text += '\n';
+  }
+  transcript = pool ? pool->transcripts.intern(std::move(text))
+                    : std::make_shared<const std::string>(std::move(text));
   if (result.tls_seen) {
     tls_seen = true;
-    tls = result.tls;
+    tls = pool ? pool->tls.intern(result.tls) : std::make_shared<const probes::tls_facts>(result.tls);
   }
 }
 
@@ -66,7 +126,7 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
   // Build the next record outside the lock; only the runner of this target records it, so the
   // record cannot change meanwhile except by set_targets(), which the check below catches.
   auto next = std::make_shared<target_status>(*current);
-  next->record(result, end_timestamp);
+  next->record(result, end_timestamp, &pool_);
   std::lock_guard lock(mutex_);
   auto it = targets_.find(target->name);
   if (it != targets_.end() && it->second == current) it->second = std::move(next);

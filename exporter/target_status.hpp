@@ -13,9 +13,34 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "exporter/interner.hpp"
 #include "probes/result.hpp"
 
 namespace smtp_exporter::exporter {
+
+// Failed runs per reason: only the reasons seen are stored (a sorted list, usually empty or one
+// long), where an array of every reason's counter took 132 bytes per probe and target.
+class failure_counts {
+ public:
+  // Runs that failed with reason `r` (an index of probes::failure_reason).
+  std::uint32_t operator[](std::size_t r) const;
+  void add(probes::failure_reason r);
+  bool operator==(const failure_counts&) const = default;
+
+ private:
+  std::vector<std::pair<probes::failure_reason, std::uint32_t>> counts_;
+};
+
+// Equal TLS facts hash equally (for interner<probes::tls_facts>).
+struct tls_facts_hash {
+  std::size_t operator()(const probes::tls_facts& facts) const;
+};
+
+// The values records share across targets (exporter/interner.hpp).
+struct record_pool {
+  interner<probes::tls_facts, tls_facts_hash> tls;
+  interner<std::string> transcripts;
+};
 
 struct probe_status {
   bool has_result = false;  // false until a run that included this probe has ended ("pending")
@@ -28,7 +53,7 @@ struct probe_status {
   // Failed runs in a row, 0 after a success: alerts page on N of these rather than on one
   // failure that smtp_probe_success holds for a whole interval.
   std::uint32_t consecutive_failures = 0;
-  std::array<std::uint32_t, probes::failure_reason_count> failures_total{};
+  failure_counts failures_total;
 };
 
 struct target_status {
@@ -43,13 +68,17 @@ struct target_status {
   std::string detail;
   std::string peer_address;
   int ip_protocol = 0;  // of the last run that connected
-  // The last run's dialogue (redacted). Shared, so a scrape's snapshot copies a pointer, not text.
-  std::shared_ptr<const std::vector<std::string>> transcript;
+  // The last run's dialogue (redacted), its lines each ended by '\n'; null before the first run.
+  // Shared: a snapshot copies a pointer, and records with the same dialogue (the same server)
+  // share one text when recorded through a record_pool.
+  std::shared_ptr<const std::string> transcript;
   bool tls_seen = false;  // from the last run in which a TLS handshake completed
-  probes::tls_facts tls;
+  // Set iff tls_seen; shared like the transcript (the same chain: one copy).
+  std::shared_ptr<const probes::tls_facts> tls;
 
-  // Folds one session's result in.
-  void record(const probes::session_result& result, double end_timestamp);
+  // Folds one session's result in; with `pool`, the transcript and TLS facts are interned there.
+  void record(const probes::session_result& result, double end_timestamp,
+              record_pool* pool = nullptr);
 };
 
 // The results of every target, keyed and ordered by target name.
@@ -76,6 +105,7 @@ class status_store {
   // Copy-on-write: record() publishes a new record instead of changing the one a scrape may be
   // reading, so the lock is only ever held to swap or copy pointers.
   std::map<std::string, std::shared_ptr<const target_status>, std::less<>> targets_;
+  record_pool pool_;
 };
 
 }  // namespace smtp_exporter::exporter

@@ -136,6 +136,7 @@ struct certificate_facts {
   std::string issuer_cn;
   double not_before = 0;  // Unix seconds
   double not_after = 0;
+  bool operator==(const certificate_facts&) const = default;
 };
 
 enum class ocsp_status : std::uint8_t { good, revoked, unknown };
@@ -155,6 +156,7 @@ struct tls_facts {
   double ocsp_next_update = 0;  // Unix seconds; 0 if absent
 
   double earliest_not_after() const;  // 0 when no certificate
+  bool operator==(const tls_facts&) const = default;
 };
 
 // RFC 3463 "class.subject.detail" of a reply, e.g. "5.7.1"; at most 11 characters.

@@ -100,8 +100,10 @@ TEST(status_page, one_column_per_stage) {
 TEST(status_page, certificate_days_left) {
   auto s = with_result(target("tls"), failure_reason::none);
   s.tls_seen = true;
-  s.tls.chain = {{0, "mx.test", "intermediate", now - 86400, now + 40 * 86400 + 10},
+  probes::tls_facts facts;
+  facts.chain = {{0, "mx.test", "intermediate", now - 86400, now + 40 * 86400 + 10},
                  {1, "intermediate", "root", now - 86400, now + 10 * 86400 + 10}};
+  s.tls = std::make_shared<const probes::tls_facts>(facts);
   auto page = render_status_page({s}, {"/metrics", 1000, now});
   EXPECT_TRUE(contains(page, ">40 d (chain <span class=\"warn\">10 d</span>)</td>")) << page;
   auto debug = render_debug_page(s, now);
