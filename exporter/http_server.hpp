@@ -66,7 +66,7 @@ class http_server {
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> evicted{0};  // closed to make room: idle or sending its request
-    std::atomic<std::uint64_t> evicted_slow_reader{0};  // ... while its response was written
+    std::atomic<std::uint64_t> evicted_slow_reader{0};  // ... while its client did not read
     std::atomic<std::uint64_t> refused_full{0};  // nothing to close: the new one was refused
     std::atomic<std::uint64_t> header_timeouts{0};
   };

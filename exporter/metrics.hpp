@@ -28,7 +28,7 @@ struct web_connection_stats {
   double evicted = 0;          // closed to make room: idle, or sending its request
   double refused = 0;          // refused: every connection was being answered
   double header_timeouts = 0;  // closed at the header deadline (silent or trickling clients)
-  double slow_reader = 0;      // closed to make room: its response was read the slowest
+  double slow_reader = 0;      // closed to make room: its client stopped reading its response
 };
 
 // The exporter's own state that scrapes report.
