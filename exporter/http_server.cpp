@@ -204,15 +204,30 @@ bool http_server::make_room() {
   connection_entry* oldest_idle = nullptr;
   connection_entry* oldest_reading = nullptr;
   connection_entry* most_stalled = nullptr;
-  for (auto& e : table_->entries) {
-    if (e.state == connection_state::idle) {
-      if (oldest_idle == nullptr || e.since < oldest_idle->since) oldest_idle = &e;
-    } else if (e.state == connection_state::reading) {
-      if (oldest_reading == nullptr || e.since < oldest_reading->since) oldest_reading = &e;
-    } else if (e.state == connection_state::writing &&
-               (now - e.progress >= limits_.write_stall || now - e.since >= limits_.write_grace)) {
-      if (most_stalled == nullptr || e.progress < most_stalled->progress) most_stalled = &e;
+  // A connection "idle" whose request is already in the kernel is not idle: the loop has not got
+  // to it yet (a burst of connections keeps it busy). Closing it would drop a kubelet's or a
+  // scraper's request that came just before the burst; it counts as reading from now on. A few
+  // looks at most: under a burst, the oldest idle ones are those.
+  for (int look = 0;; ++look) {
+    oldest_idle = oldest_reading = most_stalled = nullptr;
+    for (auto& e : table_->entries) {
+      if (e.state == connection_state::idle) {
+        if (oldest_idle == nullptr || e.since < oldest_idle->since) oldest_idle = &e;
+      } else if (e.state == connection_state::reading) {
+        if (oldest_reading == nullptr || e.since < oldest_reading->since) oldest_reading = &e;
+      } else if (e.state == connection_state::writing &&
+                 (now - e.progress >= limits_.write_stall ||
+                  now - e.since >= limits_.write_grace)) {
+        if (most_stalled == nullptr || e.progress < most_stalled->progress) most_stalled = &e;
+      }
     }
+    error_code ec;
+    if (oldest_idle == nullptr || look >= 8 || oldest_idle->stream->socket().available(ec) == 0 ||
+        ec) {
+      break;
+    }
+    oldest_idle->state = connection_state::reading;
+    oldest_idle->since = now;
   }
   connection_entry* victim = oldest_idle != nullptr      ? oldest_idle
                              : oldest_reading != nullptr ? oldest_reading
