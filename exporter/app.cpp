@@ -466,7 +466,7 @@ asio::awaitable<http_response> app::route(const http_request& request) {
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     if (gzip) r.set(http::field::content_encoding, "gzip");
     r.set(http::field::vary, "Accept-Encoding");
-    r.body() = std::move(body);
+    r.body().share(std::move(body));
     co_return r;
   }
   if (path == "/probe") co_return co_await probe_endpoint_.handle(request);

@@ -1,7 +1,10 @@
 #include "exporter/http_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -36,7 +39,7 @@ template <typename Stream>
 asio::awaitable<error_code> write_counted(Stream& stream, http_response& response,
                                           bool header_only,
                                           std::chrono::steady_clock::time_point& progress) {
-  http::response_serializer<http::string_body> serializer{response};
+  http::response_serializer<shared_text_body> serializer{response};
   serializer.split(header_only);
   error_code ec;
   while (!(header_only ? serializer.is_header_done() : serializer.is_done())) {
@@ -215,9 +218,7 @@ bool http_server::make_room() {
         if (oldest_idle == nullptr || e.since < oldest_idle->since) oldest_idle = &e;
       } else if (e.state == connection_state::reading) {
         if (oldest_reading == nullptr || e.since < oldest_reading->since) oldest_reading = &e;
-      } else if (e.state == connection_state::writing &&
-                 (now - e.progress >= limits_.write_stall ||
-                  now - e.since >= limits_.write_grace)) {
+      } else if (e.state == connection_state::writing && stalled(e, now)) {
         if (most_stalled == nullptr || e.progress < most_stalled->progress) most_stalled = &e;
       }
     }
@@ -233,13 +234,45 @@ bool http_server::make_room() {
                              : oldest_reading != nullptr ? oldest_reading
                                                          : most_stalled;
   if (victim == nullptr) return false;
-  ++(victim == most_stalled ? table_->stats.evicted_slow_reader : table_->stats.evicted);
+  evict(*victim, victim == most_stalled);
+  return true;
+}
+
+bool http_server::stalled(const connection_entry& e,
+                          std::chrono::steady_clock::time_point now) const {
+  return now - e.progress >= limits_.write_stall || now - e.since >= limits_.write_grace;
+}
+
+void http_server::evict(connection_entry& victim, bool slow_reader) {
+  ++(slow_reader ? table_->stats.evicted_slow_reader : table_->stats.evicted);
   // Its coroutine wakes with operation_aborted and removes the entry.
-  victim->state = connection_state::closing;
+  victim.state = connection_state::closing;
   --table_->open;
   error_code ignored;
-  victim->stream->socket().close(ignored);
-  return true;
+  victim.stream->socket().close(ignored);
+}
+
+void http_server::limit_response_memory(const connection_entry& self) {
+  std::vector<std::pair<const char*, std::size_t>> held;
+  for (;;) {
+    held.clear();
+    const auto now = std::chrono::steady_clock::now();
+    connection_entry* most_stalled = nullptr;
+    for (auto& e : table_->entries) {
+      if (e.state != connection_state::writing || e.body_bytes == 0) continue;
+      held.emplace_back(e.body, e.body_bytes);
+      if (&e != &self && stalled(e, now) &&
+          (most_stalled == nullptr || e.progress < most_stalled->progress)) {
+        most_stalled = &e;
+      }
+    }
+    std::sort(held.begin(), held.end());
+    held.erase(std::unique(held.begin(), held.end()), held.end());
+    std::size_t total = 0;
+    for (const auto& [body, bytes] : held) total += bytes;
+    if (total <= limits_.max_response_bytes || most_stalled == nullptr) return;
+    evict(*most_stalled, true);
+  }
 }
 
 bool http_server::take_slot() {
@@ -327,6 +360,8 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     // one the idle deadline.
     entry.state = connection_state::idle;
     entry.since = std::chrono::steady_clock::now();
+    entry.body = nullptr;
+    entry.body_bytes = 0;
     auto header_deadline = accepted + limits_.header_timeout;
     if (buffer.size() == 0) {
       tcp.expires_at(first ? header_deadline : entry.since + limits_.idle_timeout);
@@ -394,6 +429,11 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     tcp.expires_after(limits_.write_timeout);
     entry.state = connection_state::writing;
     entry.since = entry.progress = std::chrono::steady_clock::now();
+    if (request.method() != http::verb::head) {
+      entry.body = response.body().view().data();
+      entry.body_bytes = response.body().size();
+      limit_response_memory(entry);
+    }
     // HEAD: the headers (with the Content-Length a GET would have), never the body, or a
     // keep-alive client would read the body as the start of the next response.
     const error_code wec = co_await write_counted(stream, response,

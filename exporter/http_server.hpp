@@ -20,6 +20,8 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -28,11 +30,63 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/optional/optional.hpp>
 
 namespace smtp_exporter::exporter {
 
+// A response body that is either the response's own text or a buffer shared with other
+// responses: the scrapes that joined one /metrics render (shared_render.hpp) hold one copy of it
+// between them, not one each, however long their clients take to read.
+struct shared_text_body {
+  class value_type {
+   public:
+    value_type() = default;
+    value_type(std::string text) : own_(std::move(text)) {}  // NOLINT: implicit, like a string
+    value_type& operator=(std::string text) {
+      own_ = std::move(text);
+      shared_.reset();
+      return *this;
+    }
+    void share(std::shared_ptr<const std::string> text) {
+      shared_ = std::move(text);
+      std::string().swap(own_);
+    }
+    std::string_view view() const noexcept {
+      return shared_ ? std::string_view(*shared_) : std::string_view(own_);
+    }
+    std::size_t size() const noexcept { return view().size(); }
+    bool empty() const noexcept { return view().empty(); }
+    // True when the text is shared with other responses (for tests).
+    bool shared() const noexcept { return shared_ != nullptr; }
+
+   private:
+    std::string own_;
+    std::shared_ptr<const std::string> shared_;
+  };
+
+  static std::uint64_t size(const value_type& body) { return body.size(); }
+
+  // Beast's BodyWriter: the whole text as one buffer, as string_body does.
+  class writer {
+   public:
+    using const_buffers_type = boost::asio::const_buffer;
+    template <bool is_request, class Fields>
+    writer(const boost::beast::http::header<is_request, Fields>&, const value_type& body)
+        : body_(body) {}
+    void init(boost::system::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(boost::system::error_code& ec) {
+      ec = {};
+      const auto text = body_.view();
+      return {{const_buffers_type(text.data(), text.size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
-using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<shared_text_body>;
 using http_handler = std::function<boost::asio::awaitable<http_response>(const http_request&)>;
 // The TLS context for the next accepted connection; nullptr serves plain HTTP. Called once per
 // connection, so a context swapped in after a certificate rotation applies to new connections.
@@ -60,6 +114,12 @@ class http_server {
     // connection that finds none waits up to twice write_stall for one before it is refused.
     std::chrono::milliseconds write_stall{250};
     std::chrono::milliseconds write_grace{5000};
+    // Most bytes of response bodies held by connections being written, each buffer counted once
+    // (the scrapes that joined one render share it). When a response would take more, responses
+    // stalled as above are cut off first, the longest stalled first, whatever the connection
+    // count: at 10,000 targets a plain /metrics is ~35 MB, and a client that asks and never reads
+    // would otherwise hold one render each, up to the connection cap.
+    std::size_t max_response_bytes = 64u << 20;
   };
   // Written on the server's executor, read by scrapes on another thread.
   struct counters {
@@ -104,6 +164,9 @@ class http_server {
     connection_state state;
     std::chrono::steady_clock::time_point since;
     std::chrono::steady_clock::time_point progress;
+    // While writing: the body's buffer (shared buffers compare equal) and its size.
+    const char* body = nullptr;
+    std::size_t body_bytes = 0;
   };
   // Shared with the connection coroutines, which may outlive the server at shutdown.
   struct connection_table {
@@ -118,6 +181,13 @@ class http_server {
   // Makes room for one more connection; false when every open connection is busy, or writing
   // and neither stalled nor old enough.
   bool make_room();
+  // A response whose client has not read for write_stall, or written for write_grace.
+  bool stalled(const connection_entry& e, std::chrono::steady_clock::time_point now) const;
+  // Closes `victim` to make room (its coroutine removes the entry); counted as `slow_reader` or not.
+  void evict(connection_entry& victim, bool slow_reader);
+  // Before `self` writes its response: cuts off stalled responses while the bodies held by
+  // connections being written, `self`'s included, exceed limits::max_response_bytes.
+  void limit_response_memory(const connection_entry& self);
   // Counts a new connection in, making room if needed; false when there is none.
   bool take_slot();
   boost::asio::awaitable<void> wait_for_slot(boost::asio::ip::tcp::socket socket);

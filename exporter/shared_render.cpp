@@ -23,21 +23,19 @@ shared_render::shared_render(asio::any_io_executor loop, asio::any_io_executor w
                              render_fn render)
     : loop_(std::move(loop)), worker_(std::move(worker)), render_(std::move(render)) {}
 
-asio::awaitable<std::string> shared_render::get(bool gzip) {
+asio::awaitable<std::shared_ptr<const std::string>> shared_render::get(bool gzip) {
   auto& slot = in_flight_[gzip ? 1 : 0];
   if (auto joined = slot) {
-    ++joined->waiting;
     co_await joined->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    // All of this runs on the loop, so the count is exact: the last one out takes the string.
-    --joined->waiting;
     if (joined->error) std::rethrow_exception(joined->error);
-    co_return joined->waiting == 0 ? std::move(joined->result) : joined->result;
+    co_return joined->result;
   }
   auto mine = std::make_shared<flight>(loop_);
   slot = mine;
   ++renders_;
   try {
-    mine->result = co_await asio::co_spawn(worker_, run_render(render_, gzip), asio::use_awaitable);
+    mine->result = std::make_shared<const std::string>(
+        co_await asio::co_spawn(worker_, run_render(render_, gzip), asio::use_awaitable));
   } catch (...) {
     mine->error = std::current_exception();
   }
@@ -45,7 +43,7 @@ asio::awaitable<std::string> shared_render::get(bool gzip) {
   slot.reset();
   mine->done.cancel();
   if (mine->error) std::rethrow_exception(mine->error);
-  co_return mine->waiting == 0 ? std::move(mine->result) : mine->result;
+  co_return mine->result;
 }
 
 }  // namespace smtp_exporter::exporter

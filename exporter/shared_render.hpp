@@ -28,10 +28,11 @@ class shared_render {
   shared_render(boost::asio::any_io_executor loop, boost::asio::any_io_executor worker,
                 render_fn render);
 
-  // The body from the render of this variant in flight, or from a new one started now: a copy
-  // for each request that shared it but the last, which takes the render's own string.
-  // Rethrows what the render threw (to every request that shared it).
-  boost::asio::awaitable<std::string> get(bool gzip);
+  // The body from the render of this variant in flight, or from a new one started now; every
+  // request that joined it gets the same immutable text (one copy in memory, however many
+  // responses are being written from it). Rethrows what the render threw (to every request that
+  // shared it).
+  boost::asio::awaitable<std::shared_ptr<const std::string>> get(bool gzip);
 
   // Renders started so far (for tests and benches).
   std::size_t renders() const { return renders_; }
@@ -40,9 +41,8 @@ class shared_render {
   struct flight {
     explicit flight(const boost::asio::any_io_executor& loop);
     boost::asio::steady_timer done;  // never expires; cancelled when the result is in
-    std::string result;
+    std::shared_ptr<const std::string> result;
     std::exception_ptr error;
-    std::size_t waiting = 0;  // requests that joined and have not taken their copy yet
   };
 
   boost::asio::any_io_executor loop_;

@@ -1,9 +1,15 @@
 // http_server in process: the listener never ends silently.
 #include "exporter/http_server.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -59,6 +65,97 @@ TEST(http_server, stop_is_not_a_failure) {
   io.restart();
   io.run_for(200ms);
   EXPECT_FALSE(failed);
+}
+
+// A client with a small receive buffer that asks for "/" and never reads: a descriptor, or -1.
+int ask_and_never_read(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 ||
+      ::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Starts `server` on a free loopback port and opens `count` clients that ask and never read,
+// one every 150 ms (each is served and written to until the kernel's buffers are full, then
+// stalls). Their descriptors; fewer if one could not connect.
+std::vector<int> serve_clients_that_never_read(asio::io_context& io, http_server& server,
+                                               int count) {
+  std::vector<int> clients;
+  std::string error;
+  if (!server.listen({asio::ip::make_address("127.0.0.1"), 0}, error)) return clients;
+  server.start();
+  for (int i = 0; i < count; ++i) {
+    int fd = ask_and_never_read(server.local_endpoint().port());
+    if (fd < 0) break;
+    clients.push_back(fd);
+    io.run_for(150ms);
+  }
+  return clients;
+}
+
+// Clients that ask for a large response and never read it: without a bound on the bodies held
+// by responses being written, each held its own body (a /metrics render: ~35 MB at 10,000
+// targets) until the write deadline, up to the connection cap. Now the stalled ones are cut off
+// once the bodies held exceed limits::max_response_bytes, whatever the connection count.
+TEST(http_server, responses_nobody_reads_are_cut_off_beyond_the_response_memory_bound) {
+  asio::io_context io;
+  int served = 0;
+  constexpr std::size_t body_bytes = 12u << 20;  // more than the kernel takes of a response
+  http_server::limits limits;
+  limits.max_response_bytes = 2 * body_bytes;
+  limits.write_stall = 50ms;
+  http_server server(io.get_executor(), [&](const http_request&) -> asio::awaitable<http_response> {
+    http_response r{http::status::ok, 11};
+    r.body() = std::string(body_bytes, static_cast<char>('a' + served++ % 26));  // one body each
+    co_return r;
+  }, limits);
+  constexpr int client_count = 6;
+  const auto clients = serve_clients_that_never_read(io, server, client_count);
+  ASSERT_EQ(clients.size(), static_cast<std::size_t>(client_count));
+  io.run_for(100ms);
+  EXPECT_EQ(served, client_count);
+  // Every client stalled: at most the bound's worth of them (two bodies) plus the newest are held.
+  EXPECT_GE(server.stats().evicted_slow_reader, static_cast<std::uint64_t>(client_count - 3));
+  EXPECT_LE(server.open_connections(), 3u);
+  EXPECT_EQ(server.stats().refused_full, 0u);
+  for (int fd : clients) ::close(fd);
+  server.stop();
+  io.run_for(100ms);
+}
+
+// Responses that share one buffer (the scrapes that joined one render) count once.
+TEST(http_server, a_shared_body_counts_once_against_the_response_memory_bound) {
+  asio::io_context io;
+  constexpr std::size_t body_bytes = 12u << 20;
+  auto shared = std::make_shared<const std::string>(body_bytes, 'm');
+  http_server::limits limits;
+  limits.max_response_bytes = 2 * body_bytes;
+  limits.write_stall = 50ms;
+  http_server server(io.get_executor(), [&](const http_request&) -> asio::awaitable<http_response> {
+    http_response r{http::status::ok, 11};
+    r.body().share(shared);
+    EXPECT_TRUE(r.body().shared());
+    co_return r;
+  }, limits);
+  const auto clients = serve_clients_that_never_read(io, server, 6);
+  ASSERT_EQ(clients.size(), 6u);
+  // Six stalled responses, one 12 MiB buffer between them: within the bound, nobody is cut off.
+  EXPECT_EQ(server.stats().evicted_slow_reader, 0u);
+  EXPECT_EQ(server.open_connections(), 6u);
+  for (int fd : clients) ::close(fd);
+  server.stop();
+  io.run_for(100ms);
 }
 
 http_request request_with(std::initializer_list<std::pair<std::string, std::string>> headers) {

@@ -39,7 +39,7 @@ struct fixture {
   void request(bool gzip, std::string& out) {
     asio::co_spawn(loop, [this, gzip, &out]() -> asio::awaitable<void> {
       try {
-        out = co_await render.get(gzip);
+        out = *co_await render.get(gzip);
       } catch (const std::exception&) {
         out = "error";
       }
@@ -69,6 +69,26 @@ TEST(shared_render, concurrent_requests_share_one_render) {
   f.request(false, later);
   f.run_until([&] { return !later.empty(); });
   EXPECT_EQ(later, "text#2");
+}
+
+TEST(shared_render, requests_that_share_a_render_hold_one_copy_of_its_text) {
+  fixture f;
+  std::vector<std::shared_ptr<const std::string>> bodies(3);
+  for (auto& b : bodies) {
+    asio::co_spawn(f.loop, [&f, &b]() -> asio::awaitable<void> {
+      b = co_await f.render.get(false);
+    }, asio::detached);
+  }
+  f.run_until([&] { return f.calls == 1; });
+  f.loop.run_for(50ms);
+  f.release.set_value();
+  f.run_until([&] { return std::all_of(bodies.begin(), bodies.end(), [](auto& b) { return b != nullptr; }); });
+  ASSERT_NE(bodies[0], nullptr);
+  EXPECT_EQ(*bodies[0], "text#1");
+  // The same buffer, not equal copies: N slow readers of one render cost one text in memory.
+  EXPECT_EQ(bodies[0].get(), bodies[1].get());
+  EXPECT_EQ(bodies[0].get(), bodies[2].get());
+  EXPECT_EQ(bodies[0].use_count(), 3);  // the render keeps nothing once it is handed out
 }
 
 TEST(shared_render, gzip_and_plain_are_separate_renders) {
