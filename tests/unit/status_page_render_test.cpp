@@ -26,8 +26,11 @@ target_status with_result(std::shared_ptr<const config::target> config, failure_
   target_status s;
   s.config = std::move(config);
   probes::session_result r;
-  r.probes[0] = {true, reason, code};
-  r.probes[1] = {true, reason, code};
+  for (auto* outcome : {&r.probes[0], &r.probes[1]}) {
+    outcome->ran = true;
+    outcome->reason = reason;
+    outcome->reply_code = code;
+  }
   r.total_seconds = 0.25;
   r.greeting = "mx.test ESMTP ready";
   r.detail = reason == failure_reason::none ? "" : "connect: Connection refused";
