@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <initializer_list>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -94,6 +95,17 @@ std::chrono::milliseconds second_run_offset(const std::string& name,
   return second;
 }
 
+std::size_t tls_settings_hash::operator()(const config::tls_settings& tls) const {
+  std::hash<std::string_view> text;
+  std::size_t seed = 0;
+  for (const std::string* field :
+       {&tls.server_name, &tls.ca_file, &tls.cert_file, &tls.key_file, &tls.min_version}) {
+    hash_combine(seed, text(*field));
+  }
+  hash_combine(seed, static_cast<std::size_t>(tls.insecure_skip_verify));
+  return seed;
+}
+
 struct scheduler::runner {
   runner(std::shared_ptr<const config::target> t, std::shared_ptr<asio::ssl::context> tls)
       : target(std::move(t)), tls_context(std::move(tls)) {}
@@ -161,7 +173,12 @@ void scheduler::apply(const std::vector<config::target>& targets,
       ++kept;
       continue;
     }
-    auto r = std::make_shared<runner>(std::make_shared<const config::target>(t), tls);
+    auto copy = t;
+    if (copy.tls_config.pointer()) {
+      copy.tls_config =
+          config::shared_value<config::tls_settings>(tls_settings_.intern(*copy.tls_config));
+    }
+    auto r = std::make_shared<runner>(std::make_shared<const config::target>(std::move(copy)), tls);
     canonical.push_back(r->target);
     next.emplace(t.name, r);
     fresh.push_back(std::move(r));

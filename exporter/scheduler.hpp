@@ -35,6 +35,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "exporter/interner.hpp"
 #include "exporter/run_queue.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/dns_resolver.hpp"
@@ -122,6 +123,11 @@ std::chrono::milliseconds second_run_offset(const std::string& name,
                                             std::chrono::milliseconds probe_interval,
                                             std::chrono::milliseconds startup_window);
 
+// Equal TLS settings hash equally (for interner<config::tls_settings>).
+struct tls_settings_hash {
+  std::size_t operator()(const config::tls_settings& tls) const;
+};
+
 class scheduler {
  public:
   struct settings {
@@ -173,6 +179,8 @@ class scheduler {
   probes::dns_resolver resolver_;
   session_runner session_runner_;
   std::map<std::string, std::shared_ptr<runner>> runners_;
+  // The targets' TLS settings, one copy per distinct value (usually one per provider or CA file).
+  interner<config::tls_settings, tls_settings_hash> tls_settings_;
   // Runners waiting for their next run, earliest first, and the one timer that wakes them.
   run_queue<scheduler_clock::time_point, std::shared_ptr<runner>> queue_;
   scheduler_timer timer_;

@@ -102,9 +102,13 @@ class status_store {
 
  private:
   mutable std::mutex mutex_;
+  using records = std::vector<std::shared_ptr<const target_status>>;
+  // The record of `name` in `in`, or in.end().
+  static records::const_iterator find_in(const records& in, std::string_view name);
   // Copy-on-write: record() publishes a new record instead of changing the one a scrape may be
-  // reading, so the lock is only ever held to swap or copy pointers.
-  std::map<std::string, std::shared_ptr<const target_status>, std::less<>> targets_;
+  // reading, so the lock is only ever held to swap or copy pointers. Sorted by target name: a
+  // vector of pointers rather than a map, whose node per target cost 96 bytes.
+  records targets_;
   record_pool pool_;
 };
 
