@@ -155,7 +155,12 @@ void scheduler::set_session_runner(session_runner runner) { session_runner_ = st
 
 void scheduler::apply(const std::vector<config::target>& targets,
                       std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
-  std::map<std::string, std::shared_ptr<runner>> next;
+  const auto by_name = [](const std::shared_ptr<runner>& r, const std::string& name) {
+    return r->target->name < name;
+  };
+  std::vector<bool> kept_runner(runners_.size(), false);  // by index in runners_ (sorted by name)
+  std::vector<std::shared_ptr<runner>> next;
+  next.reserve(targets.size());
   std::vector<std::shared_ptr<runner>> fresh;
   std::vector<std::shared_ptr<const config::target>> canonical;
   canonical.reserve(targets.size());
@@ -163,13 +168,15 @@ void scheduler::apply(const std::vector<config::target>& targets,
   for (const auto& t : targets) {
     auto tls_it = tls_contexts.find(t.name);
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
-    auto old = runners_.find(t.name);
-    if (old != runners_.end() && *old->second->target == t) {
+    auto old = std::lower_bound(runners_.begin(), runners_.end(), t.name, by_name);
+    const auto index = static_cast<std::size_t>(old - runners_.begin());
+    if (old != runners_.end() && (*old)->target->name == t.name && !kept_runner[index] &&
+        *(*old)->target == t) {
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
-      old->second->tls_context = tls;
-      canonical.push_back(old->second->target);
-      next.emplace(t.name, std::move(old->second));
-      runners_.erase(old);
+      (*old)->tls_context = tls;
+      canonical.push_back((*old)->target);
+      next.push_back(*old);
+      kept_runner[index] = true;
       ++kept;
       continue;
     }
@@ -180,14 +187,18 @@ void scheduler::apply(const std::vector<config::target>& targets,
     }
     auto r = std::make_shared<runner>(std::make_shared<const config::target>(std::move(copy)), tls);
     canonical.push_back(r->target);
-    next.emplace(t.name, r);
+    next.push_back(r);
     fresh.push_back(std::move(r));
     ++started;
   }
-  // What is left in runners_ was removed or changed.
+  // What was not kept was removed or changed.
+  for (std::size_t i = 0; i < runners_.size(); ++i) {
+    if (kept_runner[i]) runners_[i] = nullptr;
+  }
+  std::erase_if(runners_, [](const auto& r) { return r == nullptr; });
   std::size_t stopped = runners_.size();
   std::erase_if(draining_, [](const auto& d) { return !d->in_session; });
-  for (auto& [name, r] : runners_) {
+  for (auto& r : runners_) {
     r->stop();
     if (r->in_session) draining_.push_back(r);
   }
@@ -203,6 +214,15 @@ void scheduler::apply(const std::vector<config::target>& targets,
       d->successors.push_back(r);
     }
   }
+  // By name; of two targets with one name (never in a validated config) the first is kept.
+  std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
+    return a->target->name < b->target->name;
+  });
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const auto& a, const auto& b) {
+                           return a->target->name == b->target->name;
+                         }),
+             next.end());
   runners_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);
@@ -252,7 +272,7 @@ void scheduler::stop() {
     hosted.swap(hosted_);
   }
   for (auto& h : hosted) h->stop();
-  for (auto& [name, r] : runners_) r->stop();
+  for (auto& r : runners_) r->stop();
   runners_.clear();
   queue_.clear();
   timer_armed_ = false;

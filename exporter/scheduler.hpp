@@ -178,7 +178,8 @@ class scheduler {
   settings settings_;
   probes::dns_resolver resolver_;
   session_runner session_runner_;
-  std::map<std::string, std::shared_ptr<runner>> runners_;
+  // Sorted by target name (a vector: a map's node per target cost 96 bytes).
+  std::vector<std::shared_ptr<runner>> runners_;
   // The targets' TLS settings, one copy per distinct value (usually one per provider or CA file).
   interner<config::tls_settings, tls_settings_hash> tls_settings_;
   // Runners waiting for their next run, earliest first, and the one timer that wakes them.
