@@ -196,7 +196,8 @@ app::app(app_options options)
     return web_connection_stats{static_cast<double>(s.open.load()),
                                 static_cast<double>(s.evicted.load()),
                                 static_cast<double>(s.refused_full.load()),
-                                static_cast<double>(s.header_timeouts.load())};
+                                static_cast<double>(s.header_timeouts.load()),
+                                static_cast<double>(s.evicted_slow_reader.load())};
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
@@ -254,6 +255,7 @@ bool app::start() {
               {{"file", options_.web_config_file},
                {"tls", state->tls ? "on" : "off"},
                {"basic_auth_users", std::to_string(state->config.users.size())}});
+    if (!state->cost_warning.empty()) log::warn("web configuration", {{"warning", state->cost_warning}});
   }
   auto loaded = prepare_config(options_.config_file);
   if (!loaded.config) {
@@ -384,6 +386,9 @@ asio::awaitable<void> app::watch_web_config() {
     }
     if (outcome.applied) {
       log::info("web configuration reloaded", {{"file", options_.web_config_file}});
+      if (const auto state = web_->current(); !state->cost_warning.empty()) {
+        log::warn("web configuration", {{"warning", state->cost_warning}});
+      }
     } else if (outcome.changed) {
       log::error("web configuration reload failed; keeping the running one",
                  {{"file", options_.web_config_file}, {"err", outcome.message}});

@@ -205,6 +205,7 @@ struct dnsbl_runner::generation {
   probes::dns_record_type discovery_type = probes::dns_record_type::a;
   asio::steady_timer discovery_timer;
   asio::steady_timer targets_timer;
+  steady::time_point discovery_next_due{};  // kept by a reload that keeps the discovery settings
   bool discovery_has_result = false;
   bool discovery_ok = false;
   std::string discovery_error;
@@ -298,10 +299,10 @@ asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subje
       log::info("dnsbl lookup", fields);
     }
   }
+  // The zone's interval, or longer when the answer's TTL says it stays valid longer (capped);
+  // an error is asked again within error_retry.
+  entry.next_due = start + probes::dnsbl_keep_for(check.result, ttl, z->conf.interval);
   entry.last = std::move(check);
-  // The zone's interval, or longer when the answer's TTL says it stays valid longer.
-  entry.next_due = start + std::max<std::chrono::milliseconds>(z->conf.interval,
-                                                               std::chrono::seconds(ttl));
 }
 
 // Waits for every lookup of one round; the last to finish cancels the timer.
@@ -368,6 +369,12 @@ void set_subjects(generation& g, std::vector<subject>& slot, std::vector<subject
 asio::awaitable<void> run_discovery(std::shared_ptr<generation> g) {
   const auto& d = g->settings.discovery;
   while (!g->stopped) {
+    if (g->discovery_next_due > steady::now()) {
+      // A reload kept the last discovery: its next one is due when it was.
+      g->discovery_timer.expires_at(g->discovery_next_due);
+      co_await g->discovery_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (g->stopped) break;
+    }
     auto found = co_await probes::discover_egress(*g->discovery_resolver, g->discovery_name,
                                                   g->discovery_type, d.timeout, max_discovered);
     if (g->stopped) break;
@@ -398,9 +405,8 @@ asio::awaitable<void> run_discovery(std::shared_ptr<generation> g) {
       g->discovery_detail = found.detail;
       ++g->discovery_errors_total[found.error];
     }
+    g->discovery_next_due = steady::now() + d.interval;
     g->owner->publish(*g);
-    g->discovery_timer.expires_after(d.interval);
-    co_await g->discovery_timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
@@ -522,9 +528,16 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     g->discovery_resolver = make_dnsbl_resolver(executor_, {query.server}, d.timeout, error);
     if (!g->discovery_resolver) log::error("egress discovery cannot start", {{"err", error}});
     if (previous && previous->settings.discovery == d) {
+      // The discovery's whole state: its addresses, and whether it worked (a failure must not
+      // vanish from /metrics with a reload, nor be asked again at once).
       g->egress_discovered = previous->egress_discovered;
       g->egress_last_change_timestamp = previous->egress_last_change_timestamp;
       g->discovery_errors_total = previous->discovery_errors_total;
+      g->discovery_has_result = previous->discovery_has_result;
+      g->discovery_ok = previous->discovery_ok;
+      g->discovery_error = previous->discovery_error;
+      g->discovery_detail = previous->discovery_detail;
+      g->discovery_next_due = previous->discovery_next_due;
     }
   }
   if (!g->targets.empty()) {

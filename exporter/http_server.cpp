@@ -29,6 +29,24 @@ using asio::ip::tcp;
 
 namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Writes `response` (its header alone for HEAD) a piece at a time, noting when each piece went,
+// so that make_room() can tell a client that reads from one that does not.
+template <typename Stream>
+asio::awaitable<error_code> write_counted(Stream& stream, http_response& response,
+                                          bool header_only,
+                                          std::chrono::steady_clock::time_point& progress) {
+  http::response_serializer<http::string_body> serializer{response};
+  serializer.split(header_only);
+  error_code ec;
+  while (!(header_only ? serializer.is_header_done() : serializer.is_done())) {
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await http::async_write_some(stream, serializer, use_nothrow);
+    if (ec) break;
+    if (n > 0) progress = std::chrono::steady_clock::now();
+  }
+  co_return ec;
+}
 }
 
 bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std::string& error) {
@@ -163,48 +181,107 @@ asio::awaitable<void> http_server::accept_loop() {
       continue;
     }
     ++table_->stats.accepted;
-    if (table_->open >= limits_.max_connections && !make_room()) {
+    if (take_slot()) {
+      asio::co_spawn(executor_, serve(std::move(socket)), asio::detached);
+    } else if (table_->waiting < max_waiting) {
+      asio::co_spawn(executor_, wait_for_slot(std::move(socket)), asio::detached);
+    } else {
       ++table_->stats.refused_full;
       error_code ignored;
       socket.close(ignored);
-      continue;
     }
-    asio::co_spawn(executor_, serve(std::move(socket)), asio::detached);
   }
 }
 
 bool http_server::make_room() {
   // The connection idle the longest; failing that, the one that has been sending its request the
-  // longest (a real client sends its headers in one go, a slow-loris one byte at a time). Never
-  // one whose request is being answered.
+  // longest (a real client sends its headers in one go, a slow-loris one byte at a time); failing
+  // that, the response whose client has not read for the longest, once that is write_stall (the
+  // kernel takes megabytes of a response at once: a client that reads never stalls the write for
+  // long, one that asks and never reads does at once), or any response written for write_grace
+  // (a trickle reader). Never one in the handler.
+  const auto now = std::chrono::steady_clock::now();
   connection_entry* oldest_idle = nullptr;
   connection_entry* oldest_reading = nullptr;
-  for (auto& e : table_->entries) {
-    auto& oldest = e.state == connection_state::idle      ? oldest_idle
-                   : e.state == connection_state::reading ? oldest_reading
-                                                          : oldest_idle;
-    if (e.state != connection_state::idle && e.state != connection_state::reading) continue;
-    if (oldest == nullptr || e.since < oldest->since) oldest = &e;
+  connection_entry* most_stalled = nullptr;
+  // A connection "idle" whose request is already in the kernel is not idle: the loop has not got
+  // to it yet (a burst of connections keeps it busy). Closing it would drop a kubelet's or a
+  // scraper's request that came just before the burst; it counts as reading from now on. A few
+  // looks at most: under a burst, the oldest idle ones are those.
+  for (int look = 0;; ++look) {
+    oldest_idle = oldest_reading = most_stalled = nullptr;
+    for (auto& e : table_->entries) {
+      if (e.state == connection_state::idle) {
+        if (oldest_idle == nullptr || e.since < oldest_idle->since) oldest_idle = &e;
+      } else if (e.state == connection_state::reading) {
+        if (oldest_reading == nullptr || e.since < oldest_reading->since) oldest_reading = &e;
+      } else if (e.state == connection_state::writing &&
+                 (now - e.progress >= limits_.write_stall ||
+                  now - e.since >= limits_.write_grace)) {
+        if (most_stalled == nullptr || e.progress < most_stalled->progress) most_stalled = &e;
+      }
+    }
+    error_code ec;
+    if (oldest_idle == nullptr || look >= 8 || oldest_idle->stream->socket().available(ec) == 0 ||
+        ec) {
+      break;
+    }
+    oldest_idle->state = connection_state::reading;
+    oldest_idle->since = now;
   }
-  connection_entry* oldest = oldest_idle != nullptr ? oldest_idle : oldest_reading;
-  if (oldest == nullptr) return false;
+  connection_entry* victim = oldest_idle != nullptr      ? oldest_idle
+                             : oldest_reading != nullptr ? oldest_reading
+                                                         : most_stalled;
+  if (victim == nullptr) return false;
+  ++(victim == most_stalled ? table_->stats.evicted_slow_reader : table_->stats.evicted);
   // Its coroutine wakes with operation_aborted and removes the entry.
-  oldest->state = connection_state::closing;
+  victim->state = connection_state::closing;
   --table_->open;
-  ++table_->stats.evicted;
   error_code ignored;
-  oldest->stream->socket().close(ignored);
+  victim->stream->socket().close(ignored);
   return true;
+}
+
+bool http_server::take_slot() {
+  if (table_->open >= limits_.max_connections && !make_room()) return false;
+  ++table_->open;  // reserved now: serve() may start after the next accept
+  return true;
+}
+
+asio::awaitable<void> http_server::wait_for_slot(tcp::socket socket) {
+  // Every connection is being answered and none has stalled yet (e.g. just after a burst of
+  // non-reading clients): rather than refuse at once, wait a little for one to stall or end.
+  auto table = table_;
+  ++table->waiting;
+  const auto deadline = std::chrono::steady_clock::now() + limits_.write_stall + limits_.write_stall;
+  asio::steady_timer pause(executor_);
+  bool admitted = false;
+  while (!table->stopping && std::chrono::steady_clock::now() < deadline) {
+    pause.expires_after(std::chrono::milliseconds(20));
+    co_await pause.async_wait(use_nothrow);
+    if (table->stopping) break;
+    if (take_slot()) {
+      admitted = true;
+      break;
+    }
+  }
+  --table->waiting;
+  if (!admitted) {
+    ++table->stats.refused_full;
+    error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
+  co_await serve(std::move(socket));
 }
 
 asio::awaitable<void> http_server::serve(tcp::socket socket) {
   const auto accepted = std::chrono::steady_clock::now();
   beast::tcp_stream tcp(std::move(socket));
   auto table = table_;
-  auto entry = table->entries.insert(table->entries.end(),
-                                     connection_entry{&tcp, connection_state::idle, accepted});
-  ++table->open;
-  ++table->stats.open;
+  auto entry = table->entries.insert(
+      table->entries.end(), connection_entry{&tcp, connection_state::idle, accepted, accepted});
+  ++table->stats.open;  // table->open was counted when the slot was taken
   struct unregister {
     std::shared_ptr<connection_table> table;
     std::list<connection_entry>::iterator entry;
@@ -226,6 +303,8 @@ asio::awaitable<void> http_server::serve(tcp::socket socket) {
   entry->state = connection_state::reading;
   tcp.expires_at(accepted + limits_.header_timeout);
   auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  // Evicted meanwhile (its completion may already have been queued): gone, whatever it says.
+  if (entry->state == connection_state::closing) co_return;
   if (hec) {
     if (hec == beast::error::timeout) ++table->stats.header_timeouts;
     log::debug("TLS handshake failed", {{"err", hec.message()}});
@@ -243,9 +322,9 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
   beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
   bool first = true;
   for (;;) {
-    // Idle until the request's first byte: the only state in which a connection may be closed to
-    // make room. A new connection gets the header deadline for this wait, a kept-alive one the
-    // idle deadline.
+    // Idle until the request's first byte: the state in which a connection is the first to be
+    // closed to make room. A new connection gets the header deadline for this wait, a kept-alive
+    // one the idle deadline.
     entry.state = connection_state::idle;
     entry.since = std::chrono::steady_clock::now();
     auto header_deadline = accepted + limits_.header_timeout;
@@ -269,6 +348,9 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     parser.body_limit(limits_.max_body_bytes);
     tcp.expires_at(header_deadline);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    // Evicted while its request arrived (the completion was already queued): the slot is given
+    // away, and the state must stay `closing` so that the slot is not counted free twice.
+    if (entry.state == connection_state::closing) co_return;
     if (ec) {
       if (ec == beast::error::timeout) ++table_->stats.header_timeouts;
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -310,16 +392,14 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     response.keep_alive(request.keep_alive() && !handler_closes);
     response.prepare_payload();
     tcp.expires_after(limits_.write_timeout);
-    error_code wec;
-    if (request.method() == http::verb::head) {
-      // HEAD: the headers (with the Content-Length a GET would have), never the body, or a
-      // keep-alive client would read the body as the start of the next response.
-      http::response_serializer<http::string_body> serializer{response};
-      std::tie(wec, std::ignore) = co_await http::async_write_header(stream, serializer, use_nothrow);
-    } else {
-      std::tie(wec, std::ignore) = co_await http::async_write(stream, response, use_nothrow);
-    }
-    if (wec || !response.keep_alive()) co_return;
+    entry.state = connection_state::writing;
+    entry.since = entry.progress = std::chrono::steady_clock::now();
+    // HEAD: the headers (with the Content-Length a GET would have), never the body, or a
+    // keep-alive client would read the body as the start of the next response.
+    const error_code wec = co_await write_counted(stream, response,
+                                                  request.method() == http::verb::head,
+                                                  entry.progress);
+    if (wec || !response.keep_alive() || entry.state == connection_state::closing) co_return;
   }
 }
 

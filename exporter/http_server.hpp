@@ -4,8 +4,9 @@
 // - a short deadline for a request's headers (from accept, or from the first byte of a kept-alive
 //   connection's next request), a separate, longer one for keep-alive idleness, one for writing;
 // - a connection cap; when full, the connection idle the longest (or, with none idle, the one
-//   that has been sending its request the longest) is closed to make room, so a flood of idle or
-//   trickling connections cannot keep a scraper out;
+//   that has been sending its request the longest; or, with none of those, the one whose client
+//   has stopped reading its response for the longest) is closed to make room, so a flood of idle,
+//   trickling or non-reading connections cannot keep a scraper (or a kubelet) out;
 // - per connection at most one request (header and body limits) and one response in memory, and
 //   a response that the client does not read is dropped at the write deadline.
 //
@@ -54,12 +55,18 @@ class http_server {
     std::chrono::milliseconds idle_timeout{60000};
     // Writing one response; a client that does not read is cut off here.
     std::chrono::milliseconds write_timeout{30000};
+    // At the cap, a response may be cut off to make room once its client has not read for
+    // write_stall, or once it has been written for write_grace; the longest stalled first. A new
+    // connection that finds none waits up to twice write_stall for one before it is refused.
+    std::chrono::milliseconds write_stall{250};
+    std::chrono::milliseconds write_grace{5000};
   };
   // Written on the server's executor, read by scrapes on another thread.
   struct counters {
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> evicted{0};       // closed to make room for a new connection
+    std::atomic<std::uint64_t> evicted{0};  // closed to make room: idle or sending its request
+    std::atomic<std::uint64_t> evicted_slow_reader{0};  // ... while its client did not read
     std::atomic<std::uint64_t> refused_full{0};  // nothing to close: the new one was refused
     std::atomic<std::uint64_t> header_timeouts{0};
   };
@@ -89,23 +96,32 @@ class http_server {
   const counters& stats() const { return table_->stats; }
 
  private:
-  enum class connection_state : std::uint8_t { idle, reading, busy, closing };
+  // busy: in the handler; writing: its response is being written (since `since`; the last
+  // piece went at `progress`).
+  enum class connection_state : std::uint8_t { idle, reading, busy, writing, closing };
   struct connection_entry {
     boost::beast::tcp_stream* stream;
     connection_state state;
     std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point progress;
   };
   // Shared with the connection coroutines, which may outlive the server at shutdown.
   struct connection_table {
     std::list<connection_entry> entries;
-    std::size_t open = 0;  // entries not closing
+    std::size_t open = 0;     // slots taken: entries not closing, and serve()s about to start
+    std::size_t waiting = 0;  // new connections waiting for a slot
     bool stopping = false;
     counters stats;
   };
 
   boost::asio::awaitable<void> accept_loop();
-  // Makes room for one more connection; false when every open connection is busy.
+  // Makes room for one more connection; false when every open connection is busy, or writing
+  // and neither stalled nor old enough.
   bool make_room();
+  // Counts a new connection in, making room if needed; false when there is none.
+  bool take_slot();
+  boost::asio::awaitable<void> wait_for_slot(boost::asio::ip::tcp::socket socket);
+  static constexpr std::size_t max_waiting = 32;
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
   template <typename Stream>
   boost::asio::awaitable<void> serve_requests(Stream& stream, boost::beast::tcp_stream& tcp,

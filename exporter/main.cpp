@@ -31,6 +31,7 @@ int check_web_config(const std::string& file) {
     return 1;
   }
   auto state = (*web)->current();
+  if (!state->cost_warning.empty()) std::cerr << "warning: " << state->cost_warning << "\n";
   std::cout << file << ": web configuration is valid (TLS " << (state->tls ? "on" : "off") << ", "
             << state->config.users.size() << " basic auth users)\n";
   return 0;

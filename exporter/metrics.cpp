@@ -479,6 +479,7 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                        "getting through, by reason (docs/security.md).",
                        MetricType::Counter, {}};
   add(dropped, {{"reason", "evicted"}}, web.evicted);
+  add(dropped, {{"reason", "slow_reader"}}, web.slow_reader);
   add(dropped, {{"reason", "header_timeout"}}, web.header_timeouts);
   add(dropped, {{"reason", "refused"}}, web.refused);
   out.push_back(std::move(dropped));

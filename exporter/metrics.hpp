@@ -25,9 +25,10 @@ namespace smtp_exporter::exporter {
 // The web server's connections (http_server::counters), as scrapes report them.
 struct web_connection_stats {
   double open = 0;
-  double evicted = 0;          // closed to make room for a new connection
+  double evicted = 0;          // closed to make room: idle, or sending its request
   double refused = 0;          // refused: every connection was being answered
   double header_timeouts = 0;  // closed at the header deadline (silent or trickling clients)
+  double slow_reader = 0;      // closed to make room: its client stopped reading its response
 };
 
 // The exporter's own state that scrapes report.

@@ -51,11 +51,6 @@ std::string client_text(std::string_view text) {
   return out + '"';
 }
 
-config::ip_address to_config_address(const asio::ip::address& address) {
-  // Through the text form, so that a v4-mapped IPv6 address becomes its IPv4 address as in config.
-  return config::parse_ip_address(address.to_string()).value_or(config::ip_address{});
-}
-
 // Decrements the module's and the endpoint's counters however the session ends, even when the
 // coroutine's frame is destroyed with the io_context after the endpoint (shutdown): shared.
 struct slot {
@@ -75,6 +70,18 @@ struct slot {
 };
 
 }  // namespace
+
+std::optional<config::ip_address> to_config_address(const asio::ip::address& address) {
+  // Through the text form, so that a v4-mapped IPv6 address becomes its IPv4 address as in config.
+  // A form the config has no word for (a zone: "fe80::1%eth0") is an error, never 0.0.0.0, which
+  // a block like 0.0.0.0/0 would let through to an IPv6 link-local address.
+  return config::parse_ip_address(address.to_string());
+}
+
+bool cidrs_allow(const config::allow_list& allowed, const asio::ip::address& address) {
+  const auto a = to_config_address(address);
+  return a && allowed.allows_address(*a);
+}
 
 std::chrono::milliseconds probe_deadline(std::chrono::milliseconds module_timeout,
                                          std::optional<std::string_view> scrape_timeout_header) {
@@ -237,7 +244,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
       std::string addresses;
       bool any = false;
       for (const auto& e : resolved.endpoints) {
-        any = any || m.allowed.allows_address(to_config_address(e.address()));
+        any = any || cidrs_allow(m.allowed, e.address());
         if (!addresses.empty()) addresses += ", ";
         addresses += e.address().to_string();
       }
@@ -259,7 +266,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) options.due[p] = t.probes[p];
   if (check_addresses) {
     options.address_allowed = [module](const asio::ip::address& address) {
-      return module->module.allowed.allows_address(to_config_address(address));
+      return cidrs_allow(module->module.allowed, address);
     };
   }
   const auto result = co_await probes::run_session(options, resolver_);

@@ -44,6 +44,12 @@ inline constexpr std::chrono::milliseconds probe_timeout_margin{500};
 std::chrono::milliseconds probe_deadline(std::chrono::milliseconds module_timeout,
                                          std::optional<std::string_view> scrape_timeout_header);
 
+// `address` as the config writes addresses (an IPv4-mapped IPv6 address as its IPv4 address);
+// nullopt when the config has no form for it (an IPv6 zone, "fe80::1%eth0").
+std::optional<config::ip_address> to_config_address(const boost::asio::ip::address& address);
+// Whether `allowed`'s CIDRs hold `address`; one without a config form is in none.
+bool cidrs_allow(const config::allow_list& allowed, const boost::asio::ip::address& address);
+
 // HOST:PORT, [V6]:PORT. The port is required. nullopt with `error` on anything else.
 struct probe_target {
   std::string host;  // normalized (config::normalize_host), brackets removed

@@ -25,15 +25,22 @@ file_stamp stamp_of(const std::string& path) {
   return s;
 }
 
-// A bcrypt hash of a throwaway password at `cost`, for unknown users.
-std::string make_dummy_hash(int cost) {
+// A bcrypt setting ("$2b$NN$" and a salt) at `cost`; empty if libcrypt cannot make one.
+std::string make_setting(int cost) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt,
                        sizeof salt) == nullptr) {
     return {};
   }
+  return salt;
+}
+
+// A bcrypt hash of a throwaway password at `cost`, for unknown users.
+std::string make_dummy_hash(int cost) {
+  const std::string salt = make_setting(cost);
+  if (salt.empty()) return {};
   auto data = std::make_unique<crypt_data>();
-  const char* out = crypt_rn("no user has this password", salt, data.get(), sizeof *data);
+  const char* out = crypt_rn("no user has this password", salt.c_str(), data.get(), sizeof *data);
   return out != nullptr && out[0] == '$' ? std::string(out) : std::string();
 }
 
@@ -130,13 +137,28 @@ std::optional<std::shared_ptr<const web_state>> web_security::build(
     }
   }
   int cost = 0;
-  for (const auto& [user, hash] : state->config.users) cost = std::max(cost, bcrypt_cost(hash));
+  int cheapest = 99;
+  for (const auto& [user, hash] : state->config.users) {
+    cost = std::max(cost, bcrypt_cost(hash));
+    cheapest = std::min(cheapest, bcrypt_cost(hash));
+  }
   if (cost > 0) {
     state->dummy_hash = make_dummy_hash(cost);
-    if (state->dummy_hash.empty()) {
+    for (int c = cheapest; c < cost; ++c) state->padding[c] = make_setting(c);
+    const bool made = !state->dummy_hash.empty() &&
+                      std::none_of(state->padding.begin(), state->padding.end(),
+                                   [](const auto& p) { return p.second.empty(); });
+    if (!made) {
       errors.push_back(path_ + ": basic_auth_users: libcrypt cannot make a bcrypt hash");
       return std::nullopt;
     }
+  }
+  if (cheapest < cost) {
+    state->cost_warning = path_ + ": basic_auth_users: the bcrypt hashes have different costs (" +
+                          std::to_string(cheapest) + " to " + std::to_string(cost) +
+                          "); every check now costs a cost-" + std::to_string(cost) +
+                          " bcrypt, so that the time does not tell which users exist. Hash them "
+                          "all at one cost (htpasswd -nBC " + std::to_string(cost) + ")";
   }
   return std::shared_ptr<const web_state>(std::move(state));
 }
@@ -204,6 +226,34 @@ bool web_security::cached(const web_state& state, std::string_view authorization
   return it != successes_.end() && it->second > std::chrono::steady_clock::now();
 }
 
+namespace {
+
+struct costed_hash {
+  int cost;
+  const std::string* hash;
+};
+
+// What a check for `user` runs: first the hash that decides (the user's, or the dummy for an
+// unknown user), then the padding that brings a cheaper hash's work up to the dearest's
+// (2^c + 2^c + 2^(c+1) + ... + 2^(max-1) = 2^max).
+std::vector<costed_hash> hashes_of_check(const web_state& state, const std::string& user) {
+  const auto it = state.config.users.find(user);
+  if (it == state.config.users.end()) return {{bcrypt_cost(state.dummy_hash), &state.dummy_hash}};
+  std::vector<costed_hash> out{{bcrypt_cost(it->second), &it->second}};
+  for (auto p = state.padding.lower_bound(out.front().cost); p != state.padding.end(); ++p) {
+    out.push_back({p->first, &p->second});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> bcrypt_costs_of_check(const web_state& state, std::string_view user) {
+  std::vector<int> costs;
+  for (const auto& h : hashes_of_check(state, std::string(user))) costs.push_back(h.cost);
+  return costs;
+}
+
 bool web_security::check(const web_state& state, std::string_view authorization) {
   auto credentials = parse_basic_authorization(authorization);
   if (!credentials) {
@@ -211,12 +261,14 @@ bool web_security::check(const web_state& state, std::string_view authorization)
     bcrypt_matches("", state.dummy_hash);
     return false;
   }
-  auto user = state.config.users.find(credentials->user);
+  // An unknown user costs the same as a known one: the dummy hash decides nothing.
+  const bool known = state.config.users.contains(credentials->user);
   bool ok = false;
-  if (user == state.config.users.end()) {
-    bcrypt_matches(credentials->password, state.dummy_hash);  // the time a real check takes
-  } else {
-    ok = bcrypt_matches(credentials->password, user->second);
+  bool deciding = true;
+  for (const auto& h : hashes_of_check(state, credentials->user)) {
+    const bool matched = bcrypt_matches(credentials->password, *h.hash);
+    if (deciding) ok = known && matched;
+    deciding = false;
   }
   if (ok) {
     auto key = success_key(state, *credentials);

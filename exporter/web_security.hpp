@@ -3,9 +3,11 @@
 // check.
 //
 // Basic auth as the exporter-toolkit does it: bcrypt (libxcrypt's crypt_rn), compared in constant
-// time; an unknown user costs a bcrypt against a dummy hash of the same cost, so that the time
-// does not tell which users exist; a success is remembered for a minute (keyed by a SHA-256 of
-// user, password and hash), so a scrape every 15 s costs one bcrypt a minute, not four.
+// time; every check costs the work of one bcrypt at the highest configured cost, whoever it names
+// (an unknown user: a dummy hash of that cost; a user whose hash is cheaper: padding bcrypts at
+// costs c, c+1, ..., max-1, which add up to it), so that the time does not tell which users exist;
+// a success is remembered for a minute (keyed by a SHA-256 of user, password and hash), so a
+// scrape every 15 s costs one bcrypt a minute, not four.
 //
 // Thread-safety: every member may be called from any thread.
 #pragma once
@@ -28,7 +30,16 @@ struct web_state {
   web_config config;
   std::shared_ptr<boost::asio::ssl::context> tls;  // nullptr: plain HTTP
   std::string dummy_hash;  // for unknown users: same cost as the dearest real hash
+  // bcrypt settings (salts) at every cost from the cheapest configured one to the dearest minus
+  // one, by cost: what pads a cheaper user's check up to the dearest's work.
+  std::map<int, std::string> padding;
+  // Set at load when the users' costs differ (the check then costs the dearest for everyone).
+  std::string cost_warning;
 };
+
+// The bcrypt costs one check() runs for `user` (unknown or not): the user's own hash and its
+// padding, or the dummy hash. Their work (the sum of 2^cost) is the same for every user.
+std::vector<int> bcrypt_costs_of_check(const web_state& state, std::string_view user);
 
 // What the file's and the certificates' stat() said, to notice a change.
 struct file_stamp {

@@ -105,6 +105,13 @@ dnsbl_verdict classify_dnsbl_answer(const dns_answer& answer) {
   return v;
 }
 
+std::chrono::milliseconds dnsbl_keep_for(dnsbl_result result, std::uint32_t ttl_seconds,
+                                         std::chrono::milliseconds interval) {
+  if (is_error(result)) return std::min<std::chrono::milliseconds>(interval, error_retry);
+  const auto ttl = std::min<std::chrono::seconds>(std::chrono::seconds(ttl_seconds), max_answer_ttl);
+  return std::max<std::chrono::milliseconds>(interval, ttl);
+}
+
 std::string dnsbl_query_name(const asio::ip::address& ip, std::string_view zone) {
   std::string name;
   if (ip.is_v4() || (ip.is_v6() && ip.to_v6().is_v4_mapped())) {

@@ -9,6 +9,7 @@
 // listings and page people for nothing.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,15 @@ struct dnsbl_verdict {
 
 // The verdict on the A answer to "<reversed ip>.<zone>".
 dnsbl_verdict classify_dnsbl_answer(const dns_answer& answer);
+
+// How long a lookup's result is kept before the IP is asked again: an answer (listed, not listed)
+// for the zone's interval, or for its TTL when that is longer, but never longer than
+// max_answer_ttl unless the interval is; an error for the interval, at most error_retry, whatever
+// its TTL (a rewritten or refused answer can carry a TTL of days).
+inline constexpr std::chrono::seconds max_answer_ttl{3600};
+inline constexpr std::chrono::seconds error_retry{300};
+std::chrono::milliseconds dnsbl_keep_for(dnsbl_result result, std::uint32_t ttl_seconds,
+                                         std::chrono::milliseconds interval);
 
 // "7.113.0.203.zen.spamhaus.org" for 203.0.113.7; IPv6 in nibble format, 32 labels (RFC 5782
 // section 2.4). `zone` may carry a prefix such as a Spamhaus DQS key ("KEY.zen.dq.spamhaus.net").

@@ -61,14 +61,17 @@ asio::awaitable<bool> run_auth(session_run& run) {
   smtp_reply reply;
   bool ok = co_await run.command(phase::auth, probe_kind::auth, line, reply);
   cleanse(line);
-  bool confused = false;
+  const std::string summary_suffix = " (" + std::string(to_string(*mechanism)) + ")";
   while (ok && reply.code == 334) {
     auto next = client.respond(reply.lines.empty() ? std::string_view{} : reply.lines.front());
     if (!next) {
-      // Cancel the exchange (RFC 4954 section 4) and say the server spoke out of turn.
+      // The server spoke out of turn: that decides, before the cancel (RFC 4954 section 4) that
+      // follows as a courtesy, so that a peer that then closes or answers garbage does not turn
+      // the reason into connection_closed.
+      run.phase_done(phase::auth, t, false, run.reply_summary(reply) + summary_suffix);
+      run.fail(probe_kind::auth, on_refusal(refusal::unexpected_challenge));
       co_await run.command(phase::auth, probe_kind::auth, "*", reply);
-      confused = true;
-      break;
+      co_return false;
     }
     ok = co_await run.command(phase::auth, probe_kind::auth, *next, reply);
     cleanse(*next);
@@ -77,10 +80,8 @@ asio::awaitable<bool> run_auth(session_run& run) {
     run.phase_done(phase::auth, t, false, run.result.detail);
     co_return false;
   }
-  verdict v = confused ? on_refusal(refusal::unexpected_challenge)
-                       : on_reply(smtp_step::auth, reply.code, reply.enhanced_code, reply.text());
-  run.phase_done(phase::auth, t, v.ok(),
-                 run.reply_summary(reply) + " (" + std::string(to_string(*mechanism)) + ")");
+  verdict v = on_reply(smtp_step::auth, reply.code, reply.enhanced_code, reply.text());
+  run.phase_done(phase::auth, t, v.ok(), run.reply_summary(reply) + summary_suffix);
   if (v.ok()) {
     run.succeed(probe_kind::auth, v);
     co_return true;

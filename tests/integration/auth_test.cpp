@@ -98,6 +98,11 @@ INSTANTIATE_TEST_SUITE_P(
                       scripted_auth_case{"auth_454", inline_password, "auth_tempfail", 454},
                       scripted_auth_case{"auth_504", inline_password, "auth_unsupported", 504},
                       scripted_auth_case{"auth_334_loop", inline_password, "protocol_error", 334},
+                      // The unexpected 334 decides, whatever happens to our "*" cancel after it.
+                      scripted_auth_case{"auth_334_cancel_closed", inline_password,
+                                         "protocol_error", 334},
+                      scripted_auth_case{"auth_334_cancel_garbage", inline_password,
+                                         "protocol_error", 334},
                       scripted_auth_case{"auth_no_auth", inline_password, "auth_unsupported", 0},
                       scripted_auth_case{"greeting_554", inline_password, "banner_rejected", 554}),
     [](const auto& info) { return std::string(info.param.script); });

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "tests/support/harness.hpp"
 #include "tests/support/run_command.hpp"
@@ -76,6 +77,25 @@ server = ")" + dns.address() + R"("
 name = "bl.test"
 blocking = true
 )";
+}
+
+// Egress IP 203.0.113.7 checked in zone bl.test every second, through `dns`.
+std::string one_egress_ip_config(const dns_peer& dns) {
+  return R"([dnsbl]
+enabled = true
+egress_ips = ["203.0.113.7"]
+servers = [")" + dns.address() + R"("]
+interval = "1s"
+timeout = "500ms"
+[[dnsbl.zone]]
+name = "bl.test"
+)";
+}
+
+// Rewrites the config and reloads it; the reload's answer.
+http_reply reload_with(exporter_process& exporter, const std::string& config) {
+  exporter.rewrite_config(config);
+  return http_request(exporter.port(), "POST", "/-/reload");
 }
 
 class dnsbl : public ::testing::Test {
@@ -397,6 +417,61 @@ name = "bl.test"
   EXPECT_EQ(text.find("smtp_egress_ip_info{"), std::string::npos);
 }
 
+// An error answer carries a TTL too (a rewriting resolver's 1-day answer, Spamhaus' refusal):
+// it was kept for that TTL, hiding the zone for a day; an error is asked again within the interval.
+TEST_F(dnsbl, an_error_answer_is_not_kept_for_its_ttl) {
+  auto dns = start_dns(dir_, "error_ttl", R"([
+    {"name":"7.113.0.203.bl.test","type":"A","answer":["192.0.2.1"],"ttl":86400}])");
+  ASSERT_NE(dns.port, 0);
+  exporter_process exporter(dir_, one_egress_ip_config(dns));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([&](const std::string&) {
+    return dns.queries("7.113.0.203.bl.test") >= 3;
+  });
+  EXPECT_GE(dns.queries("7.113.0.203.bl.test"), 3) << "the error was kept for its 1-day TTL";
+  EXPECT_EQ(result(text, "203.0.113.7", "bl.test"), "answer_rewritten") << text;
+}
+
+// A reload that keeps the discovery settings keeps the discovery's state: a failure stays on
+// /metrics (it used to vanish until the next discovery), and is not asked again before its
+// interval.
+TEST_F(dnsbl, a_reload_keeps_the_egress_discovery_status) {
+  auto dns = start_dns(dir_, "discovery_reload", R"([{"name":"myip.opendns.com","drop":true}])");
+  ASSERT_NE(dns.port, 0);
+  const std::string head = R"([dnsbl]
+enabled = true
+servers = [")" + dns.address() + R"("]
+[dnsbl.discovery]
+method = "opendns"
+server = ")" + dns.address() + R"("
+interval = "1h"
+timeout = "1s"
+[[dnsbl.zone]]
+name = "a.test"
+)";
+  exporter_process exporter(dir_, head);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until([](const std::string& t) {
+    return t.find("smtp_egress_ip_discovery_success{") != std::string::npos;
+  });
+  ASSERT_EQ(metric_value(text, "smtp_egress_ip_discovery_success", {{"method", "opendns"}}), 0)
+      << text;
+  const int asked = dns.queries("myip.opendns.com");
+  const auto reload = reload_with(exporter, head + "[[dnsbl.zone]]\nname = \"b.test\"\n");
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  text = exporter.scrape();
+  EXPECT_EQ(metric_value(text, "smtp_egress_ip_discovery_success", {{"method", "opendns"}}), 0)
+      << "the failure vanished with the reload\n" << text;
+  EXPECT_EQ(metric_value(text, "smtp_egress_ip_discovery_errors_total",
+                         {{"method", "opendns"}, {"reason", "timeout"}}),
+            1);
+  // A new discovery would time out after 1 s; none is started before the 1 h interval.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(dns.queries("myip.opendns.com"), asked);
+  text = exporter.scrape();
+  EXPECT_EQ(metric_value(text, "smtp_egress_ip_discovery_success", {{"method", "opendns"}}), 0);
+}
+
 TEST_F(dnsbl, a_dqs_key_prefixes_the_zone_and_never_shows) {
   auto dns = start_dns(dir_, "dqs", R"([
     {"name":"7.113.0.203.abcdef0123456789abcdef0123.zen.dq.spamhaus.net","type":"A","answer":["127.0.0.2"]},
@@ -425,15 +500,7 @@ TEST_F(dnsbl, an_error_after_a_listing_neither_clears_it_nor_reads_as_not_listed
     {"name":"7.113.0.203.bl.test","type":"A","answer":["127.0.0.2"],"ttl":0},
     {"name":"*.bl.test","rcode":"NXDOMAIN"}])");
   ASSERT_NE(dns.port, 0);
-  exporter_process exporter(dir_, R"([dnsbl]
-enabled = true
-egress_ips = ["203.0.113.7"]
-servers = [")" + dns.address() + R"("]
-interval = "1s"
-timeout = "500ms"
-[[dnsbl.zone]]
-name = "bl.test"
-)");
+  exporter_process exporter(dir_, one_egress_ip_config(dns));
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   auto text = exporter.scrape_until([](const std::string& t) {
     return t.find("result=\"listed\"") != std::string::npos;
@@ -475,8 +542,7 @@ name = "a.test"
     return t.find("zone=\"a.test\",result=\"listed\"") != std::string::npos;
   });
   ASSERT_EQ(result(text, "203.0.113.7", "a.test"), "listed") << text;
-  exporter.rewrite_config(head + "[[dnsbl.zone]]\nname = \"b.test\"\n");
-  auto reload = http_request(exporter.port(), "POST", "/-/reload");
+  auto reload = reload_with(exporter, head + "[[dnsbl.zone]]\nname = \"b.test\"\n");
   EXPECT_EQ(reload.status, 200) << reload.body;
   text = exporter.scrape_until([](const std::string& t) {
     return t.find("zone=\"b.test\",result=\"listed\"") != std::string::npos;
@@ -488,8 +554,7 @@ name = "a.test"
   // Off again: no DNSBL series at all.
   std::string off_config = head;
   off_config.replace(off_config.find("enabled = true"), 14, "enabled = false");
-  exporter.rewrite_config(off_config);
-  reload = http_request(exporter.port(), "POST", "/-/reload");
+  reload = reload_with(exporter, off_config);
   EXPECT_EQ(reload.status, 200) << reload.body;
   text = exporter.scrape();
   EXPECT_EQ(text.find("smtp_dnsbl_"), std::string::npos) << text;
@@ -518,8 +583,7 @@ interval = ")" + interval + "\"\n";
   });
   ASSERT_EQ(result(text, "203.0.113.7", "a.test"), "not_listed") << text;
   ASSERT_EQ(dns.queries("7.113.0.203.a.test"), 1);
-  exporter.rewrite_config(config("1s"));
-  auto reload = http_request(exporter.port(), "POST", "/-/reload");
+  auto reload = reload_with(exporter, config("1s"));
   EXPECT_EQ(reload.status, 200) << reload.body;
   exporter.scrape_until([&](const std::string&) { return dns.queries("7.113.0.203.a.test") >= 3; });
   EXPECT_GE(dns.queries("7.113.0.203.a.test"), 3) << "still waiting out the old 1h interval";

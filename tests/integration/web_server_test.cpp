@@ -27,8 +27,24 @@ std::string banner_config() {
          std::to_string(unused_port()) + "\ntls = \"none\"\n";
 }
 
-int connect_loopback(std::uint16_t port) {
+// `count` targets on a refused port that are never due again: a /metrics page of about
+// 0.38 KB per target.
+std::string many_targets_config(int count) {
+  std::string toml = "[defaults]\ninterval = \"1h\"\ntimeout = \"1s\"\nprobes = [\"banner\"]\n\n";
+  const auto refused = unused_port();
+  for (int i = 0; i < count; ++i) {
+    toml += "[[target]]\nname = \"target-with-a-longish-name-" + std::to_string(i) +
+            "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(refused) + "\ntls = \"none\"\n\n";
+  }
+  return toml;
+}
+
+// `receive_buffer` (bytes, 0: the default) is set before connecting, so the window starts small.
+int connect_loopback(std::uint16_t port, int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -239,12 +255,7 @@ TEST(web_server, reload_refuses_cross_site_requests) {
 // response per connection and drops the connection at the write deadline.
 TEST(web_server, clients_that_do_not_read_pin_bounded_memory) {
   temp_dir dir;
-  std::string toml = "[defaults]\ninterval = \"1h\"\ntimeout = \"1s\"\nprobes = [\"banner\"]\n\n";
-  const auto refused = unused_port();
-  for (int i = 0; i < 2000; ++i) {
-    toml += "[[target]]\nname = \"target-with-a-longish-name-" + std::to_string(i) +
-            "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(refused) + "\ntls = \"none\"\n\n";
-  }
+  const std::string toml = many_targets_config(2000);
   exporter_process exporter(dir, toml, {"--web.write-timeout", "2s"});
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   const int pid = exporter.process().pid();
@@ -297,6 +308,121 @@ TEST(web_server, clients_that_do_not_read_pin_bounded_memory) {
   EXPECT_LT((rss_max - rss_before) * 1024L,
             static_cast<long>(page.body.size()) * connections * 3 + 64L * 1024 * 1024);
   EXPECT_EQ(http_request(exporter.port(), "GET", "/-/healthy").status, 200);
+}
+
+// Clients that ask for a large /metrics and never read it used to hold every connection "being
+// answered" until the write deadline: at the cap, a new connection (the kubelet's /-/healthy, a
+// scraper) was refused. Now a connection whose response has made the least progress (after a
+// grace second) is closed to make room.
+TEST(web_server, clients_that_never_read_their_response_do_not_lock_out_the_kubelet) {
+  temp_dir dir;
+  const std::string toml = many_targets_config(2000);
+  constexpr int cap = 8;
+  exporter_process exporter(dir, toml, {"--web.max-connections", std::to_string(cap)});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  ASSERT_EQ(http_request(exporter.port(), "GET", "/metrics", 20s).status, 200);
+
+  // Fill every slot with requests for the uncompressed page (1 MB), pipelined: the kernel takes
+  // up to 4 MB of a connection's responses, the rest waits in the server.
+  std::vector<int> fds;
+  std::string request;
+  for (int i = 0; i < 10; ++i) request += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int c = 0; c < cap; ++c) {
+    int fd = connect_loopback(exporter.port(), 4096);
+    ASSERT_GE(fd, 0);
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    fds.push_back(fd);
+  }
+  // Past the grace second, well before the 30 s write deadline.
+  std::this_thread::sleep_for(3s);
+  const int healthy = raw_status(exporter.port(), "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto page = http_request(exporter.port(), "GET", "/metrics", 20s);
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(healthy, 200);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_GE(metric_value(page.body, "smtp_exporter_http_connections_dropped_total",
+                         {{"reason", "slow_reader"}})
+                .value_or(0),
+            1)
+      << page.body.substr(0, 2000);
+}
+
+// The same, sustained: connections that each pipeline requests for a 0.2 MB /metrics and never
+// read, reopened every 5 s, twice as many as the cap, while a scraper requests /metrics and a
+// kubelet /-/healthy every second. SMTP_EXPORTER_NONREADING_{SECONDS,CONNECTIONS,CAP,HOLD} set the
+// size (ctest: 10 s, 128 against a cap of 64, reopened every 5 s; bench/web_lockout.sh: 60 s,
+// 1,000 against 512).
+TEST(web_server, non_reading_clients_do_not_lock_out_a_scraper) {
+  const int seconds = env_int("SMTP_EXPORTER_NONREADING_SECONDS", 10);
+  const int connections = env_int("SMTP_EXPORTER_NONREADING_CONNECTIONS", 128);
+  const int cap = env_int("SMTP_EXPORTER_NONREADING_CAP", 64);
+  const double max_seconds = env_int("SMTP_EXPORTER_LOCKOUT_MAX_SECONDS", 3);
+  temp_dir dir;
+  const std::string toml = many_targets_config(300);
+  exporter_process exporter(dir, toml, {"--web.max-connections", std::to_string(cap)});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const auto first = http_request(exporter.port(), "GET", "/metrics", 20s);
+  ASSERT_EQ(first.status, 200);
+  const long rss_before = rss_kib(exporter.process().pid());
+
+  child_process clients({"/usr/bin/python3", (source_dir() / "tests/peers/slow_clients.py").string(),
+                         "--port", std::to_string(exporter.port()), "--connections",
+                         std::to_string(connections), "--non-reading-fraction", "1",
+                         "--pipeline", "40", "--hold",
+                         std::getenv("SMTP_EXPORTER_NONREADING_HOLD") != nullptr
+                             ? std::getenv("SMTP_EXPORTER_NONREADING_HOLD")
+                             : "5"},
+                        dir.path() / "slow_clients.log");
+  ASSERT_GT(clients.wait_ready(30s), 0) << clients.log();
+  std::this_thread::sleep_for(2s);  // every slot taken, past the write grace
+
+  int scrapes = 0, healthy = 0, within_1s = 0;
+  double worst = 0;
+  long rss_max = rss_before;
+  std::vector<std::string> failures;
+  for (int i = 0; i < seconds; ++i) {
+    const auto started = clock::now();
+    const auto reply = http_request(exporter.port(), "GET", "/metrics", 5s);
+    const double took = std::chrono::duration<double>(clock::now() - started).count();
+    worst = std::max(worst, took);
+    if (reply.status == 200 && reply.body.size() >= first.body.size() / 2 && took <= max_seconds) {
+      ++scrapes;
+      if (took <= 1.0) ++within_1s;
+    } else {
+      failures.push_back("scrape " + std::to_string(i) + ": status " +
+                         std::to_string(reply.status) + " after " + std::to_string(took) + " s");
+    }
+    const int status = raw_status(exporter.port(), "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (status == 200) {
+      ++healthy;
+    } else {
+      failures.push_back("healthy " + std::to_string(i) + ": status " + std::to_string(status));
+    }
+    rss_max = std::max(rss_max, rss_kib(exporter.process().pid()));
+    std::this_thread::sleep_until(started + 1s);
+  }
+  ASSERT_TRUE(clients.running()) << clients.log();
+  clients.terminate(10s);
+  const auto text = exporter.scrape();
+  const double slow_readers =
+      metric_value(text, "smtp_exporter_http_connections_dropped_total", {{"reason", "slow_reader"}})
+          .value_or(0);
+  const auto dropped = [&](const char* reason) {
+    return metric_value(text, "smtp_exporter_http_connections_dropped_total", {{"reason", reason}})
+        .value_or(0);
+  };
+  std::printf("non-reading: %d s, %d connections, cap %d, %zu-byte page: %d/%d scrapes 200 "
+              "within 1 s (%d within %g s), worst %.3f s; /-/healthy %d/%d; dropped: %g evicted, "
+              "%g refused; %g cut as slow readers; "
+              "exporter RSS %ld -> max %ld KiB; clients: %s",
+              seconds, connections, cap, first.body.size(), within_1s, seconds, scrapes,
+              max_seconds, worst, healthy, seconds, dropped("evicted"), dropped("refused"),
+              slow_readers, rss_before, rss_max,
+              clients.log().c_str());
+  EXPECT_EQ(scrapes, seconds) << ::testing::PrintToString(failures);
+  EXPECT_EQ(healthy, seconds) << ::testing::PrintToString(failures);
+  EXPECT_GT(slow_readers, 0) << text.substr(0, 2000);
+  EXPECT_TRUE(exporter.process().running());
 }
 
 }  // namespace

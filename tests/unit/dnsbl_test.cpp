@@ -99,6 +99,38 @@ TEST(dnsbl_results, every_error_is_an_error_and_names_are_unique) {
   EXPECT_EQ(names.size(), dnsbl_result_count);
 }
 
+// How long a result is kept: answers by max(interval, TTL) with the TTL capped at 1 h; errors
+// never by their TTL, and retried within 5 min.
+TEST(dnsbl_keep_for, answers_by_capped_ttl_errors_by_short_retry) {
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  struct row {
+    dnsbl_result result;
+    std::uint32_t ttl;
+    milliseconds interval;
+    milliseconds kept;
+  };
+  const row rows[] = {
+      {dnsbl_result::listed, 60, minutes(15), minutes(15)},          // TTL shorter: the interval
+      {dnsbl_result::listed, 2400, minutes(15), seconds(2400)},      // TTL longer: the TTL
+      {dnsbl_result::listed, 86400 * 7, minutes(15), hours(1)},      // ... at most 1 h
+      {dnsbl_result::not_listed, 0xffffffffu, minutes(15), hours(1)},
+      {dnsbl_result::not_listed, 86400, hours(6), hours(6)},         // a longer interval wins
+      {dnsbl_result::answer_rewritten, 86400, minutes(15), minutes(5)},  // errors: never the TTL
+      {dnsbl_result::resolver_refused, 86400, minutes(15), minutes(5)},
+      {dnsbl_result::rate_limited, 3600, minutes(15), minutes(5)},
+      {dnsbl_result::timeout, 0, minutes(15), minutes(5)},
+      {dnsbl_result::servfail, 0, seconds(30), seconds(30)},         // within a shorter interval
+      {dnsbl_result::invalid_answer, 86400, seconds(1), seconds(1)},
+  };
+  for (const auto& r : rows) {
+    EXPECT_EQ(dnsbl_keep_for(r.result, r.ttl, r.interval), r.kept)
+        << to_string(r.result) << " ttl " << r.ttl << " interval " << r.interval.count();
+  }
+}
+
 TEST(dnsbl_query_name, ipv4_reversed_octets) {
   EXPECT_EQ(dnsbl_query_name(asio::ip::make_address("203.0.113.7"), "zen.spamhaus.org"),
             "7.113.0.203.zen.spamhaus.org");

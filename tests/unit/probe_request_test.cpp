@@ -89,5 +89,31 @@ TEST(probe_request, deadline_is_the_shorter_of_module_and_scrape_timeout_minus_m
   }
 }
 
+// allowed_cidrs are checked on config addresses: an address without a config form (an IPv6 zone)
+// used to become 0.0.0.0, which 0.0.0.0/0 ("any IPv4 address") let through to a link-local IPv6
+// address on any interface.
+TEST(probe_request, an_address_without_a_config_form_is_in_no_cidr) {
+  namespace asio = boost::asio;
+  config::allow_list any_v4;
+  std::string error;
+  any_v4.cidrs.push_back(*config::parse_cidr("0.0.0.0/0", error));
+  config::allow_list link_local;
+  link_local.cidrs.push_back(*config::parse_cidr("fe80::/10", error));
+
+  const asio::ip::address_v6 zoned(asio::ip::make_address_v6("fe80::1").to_bytes(), 1);
+  ASSERT_NE(zoned.to_string().find('%'), std::string::npos) << zoned.to_string();
+  EXPECT_FALSE(to_config_address(zoned));
+  // What the old fallback turned it into is inside 0.0.0.0/0: the hole this closes.
+  ASSERT_TRUE(any_v4.allows_address(config::ip_address{}));
+  EXPECT_FALSE(cidrs_allow(any_v4, zoned));
+  EXPECT_FALSE(cidrs_allow(link_local, zoned));
+
+  // Addresses with a config form are judged as before, a mapped one as its IPv4 address.
+  EXPECT_TRUE(cidrs_allow(any_v4, asio::ip::make_address("192.0.2.1")));
+  EXPECT_TRUE(cidrs_allow(any_v4, asio::ip::make_address("::ffff:192.0.2.1")));
+  EXPECT_FALSE(cidrs_allow(any_v4, asio::ip::make_address("2001:db8::1")));
+  EXPECT_TRUE(cidrs_allow(link_local, asio::ip::make_address("fe80::1")));
+}
+
 }  // namespace
 }  // namespace smtp_exporter::exporter

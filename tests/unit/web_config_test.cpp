@@ -1,6 +1,8 @@
 #include "exporter/web_config.hpp"
 
+#include <crypt.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -8,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "exporter/web_security.hpp"
+#include "probes/base64.hpp"
 #include "tests/support/certs.hpp"
 
 namespace smtp_exporter::exporter {
@@ -119,6 +122,65 @@ TEST(web_security, bcrypt_matches) {
   EXPECT_FALSE(bcrypt_matches("secret\0", std::string(hash.data(), hash.size() - 1)));
   EXPECT_FALSE(bcrypt_matches(std::string_view("secret\0x", 8), hash));
   EXPECT_FALSE(bcrypt_matches("secret", ""));
+}
+
+// Users hashed at different costs: a check must cost the same work whoever it names, or its time
+// tells a cheaply hashed user from an unknown one (before: cost 4 for "cheap", 7 for "nobody").
+TEST(web_security, checks_cost_the_same_work_for_every_user_when_costs_differ) {
+  namespace fs = std::filesystem;
+  auto hash_at = [](const char* password, int cost) {
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    EXPECT_NE(crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt,
+                               sizeof salt),
+              nullptr);
+    crypt_data data{};
+    return std::string(crypt_rn(password, salt, &data, sizeof data));
+  };
+  auto basic = [](const std::string& user_and_password) {
+    return "Basic " + probes::base64_encode(user_and_password);
+  };
+  const fs::path dir = fs::temp_directory_path() / ("web_costs_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path web = dir / "web.yml";
+  std::ofstream(web) << "basic_auth_users:\n  cheap: '" << hash_at("c-pass", 4)
+                     << "'\n  middle: '" << hash_at("m-pass", 5) << "'\n  dear: '"
+                     << hash_at("d-pass", 7) << "'\n";
+  std::vector<std::string> errors;
+  auto loaded = web_security::load(web.string(), errors);
+  ASSERT_TRUE(loaded) << ::testing::PrintToString(errors);
+  auto security = *loaded;
+  const auto state = security->current();
+
+  auto work = [&](std::string_view user) {
+    long sum = 0;
+    for (int cost : bcrypt_costs_of_check(*state, user)) sum += 1L << cost;
+    return sum;
+  };
+  EXPECT_EQ(work("dear"), 1L << 7);
+  EXPECT_EQ(work("cheap"), 1L << 7);
+  EXPECT_EQ(work("middle"), 1L << 7);
+  EXPECT_EQ(work("nobody"), 1L << 7);
+  EXPECT_EQ(bcrypt_costs_of_check(*state, "cheap"), (std::vector<int>{4, 4, 5, 6}));
+  EXPECT_NE(state->cost_warning.find("different costs (4 to 7)"), std::string::npos)
+      << state->cost_warning;
+
+  // The padding decides nothing: right passwords pass, wrong ones and unknown users do not.
+  EXPECT_TRUE(security->check(*state, basic("cheap:c-pass")));
+  EXPECT_FALSE(security->check(*state, basic("cheap:d-pass")));
+  EXPECT_TRUE(security->check(*state, basic("middle:m-pass")));
+  EXPECT_TRUE(security->check(*state, basic("dear:d-pass")));
+  EXPECT_FALSE(security->check(*state, basic("nobody:no user has this password")));
+  EXPECT_FALSE(security->check(*state, basic("nobody:c-pass")));
+
+  // One cost: no padding, no warning.
+  std::ofstream(web, std::ios::trunc) << "basic_auth_users:\n  a: '" << hash_at("x", 5)
+                                      << "'\n  b: '" << hash_at("y", 5) << "'\n";
+  auto same = web_security::load(web.string(), errors);
+  ASSERT_TRUE(same) << ::testing::PrintToString(errors);
+  EXPECT_EQ(bcrypt_costs_of_check(*(*same)->current(), "a"), std::vector<int>{5});
+  EXPECT_EQ(bcrypt_costs_of_check(*(*same)->current(), "zz"), std::vector<int>{5});
+  EXPECT_TRUE((*same)->current()->cost_warning.empty());
+  fs::remove_all(dir);
 }
 
 // A new web config naming certificate files that are not there yet (a second Secret, mounted
