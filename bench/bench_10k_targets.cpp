@@ -61,6 +61,7 @@
 
 #include "config/config.hpp"
 #include "exporter/log.hpp"
+#include "exporter/malloc_tuning.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/scheduler.hpp"
 #include "exporter/target_status.hpp"
@@ -632,6 +633,8 @@ asio::awaitable<void> sample_loop_lag(loop_lag& lag, asio::steady_timer& timer, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the exporter's main() does; GLIBC_TUNABLES set (even empty) leaves malloc as it is.
+  const bool malloc_tuned = exporter::tune_malloc();
   const bench_options opt = parse_flags(argc, argv);
   const auto interval = config::parse_duration(opt.interval);
   if (!interval || interval->count() <= 0) {
@@ -664,6 +667,9 @@ int main(int argc, char** argv) {
       read_first_line("/proc/sys/net/ipv4/ip_local_port_range").c_str(),
       read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse").c_str(),
       read_first_line("/proc/sys/net/core/somaxconn").c_str());
+  out("malloc: %s\n", malloc_tuned ? "tuned as the exporter does (M_MMAP_THRESHOLD 128 KiB, "
+                                    "M_ARENA_MAX 2)"
+                                  : "as the environment leaves it (GLIBC_TUNABLES set)");
   out("flags: targets=%zu interval=%s timeout=5s max_in_flight=%zu run_seconds=%.1f log_level=%s\n",
       opt.targets, opt.interval.c_str(), opt.max_in_flight, run_seconds, opt.log_level.c_str());
 

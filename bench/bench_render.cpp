@@ -23,6 +23,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporter/gzip.hpp"
+#include "exporter/malloc_tuning.hpp"
 #include "exporter/metrics.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/ehlo.hpp"
@@ -121,6 +122,8 @@ std::string render_once(const exporter::metrics_collector& collector, bool refer
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the exporter's main() does; GLIBC_TUNABLES set (even empty) leaves malloc as it is.
+  const bool malloc_tuned = exporter::tune_malloc();
   std::size_t targets = 10000, renders = 10;
   bool reference = false, gzip = false;
   for (int i = 1; i < argc; i += 2) {
@@ -147,6 +150,9 @@ int main(int argc, char** argv) {
   std::printf("bench_render: %zu targets (banner + tls, STARTTLS, chain of two), %zu renders%s, "
               "rss after fill %.1f MiB\n", targets, renders,
               reference ? " (--reference: Collect() + TextSerializer)" : "", peak_rss_mib());
+  std::printf("malloc: %s\n", malloc_tuned ? "tuned as the exporter does (M_MMAP_THRESHOLD 128 KiB, "
+                                            "M_ARENA_MAX 2)"
+                                          : "as the environment leaves it (GLIBC_TUNABLES set)");
   if (gzip) std::printf("gzip: bytes are the compressed body, as sent to Prometheus\n");
   std::vector<double> ms, cpu_ms;
   std::size_t first_bytes = 0, last_bytes = 0;

@@ -229,7 +229,7 @@ class loader {
   std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
                                           const std::string& target_name);
   std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
-                                                  const std::optional<auth_settings>& auth);
+                                                  const indirect_optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
   // With `module`, reads a module's target template into module->settings instead.
   void parse_target(const toml::table& table, const std::string& base,
@@ -258,6 +258,7 @@ class loader {
   std::string source_;
   std::vector<diagnostic> errors_;
   std::vector<diagnostic> warnings_;
+  shared_value<tls_settings> defaults_tls_;  // the last defaults' TLS settings, shared by targets
   std::unordered_map<std::string, std::uint32_t> first_line_of_name_;
 };
 
@@ -573,7 +574,7 @@ void loader::parse_tls(const toml::table& table, std::string_view base, tls_sett
 }
 
 std::optional<envelope_settings> loader::parse_envelope(
-    const toml::table& table, std::string_view base, const std::optional<auth_settings>& auth) {
+    const toml::table& table, std::string_view base, const indirect_optional<auth_settings>& auth) {
   check_keys(table, envelope_keys, base);
   const std::size_t errors_before = errors_.size();
   envelope_settings out;
@@ -771,14 +772,16 @@ void loader::parse_target(const toml::table& table, const std::string& base,
 
   // `tls` is either the mode ("implicit") or the [target.tls] table, which then carries `mode`:
   // TOML cannot give one key both a string and a table.
-  out.tls_config = defaults.tls;
+  // Targets without a [target.tls] table of their own share the defaults' settings.
+  if (!(defaults_tls_ == defaults.tls)) defaults_tls_ = defaults.tls;
+  out.tls_config = defaults_tls_;
   tls_file_sources tls_files = defaults.tls_files;
   const toml::node* mode_node = nullptr;
   std::string mode_path = join(base, "tls");
   if (const toml::node* node = table.get("tls")) {
     if (const toml::table* tls = node->as_table()) {
       check_keys(*tls, tls_keys, mode_path);
-      parse_tls(*tls, mode_path, out.tls_config, tls_files);
+      parse_tls(*tls, mode_path, out.tls_config.edit(), tls_files);
       mode_node = tls->get("mode");
       mode_path = join(mode_path, "mode");
     } else if (node->is_string()) {
@@ -841,7 +844,7 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     out.envelope = parse_envelope(*node->as_table(), join(base, "envelope"), out.auth);
   if (probes_valid && out.has(probe::envelope) && !table.contains("envelope"))
     error(at, join(base, "envelope"), "envelope is required when probes include \"envelope\"");
-  if (out.tls_config.insecure_skip_verify && !out.allow_unverified_credentials &&
+  if (out.tls_config->insecure_skip_verify && !out.allow_unverified_credentials &&
       (out.has(probe::auth) || out.has(probe::envelope))) {
     report(warnings_, at, join(base, "tls.insecure_skip_verify"),
            "credentials and the envelope are withheld when the certificate does not verify "

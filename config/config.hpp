@@ -17,6 +17,7 @@
 
 #include "config/dnsbl.hpp"
 #include "config/allow_list.hpp"
+#include "config/indirect.hpp"
 #include "common/secret.hpp"
 
 namespace smtp_exporter::config {
@@ -88,9 +89,11 @@ struct target {
   // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
   // with the exporter's own labels.
   std::vector<std::pair<std::string, std::string>> labels;
-  tls_settings tls_config;
-  std::optional<auth_settings> auth;  // set iff [target.auth] is present
-  std::optional<envelope_settings> envelope;  // set iff [target.envelope] is present
+  // By pointer (config/indirect.hpp): most targets have no auth or envelope table, and many share
+  // their TLS settings.
+  shared_value<tls_settings> tls_config;  // read with ->; change with edit()
+  indirect_optional<auth_settings> auth;  // set iff [target.auth] is present
+  indirect_optional<envelope_settings> envelope;  // set iff [target.envelope] is present
 
   bool has(probe p) const { return probes[static_cast<std::size_t>(p)]; }
   bool operator==(const target&) const = default;

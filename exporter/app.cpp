@@ -84,7 +84,7 @@ prepared_config prepare_config(const std::string& path) {
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto& t = targets[i];
     if (t.tls == config::tls_mode::none) continue;
-    auto ctx = context_for(t.tls_config, [&](const probes::tls_context_error& failure) {
+    auto ctx = context_for(*t.tls_config, [&](const probes::tls_context_error& failure) {
       return tls_file_error(*loaded.config, i, failure);
     });
     if (ctx) out.tls_contexts[t.name] = std::move(ctx);
@@ -92,7 +92,7 @@ prepared_config prepare_config(const std::string& path) {
   // A module without an explicit tls mode may meet a TLS port, so it gets a context too.
   for (const auto& m : loaded.config->modules) {
     if (m.tls_explicit && m.settings.tls == config::tls_mode::none) continue;
-    auto ctx = context_for(m.settings.tls_config, [&](const probes::tls_context_error& failure) {
+    auto ctx = context_for(*m.settings.tls_config, [&](const probes::tls_context_error& failure) {
       return module_tls_file_error(m, failure);
     });
     if (ctx) out.module_tls_contexts[m.name] = std::move(ctx);

@@ -132,9 +132,9 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
     for (auto& port : p.ports) port.mode = *mode;
   }
-  if (!o.server_name.empty()) t.tls_config.server_name = o.server_name;
-  if (!o.ca_file.empty()) t.tls_config.ca_file = o.ca_file;
-  if (o.insecure_skip_verify) t.tls_config.insecure_skip_verify = true;
+  if (!o.server_name.empty()) t.tls_config.edit().server_name = o.server_name;
+  if (!o.ca_file.empty()) t.tls_config.edit().ca_file = o.ca_file;
+  if (o.insecure_skip_verify) t.tls_config.edit().insecure_skip_verify = true;
   if (!o.ehlo_name.empty()) t.ehlo_name = o.ehlo_name;
   if (o.allow_plaintext) t.allow_plaintext = true;
   if (o.allow_unverified_credentials) t.allow_unverified_credentials = true;

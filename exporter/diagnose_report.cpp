@@ -55,12 +55,12 @@ void print_tls_facts(std::ostream& out, const plan& p, const port_run& run, doub
                    utc_text(earliest) + ", " + days_text(days_left(earliest, now)));
   }
   const std::string& name =
-      p.target.tls_config.server_name.empty() ? p.target.host : p.target.tls_config.server_name;
+      p.target.tls_config->server_name.empty() ? p.target.host : p.target.tls_config->server_name;
   if (tls.verified) {
     print_line(out, "ok", "verify", "", "certificate verified for " + name);
   } else {
     std::string why = std::string(probes::to_string(tls.verify_reason)) + ": " + tls.verify_error;
-    if (p.target.tls_config.insecure_skip_verify) {
+    if (p.target.tls_config->insecure_skip_verify) {
       print_line(out, "warn", "verify", "", why + " (ignored: --insecure-skip-verify)");
     } else {
       print_line(out, "FAIL", "verify", "", why);

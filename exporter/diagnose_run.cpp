@@ -32,7 +32,7 @@ bool prepare_plan(plan& p, std::string& error) {
                   [](const port_plan& x) { return x.mode != config::tls_mode::none; })) {
     std::string context_error;
     p.tls_context = probes::make_client_context(
-        {t.tls_config.ca_file, t.tls_config.cert_file, t.tls_config.key_file}, context_error);
+        {t.tls_config->ca_file, t.tls_config->cert_file, t.tls_config->key_file}, context_error);
     if (!p.tls_context) {
       error = context_error;
       return false;

@@ -63,7 +63,7 @@ advice_context advice_context_for(const config::target& t, std::uint16_t port,
   c.host = t.host;
   c.port = port;
   c.mode = mode;
-  c.server_name = t.tls_config.server_name;
+  c.server_name = t.tls_config->server_name;
   c.provider = t.provider.empty() ? nullptr : config::find_provider(t.provider);
   c.reply_code = f.reply_code;
   c.enhanced_code = f.enhanced_code;

@@ -20,6 +20,11 @@
 
 namespace smtp_exporter::exporter {
 
+// Mixes `value` into `seed`, for the hashes interners use.
+inline void hash_combine(std::size_t& seed, std::size_t value) {
+  seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
+
 template <typename T, typename Hash = std::hash<T>>
 class interner {
  public:

@@ -13,6 +13,7 @@
 #include "exporter/diagnose.hpp"
 #include "exporter/fd_limit.hpp"
 #include "exporter/log.hpp"
+#include "exporter/malloc_tuning.hpp"
 #include "exporter/version.hpp"
 #include "exporter/web_security.hpp"
 
@@ -56,6 +57,7 @@ int check_config(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  exporter::tune_malloc();  // before any thread starts
   exporter::app_options options;
   options.config_file = "smtp_exporter.toml";
   std::string log_level = "info";

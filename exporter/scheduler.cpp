@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <initializer_list>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -94,26 +95,46 @@ std::chrono::milliseconds second_run_offset(const std::string& name,
   return second;
 }
 
+std::size_t tls_settings_hash::operator()(const config::tls_settings& tls) const {
+  std::hash<std::string_view> text;
+  std::size_t seed = 0;
+  for (const std::string* field :
+       {&tls.server_name, &tls.ca_file, &tls.cert_file, &tls.key_file, &tls.min_version}) {
+    hash_combine(seed, text(*field));
+  }
+  hash_combine(seed, static_cast<std::size_t>(tls.insecure_skip_verify));
+  return seed;
+}
+
 struct scheduler::runner {
-  runner(asio::any_io_executor ex, std::shared_ptr<const config::target> t,
-         std::shared_ptr<asio::ssl::context> tls)
-      : target(std::move(t)), tls_context(std::move(tls)), timer(ex) {}
+  runner(std::shared_ptr<const config::target> t, std::shared_ptr<asio::ssl::context> tls)
+      : target(std::move(t)), tls_context(std::move(tls)) {}
   std::shared_ptr<const config::target> target;
   // Each run's session_options hold a copy, which stays alive even if a reload replaces this one.
   // The options are made per run rather than kept here: 448 bytes a target (bench/README.md).
   std::shared_ptr<asio::ssl::context> tls_context;
-  scheduler_timer timer;
+  clock::time_point scheduled{};  // when apply() started this runner
+  std::array<clock::time_point, probes::probe_kind_count> next_due{};
+  // The run's own timer while it waits for a slot or for its predecessors (it lives in the run's
+  // frame); null otherwise. Cancelling it wakes the run.
+  scheduler_timer* wait_timer = nullptr;
   std::chrono::milliseconds startup_window{0};  // for this runner's first run
+  bool first_run = true;
   bool stopped = false;
   bool has_slot = false;
   bool in_session = false;
+  bool waiting_for_predecessors = false;
+  std::array<probes::failure_reason, probes::probe_kind_count> last_reason{};
+  std::array<bool, probes::probe_kind_count> reported{};
   // Across a reload: runners of the old config still in a session that this one must wait for,
   // and the runners waiting for this one.
   std::vector<std::shared_ptr<runner>> predecessors;
   std::vector<std::weak_ptr<runner>> successors;
-  bool waiting_for_predecessors = false;
-  std::array<probes::failure_reason, probes::probe_kind_count> last_reason{};
-  std::array<bool, probes::probe_kind_count> reported{};
+
+  void stop() {
+    stopped = true;
+    if (wait_timer) wait_timer->cancel();
+  }
 };
 
 scheduler::scheduler(asio::any_io_executor executor, status_store& store, settings s)
@@ -123,7 +144,8 @@ scheduler::scheduler(asio::any_io_executor executor, status_store& store, settin
       resolver_(executor),
       session_runner_([this](const probes::session_options& o) {
         return probes::run_session(o, resolver_);
-      }) {
+      }),
+      timer_(executor) {
   if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
 }
 
@@ -133,7 +155,12 @@ void scheduler::set_session_runner(session_runner runner) { session_runner_ = st
 
 void scheduler::apply(const std::vector<config::target>& targets,
                       std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
-  std::map<std::string, std::shared_ptr<runner>> next;
+  const auto by_name = [](const std::shared_ptr<runner>& r, const std::string& name) {
+    return r->target->name < name;
+  };
+  std::vector<bool> kept_runner(runners_.size(), false);  // by index in runners_ (sorted by name)
+  std::vector<std::shared_ptr<runner>> next;
+  next.reserve(targets.size());
   std::vector<std::shared_ptr<runner>> fresh;
   std::vector<std::shared_ptr<const config::target>> canonical;
   canonical.reserve(targets.size());
@@ -141,30 +168,41 @@ void scheduler::apply(const std::vector<config::target>& targets,
   for (const auto& t : targets) {
     auto tls_it = tls_contexts.find(t.name);
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
-    auto old = runners_.find(t.name);
-    if (old != runners_.end() && *old->second->target == t) {
+    auto old = std::lower_bound(runners_.begin(), runners_.end(), t.name, by_name);
+    const auto index = static_cast<std::size_t>(old - runners_.begin());
+    if (old != runners_.end() && (*old)->target->name == t.name && !kept_runner[index] &&
+        *(*old)->target == t) {
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
-      old->second->tls_context = tls;
-      canonical.push_back(old->second->target);
-      next.emplace(t.name, std::move(old->second));
-      runners_.erase(old);
+      (*old)->tls_context = tls;
+      canonical.push_back((*old)->target);
+      next.push_back(*old);
+      kept_runner[index] = true;
       ++kept;
       continue;
     }
-    auto r = std::make_shared<runner>(executor_, std::make_shared<const config::target>(t), tls);
+    auto copy = t;
+    if (copy.tls_config.pointer()) {
+      copy.tls_config =
+          config::shared_value<config::tls_settings>(tls_settings_.intern(*copy.tls_config));
+    }
+    auto r = std::make_shared<runner>(std::make_shared<const config::target>(std::move(copy)), tls);
     canonical.push_back(r->target);
-    next.emplace(t.name, r);
+    next.push_back(r);
     fresh.push_back(std::move(r));
     ++started;
   }
-  // What is left in runners_ was removed or changed.
+  // What was not kept was removed or changed.
+  for (std::size_t i = 0; i < runners_.size(); ++i) {
+    if (kept_runner[i]) runners_[i] = nullptr;
+  }
+  std::erase_if(runners_, [](const auto& r) { return r == nullptr; });
   std::size_t stopped = runners_.size();
   std::erase_if(draining_, [](const auto& d) { return !d->in_session; });
-  for (auto& [name, r] : runners_) {
-    r->stopped = true;
-    r->timer.cancel();
+  for (auto& r : runners_) {
+    r->stop();
     if (r->in_session) draining_.push_back(r);
   }
+  if (stopped > 0) queue_.erase_if([](const auto& r) { return r->stopped; });
   // A new runner for the same target, or for the same server under another name, starts its first
   // session only after the old one's ends (within that one's timeout).
   for (auto& r : fresh) {
@@ -176,19 +214,32 @@ void scheduler::apply(const std::vector<config::target>& targets,
       d->successors.push_back(r);
     }
   }
+  // By name; of two targets with one name (never in a validated config) the first is kept.
+  std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
+    return a->target->name < b->target->name;
+  });
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const auto& a, const auto& b) {
+                           return a->target->name == b->target->name;
+                         }),
+             next.end());
   runners_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);
+  const auto now = clock::now();
   for (auto& r : fresh) {
     r->startup_window = window;
-    asio::co_spawn(executor_, run_target(r), [name = r->target->name](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("target runner failed", {{"target", name}, {"err", ex.what()}});
+    r->scheduled = now;
+    const config::target& t = *r->target;
+    const auto first = now + first_run_offset(t.name, t.interval, window);
+    bool any = false;
+    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+      if (t.probes[p]) {
+        r->next_due[p] = first;
+        any = true;
       }
-    });
+    }
+    if (any) enqueue(std::move(r));
   }
   // The config's parse tree (freed by now, on the thread that parsed it) and the records and
   // runners a reload replaced leave free pages in malloc's arenas; give them back, so the
@@ -221,11 +272,63 @@ void scheduler::stop() {
     hosted.swap(hosted_);
   }
   for (auto& h : hosted) h->stop();
-  for (auto& [name, r] : runners_) {
-    r->stopped = true;
-    r->timer.cancel();
-  }
+  for (auto& r : runners_) r->stop();
   runners_.clear();
+  queue_.clear();
+  timer_armed_ = false;
+  ++timer_generation_;
+  timer_.cancel();
+}
+
+void scheduler::enqueue(std::shared_ptr<runner> r) {
+  auto wake = clock::time_point::max();
+  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+    if (r->target->probes[p]) wake = std::min(wake, r->next_due[p]);
+  }
+  queue_.push(wake, std::move(r));
+  arm_timer();
+}
+
+void scheduler::arm_timer() {
+  if (queue_.empty()) return;
+  const auto wake = queue_.top().due;
+  // A wait that ends no later than the earliest entry serves it too: on_timer() takes every
+  // entry due by then and arms the timer again.
+  if (timer_armed_ && timer_expiry_ <= wake) return;
+  timer_armed_ = true;
+  timer_expiry_ = wake;
+  const auto generation = ++timer_generation_;
+  timer_.expires_at(wake);  // cancels the wait it replaces
+  timer_.async_wait([this, generation, alive = std::weak_ptr<const bool>(alive_)](
+                        const boost::system::error_code& ec) {
+    // A replaced wait may have completed before it could be cancelled: its generation tells.
+    if (ec == asio::error::operation_aborted || alive.expired() || generation != timer_generation_)
+      return;
+    timer_armed_ = false;
+    on_timer();
+  });
+}
+
+void scheduler::on_timer() {
+  const auto now = clock::now();
+  while (!queue_.empty() && queue_.top().due <= now) {
+    auto r = queue_.pop().value;
+    if (r->stopped) continue;
+    const config::target& t = *r->target;
+    std::array<bool, probes::probe_kind_count> due{};
+    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+      due[p] = t.probes[p] && r->next_due[p] <= now;
+    }
+    asio::co_spawn(executor_, run_once(r, due), [name = t.name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("target runner failed", {{"target", name}, {"err", ex.what()}});
+      }
+    });
+  }
+  arm_timer();
 }
 
 asio::awaitable<void> scheduler::acquire_slot(std::shared_ptr<runner> r) {
@@ -237,8 +340,8 @@ asio::awaitable<void> scheduler::acquire_slot(std::shared_ptr<runner> r) {
   // A stopped waiter is woken by stop() and leaves; release_slot() skips it when it comes up,
   // which keeps stopping many waiters linear.
   slot_waiters_.push_back(r);
-  r->timer.expires_at(clock::time_point::max());
-  co_await r->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  r->wait_timer->expires_at(clock::time_point::max());
+  co_await r->wait_timer->async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 void scheduler::release_slot() {
@@ -247,7 +350,7 @@ void scheduler::release_slot() {
     slot_waiters_.pop_front();
     if (next->stopped) continue;  // it is leaving; the slot goes to the next waiter
     next->has_slot = true;
-    next->timer.cancel();
+    if (next->wait_timer) next->wait_timer->cancel();
     return;
   }
   --slots_used_;
@@ -258,21 +361,30 @@ asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<runner> r
     std::erase_if(r->predecessors, [](const auto& p) { return !p->in_session; });
     if (r->predecessors.empty()) co_return;
     r->waiting_for_predecessors = true;
-    r->timer.expires_at(clock::time_point::max());
-    co_await r->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    r->wait_timer->expires_at(clock::time_point::max());
+    co_await r->wait_timer->async_wait(asio::as_tuple(asio::use_awaitable));
     r->waiting_for_predecessors = false;
   }
 }
 
-asio::awaitable<bool> scheduler::run_once(std::shared_ptr<runner> r,
+asio::awaitable<void> scheduler::run_once(std::shared_ptr<runner> r,
                                           std::array<bool, probes::probe_kind_count> due) {
   const config::target& t = *r->target;
   auto options = session_options_for(t);
   options.tls_context = r->tls_context;
   options.due = due;
-  co_await wait_for_predecessors(r);
-  if (r->stopped) co_return false;
-  co_await acquire_slot(r);
+  {
+    // The run's own timer, for waits that another runner or release_slot() ends.
+    scheduler_timer wait_timer(executor_);
+    r->wait_timer = &wait_timer;
+    struct clear_on_exit {
+      runner& r;
+      ~clear_on_exit() { r.wait_timer = nullptr; }
+    } clear{*r};
+    co_await wait_for_predecessors(r);
+    if (r->stopped) co_return;
+    co_await acquire_slot(r);
+  }
   if (r->stopped) {
     // Stopped while waiting (or just after being handed a slot): never probe a removed target,
     // nor race the runner that replaced it.
@@ -280,7 +392,7 @@ asio::awaitable<bool> scheduler::run_once(std::shared_ptr<runner> r,
       r->has_slot = false;
       release_slot();
     }
-    co_return false;
+    co_return;
   }
   probes::session_result result;
   bool session_failed = false;
@@ -296,7 +408,8 @@ asio::awaitable<bool> scheduler::run_once(std::shared_ptr<runner> r,
         s.in_flight_.fetch_sub(1, std::memory_order_relaxed);
         r.in_session = false;
         for (auto& w : r.successors) {
-          if (auto next = w.lock(); next && next->waiting_for_predecessors) next->timer.cancel();
+          auto next = w.lock();
+          if (next && next->waiting_for_predecessors && next->wait_timer) next->wait_timer->cancel();
         }
         r.successors.clear();
         if (r.has_slot) {
@@ -316,7 +429,7 @@ asio::awaitable<bool> scheduler::run_once(std::shared_ptr<runner> r,
       session_failed = true;
     }
   }
-  if (r->stopped) co_return false;
+  if (r->stopped) co_return;
 
   if (!session_failed) store_.record(r->target, result, unix_now());
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
@@ -338,56 +451,21 @@ asio::awaitable<bool> scheduler::run_once(std::shared_ptr<runner> r,
                                {"detail", result.detail}});
     }
   }
-  co_return true;
-}
 
-asio::awaitable<void> scheduler::run_target(std::shared_ptr<runner> r) {
-  const config::target& t = *r->target;
-  std::array<clock::time_point, probes::probe_kind_count> next_due{};
-  const auto scheduled = clock::now();
-  const auto first = scheduled + first_run_offset(t.name, t.interval, r->startup_window);
-  bool first_run = true;
-  bool any = false;
+  const auto now = clock::now();
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
-    if (t.probes[p]) {
-      next_due[p] = first;
-      any = true;
+    if (!due[p]) continue;
+    const auto interval = t.probe_interval[p];
+    if (r->first_run) {
+      // Back from the start-up window to the stable spread.
+      r->next_due[p] =
+          r->scheduled + second_run_offset(t.name, t.interval, interval, r->startup_window);
     }
+    // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
+    while (r->next_due[p] <= now) r->next_due[p] += interval;
   }
-  if (!any) co_return;
-
-  while (!r->stopped) {
-    auto wake = clock::time_point::max();
-    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
-      if (t.probes[p]) wake = std::min(wake, next_due[p]);
-    }
-    r->timer.expires_at(wake);
-    co_await r->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (r->stopped) break;
-
-    std::array<bool, probes::probe_kind_count> due{};
-    auto now = clock::now();
-    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
-      due[p] = t.probes[p] && next_due[p] <= now;
-    }
-    // The run has its own coroutine frame (its options and result are large): this loop's frame
-    // lives as long as the target, and 10,000 of them wait between runs.
-    if (!co_await run_once(r, due)) break;
-
-    now = clock::now();
-    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
-      if (!due[p]) continue;
-      auto interval = t.probe_interval[p];
-      if (first_run) {
-        // Back from the start-up window to the stable spread.
-        next_due[p] =
-            scheduled + second_run_offset(t.name, t.interval, interval, r->startup_window);
-      }
-      // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
-      while (next_due[p] <= now) next_due[p] += interval;
-    }
-    first_run = false;
-  }
+  r->first_run = false;
+  enqueue(std::move(r));
 }
 
 }  // namespace smtp_exporter::exporter

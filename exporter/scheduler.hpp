@@ -8,6 +8,8 @@
 // - After a reload, a changed target's new runs wait for the run its old config had in flight
 //   (and so does a target taking over the same host:port): one server never sees both.
 // - A target never has two runs in flight: its runner awaits the session before planning the next.
+// - A target waiting for its next run is one entry in a run queue that one timer serves; only a run
+//   (waiting for a slot or a predecessor, or in its session) has a coroutine frame and a timer.
 // - Every run has a hard deadline (the target's timeout), enforced inside the session.
 // - A global cap bounds the runs in flight; runs over the cap wait for a slot. A slot is given back
 //   however the session ends, an exception included.
@@ -33,6 +35,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "exporter/interner.hpp"
+#include "exporter/run_queue.hpp"
 #include "exporter/target_status.hpp"
 #include "probes/dns_resolver.hpp"
 #include "probes/session.hpp"
@@ -119,6 +123,11 @@ std::chrono::milliseconds second_run_offset(const std::string& name,
                                             std::chrono::milliseconds probe_interval,
                                             std::chrono::milliseconds startup_window);
 
+// Equal TLS settings hash equally (for interner<config::tls_settings>).
+struct tls_settings_hash {
+  std::size_t operator()(const config::tls_settings& tls) const;
+};
+
 class scheduler {
  public:
   struct settings {
@@ -150,9 +159,15 @@ class scheduler {
 
  private:
   struct runner;
-  boost::asio::awaitable<void> run_target(std::shared_ptr<runner> r);
-  // One run of the probes in `due`; false when the runner was stopped meanwhile.
-  boost::asio::awaitable<bool> run_once(std::shared_ptr<runner> r,
+  // Plans `r`'s next wake-up (the earliest of its probes' due times) in the run queue.
+  void enqueue(std::shared_ptr<runner> r);
+  // Points the scheduler's one timer at the earliest entry of the run queue.
+  void arm_timer();
+  // Starts a run for every entry of the run queue that is due.
+  void on_timer();
+  // One run of the probes due now, then the runner's next wake-up; nothing when it was stopped
+  // meanwhile. Only runs have coroutine frames: a target waiting for its next run has none.
+  boost::asio::awaitable<void> run_once(std::shared_ptr<runner> r,
                                         std::array<bool, probes::probe_kind_count> due);
   boost::asio::awaitable<void> acquire_slot(std::shared_ptr<runner> r);
   void release_slot();
@@ -163,7 +178,16 @@ class scheduler {
   settings settings_;
   probes::dns_resolver resolver_;
   session_runner session_runner_;
-  std::map<std::string, std::shared_ptr<runner>> runners_;
+  // Sorted by target name (a vector: a map's node per target cost 96 bytes).
+  std::vector<std::shared_ptr<runner>> runners_;
+  // The targets' TLS settings, one copy per distinct value (usually one per provider or CA file).
+  interner<config::tls_settings, tls_settings_hash> tls_settings_;
+  // Runners waiting for their next run, earliest first, and the one timer that wakes them.
+  run_queue<scheduler_clock::time_point, std::shared_ptr<runner>> queue_;
+  scheduler_timer timer_;
+  bool timer_armed_ = false;
+  scheduler_clock::time_point timer_expiry_{};
+  std::uint64_t timer_generation_ = 0;  // a wait whose generation is older was replaced
   std::atomic<std::size_t> in_flight_{0};
   std::size_t slots_used_ = 0;
   std::deque<std::shared_ptr<runner>> slot_waiters_;  // FIFO of runners waiting for a slot

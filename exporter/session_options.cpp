@@ -35,9 +35,9 @@ probes::session_options session_options_for(const config::target& target) {
   o.ehlo_name = target.ehlo_name;
   o.timeout = target.timeout;
   o.ip_protocol = target.ip_protocol == "ip4" ? 4 : target.ip_protocol == "ip6" ? 6 : 0;
-  o.server_name = target.tls_config.server_name;
-  o.min_tls_version = probes::tls_version_from_name(target.tls_config.min_version);
-  o.insecure_skip_verify = target.tls_config.insecure_skip_verify;
+  o.server_name = target.tls_config->server_name;
+  o.min_tls_version = probes::tls_version_from_name(target.tls_config->min_version);
+  o.insecure_skip_verify = target.tls_config->insecure_skip_verify;
   o.allow_plaintext = target.allow_plaintext;
   o.allow_unverified_credentials = target.allow_unverified_credentials;
   if (target.auth) {

@@ -5,14 +5,6 @@
 
 namespace smtp_exporter::exporter {
 
-namespace {
-
-void hash_combine(std::size_t& seed, std::size_t value) {
-  seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
-}
-
-}  // namespace
-
 std::uint32_t failure_counts::operator[](std::size_t r) const {
   for (const auto& [reason, count] : counts_) {
     if (static_cast<std::size_t>(reason) == r) return count;
@@ -101,16 +93,33 @@ void target_status::record(const probes::session_result& result, double end_time
   }
 }
 
+status_store::records::const_iterator status_store::find_in(const records& in,
+                                                             std::string_view name) {
+  auto it = std::lower_bound(in.begin(), in.end(), name, [](const auto& record, std::string_view key) {
+    return record->config->name < key;
+  });
+  return it != in.end() && (*it)->config->name == name ? it : in.end();
+}
+
 void status_store::set_targets(const std::vector<std::shared_ptr<const config::target>>& targets) {
-  std::map<std::string, std::shared_ptr<const target_status>, std::less<>> next;
+  records next;
+  next.reserve(targets.size());
   std::lock_guard lock(mutex_);
   for (const auto& t : targets) {
-    auto it = targets_.find(t->name);
+    auto it = find_in(targets_, t->name);
     auto status = std::make_shared<target_status>();
-    if (it != targets_.end() && *it->second->config == *t) *status = *it->second;
+    if (it != targets_.end() && *(*it)->config == *t) *status = **it;
     status->config = t;
-    next.emplace(t->name, std::move(status));
+    next.push_back(std::move(status));
   }
+  // By name; of two targets with one name (never in a validated config) the first is kept.
+  std::stable_sort(next.begin(), next.end(),
+                   [](const auto& a, const auto& b) { return a->config->name < b->config->name; });
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const auto& a, const auto& b) {
+                           return a->config->name == b->config->name;
+                         }),
+             next.end());
   targets_ = std::move(next);
 }
 
@@ -119,25 +128,24 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
   std::shared_ptr<const target_status> current;
   {
     std::lock_guard lock(mutex_);
-    auto it = targets_.find(target->name);
-    if (it == targets_.end() || it->second->config != target) return;
-    current = it->second;
+    auto it = find_in(targets_, target->name);
+    if (it == targets_.end() || (*it)->config != target) return;
+    current = *it;
   }
   // Build the next record outside the lock; only the runner of this target records it, so the
   // record cannot change meanwhile except by set_targets(), which the check below catches.
   auto next = std::make_shared<target_status>(*current);
   next->record(result, end_timestamp, &pool_);
   std::lock_guard lock(mutex_);
-  auto it = targets_.find(target->name);
-  if (it != targets_.end() && it->second == current) it->second = std::move(next);
+  auto it = find_in(targets_, target->name);
+  if (it != targets_.end() && *it == current) {
+    targets_[static_cast<std::size_t>(it - targets_.cbegin())] = std::move(next);
+  }
 }
 
 std::vector<std::shared_ptr<const target_status>> status_store::shared_snapshot() const {
-  std::vector<std::shared_ptr<const target_status>> out;
   std::lock_guard lock(mutex_);
-  out.reserve(targets_.size());
-  for (const auto& [name, status] : targets_) out.push_back(status);
-  return out;
+  return targets_;
 }
 
 std::vector<target_status> status_store::snapshot() const {
@@ -152,9 +160,9 @@ std::optional<target_status> status_store::find(std::string_view name) const {
   std::shared_ptr<const target_status> found;
   {
     std::lock_guard lock(mutex_);
-    auto it = targets_.find(name);
+    auto it = find_in(targets_, name);
     if (it == targets_.end()) return std::nullopt;
-    found = it->second;
+    found = *it;
   }
   return *found;
 }

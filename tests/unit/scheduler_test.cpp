@@ -380,6 +380,68 @@ void expect_no_overlap(const std::vector<fake_sessions::session>& sessions) {
   }
 }
 
+TEST_F(manual_time, a_reload_keeps_every_unchanged_target_among_many_removed_and_added) {
+  scheduler s(io_.get_executor(), store_, scheduler::settings{512, 100ms});
+  s.set_session_runner(fake_.runner());
+  std::vector<config::target> before, after;
+  for (int i = 0; i < 60; ++i) {
+    auto t = make_target("t" + std::to_string(100 + i), 100ms);
+    before.push_back(t);
+    if (i % 3 == 1) continue;                    // removed
+    if (i % 7 == 0) t.port = 2525;               // changed: restarted
+    after.push_back(t);
+  }
+  for (int i = 0; i < 10; ++i) after.push_back(make_target("new" + std::to_string(i), 100ms));
+  std::reverse(after.begin(), after.end());  // the order of the file does not matter
+  const auto origin = scheduler_clock::now();
+  s.apply(before, {});
+  play(1037ms);  // off the 100 ms grid: a restarted target would change phase
+  std::map<std::string, std::uint64_t> runs_before;
+  for (const auto& status : store_.snapshot()) runs_before[status.config->name] = status.probes[0].runs_total;
+  ASSERT_EQ(runs_before.size(), 60u);
+  for (const auto& [name, runs] : runs_before) ASSERT_GE(runs, 5u) << name;
+
+  s.apply(after, {});
+  const auto reload_at = since(origin, scheduler_clock::now());
+  EXPECT_EQ(s.target_count(), after.size());
+  const auto removed_runs = [&] {
+    int n = 0;
+    for (int i = 1; i < 60; i += 3) n += fake_.runs["t" + std::to_string(100 + i)];
+    return n;
+  };
+  const int removed_at_reload = removed_runs();
+  for (const auto& status : store_.snapshot()) {
+    const auto& name = status.config->name;
+    if (name.starts_with("new") || status.config->port == 2525) {
+      EXPECT_FALSE(status.probes[0].has_result) << name << ": new or changed, so pending";
+    } else {
+      EXPECT_EQ(status.probes[0].runs_total, runs_before[name]) << name << ": kept its record";
+    }
+  }
+  play(1000ms);
+  for (const auto& status : store_.snapshot()) {
+    const auto& name = status.config->name;
+    EXPECT_GE(status.probes[0].runs_total, name.starts_with("new") || status.config->port == 2525
+                                               ? 5u
+                                               : runs_before[name] + 5)
+        << name << " runs on its own rhythm after the reload";
+  }
+  EXPECT_EQ(removed_runs(), removed_at_reload) << "removed targets run no more";
+  // Kept targets were not restarted: they keep their phase on the grid of their first apply().
+  int kept_sessions = 0;
+  for (const auto& session : fake_.sessions) {
+    const auto at = since(origin, session.start);
+    if (at <= reload_at || session.host.starts_with("new") || session.port == 2525) continue;
+    const auto index = std::stoi(session.host.substr(1)) - 100;
+    if (index % 3 == 1) continue;  // removed
+    const auto& t = before[static_cast<std::size_t>(index)];
+    EXPECT_EQ(at % 100ms, start_offset(t.name, 100ms) % 100ms) << t.name << " at " << at.count();
+    ++kept_sessions;
+  }
+  EXPECT_GT(kept_sessions, 300);
+  expect_no_overlap(fake_.sessions);
+}
+
 // A scheduler whose only target, on mx.test:25, is in the middle of a 900 ms session. Its start-up
 // window is short: without the wait, a new config's first run would start mid-session.
 class reload_mid_session : public manual_time {
