@@ -207,28 +207,14 @@ TEST_F(dnsbl, answers_are_cached_by_ttl_and_shared_between_egress_and_targets) {
   ASSERT_NE(dns.port, 0);
   const auto closed = unused_port();
   // Two targets on the same address (the egress IP too): one lookup per round, not three.
-  exporter_process exporter(dir_, R"([defaults]
-interval = "1m"
-timeout = "1s"
-[[target]]
-name = "relay-a"
-host = "127.0.0.2"
-port = )" + std::to_string(closed) + R"(
-tls = "none"
-probes = ["banner"]
-[[target]]
-name = "relay-b"
-host = "127.0.0.2"
-port = )" + std::to_string(closed) + R"(
-tls = "none"
-probes = ["banner"]
-[[target]]
-name = "relay-c"
-host = "127.0.0.3"
-port = )" + std::to_string(closed) + R"(
-tls = "none"
-probes = ["banner"]
-[dnsbl]
+  auto banner_target = [closed](const char* name, const char* host) {
+    return std::string("[[target]]\nname = \"") + name + "\"\nhost = \"" + host +
+           "\"\nport = " + std::to_string(closed) + "\ntls = \"none\"\nprobes = [\"banner\"]\n";
+  };
+  exporter_process exporter(dir_, "[defaults]\ninterval = \"1m\"\ntimeout = \"1s\"\n" +
+                                      banner_target("relay-a", "127.0.0.2") +
+                                      banner_target("relay-b", "127.0.0.2") +
+                                      banner_target("relay-c", "127.0.0.3") + R"([dnsbl]
 enabled = true
 egress_ips = ["127.0.0.2"]
 check_targets = true
