@@ -276,16 +276,24 @@ TEST(auth_over_tls, postfix_cram_md5) {
   EXPECT_EQ(metric_value(text, "smtp_auth_mechanism_info", {{"target", "cram"}, {"mechanism", "CRAM-MD5"}}), 1);
 }
 
+// aiosmtpd with STARTTLS on `leaf` and AUTH for user alice (password in `password_file`),
+// offered only after TLS.
+std::unique_ptr<child_process> start_auth_peer(const temp_dir& dir, const test_pki::leaf& leaf,
+                                               const std::filesystem::path& password_file,
+                                               std::uint16_t& port) {
+  return start_aiosmtpd(dir, port,
+                        {"--tls-cert", leaf.chain_file.string(), "--tls-key",
+                         leaf.key_file.string(), "--auth-user", "alice", "--auth-password-file",
+                         password_file.string(), "--auth-require-tls"});
+}
+
 // Credentials never go to a server whose certificate failed verification.
 TEST(auth_over_tls, untrusted_certificate_fails_auth_with_the_certificate_reason) {
   temp_dir dir;
   test_pki pki;
   auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
   std::uint16_t port = 0;
-  auto peer = start_aiosmtpd(dir, port,
-                             {"--tls-cert", pki.self_signed.chain_file.string(), "--tls-key",
-                              pki.self_signed.key_file.string(), "--auth-user", "alice",
-                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  auto peer = start_auth_peer(dir, pki.self_signed, server_password, port);
   ASSERT_NE(port, 0) << peer->log();
   std::string toml = fast_defaults + "[[target]]\nname = \"mitm\"\nhost = \"127.0.0.1\"\nport = " +
                      std::to_string(port) + "\nprobes = [\"banner\", \"tls\", \"auth\"]\n[target.tls]\n"
@@ -309,10 +317,7 @@ TEST(auth_over_tls, ipv6_zone_literal_as_server_name_fails_closed) {
   test_pki pki;
   auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
   std::uint16_t port = 0;
-  auto peer = start_aiosmtpd(dir, port,
-                             {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
-                              pki.valid.key_file.string(), "--auth-user", "alice",
-                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  auto peer = start_auth_peer(dir, pki.valid, server_password, port);
   ASSERT_NE(port, 0) << peer->log();
   std::string toml = fast_defaults;
   for (const auto* name : {"fe80::1%lo", "fe80::1%nosuchif0", "::1%1"}) {
@@ -356,10 +361,7 @@ TEST(auth_over_tls, insecure_skip_verify_withholds_credentials_unless_allowed_by
   test_pki pki;
   auto server_password = dir.write("server.pw", "s3cr3t-Pa55word");
   std::uint16_t port = 0;
-  auto peer = start_aiosmtpd(dir, port,
-                             {"--tls-cert", pki.self_signed.chain_file.string(), "--tls-key",
-                              pki.self_signed.key_file.string(), "--auth-user", "alice",
-                              "--auth-password-file", server_password.string(), "--auth-require-tls"});
+  auto peer = start_auth_peer(dir, pki.self_signed, server_password, port);
   ASSERT_NE(port, 0) << peer->log();
   auto target = [&](const std::string& name, bool allow) {
     return "[[target]]\nname = \"" + name + "\"\nhost = \"127.0.0.1\"\nport = " +
