@@ -174,9 +174,7 @@ TEST(tls_probe, plain_text_probe_of_an_implicit_tls_port_is_a_banner_timeout) {
   temp_dir dir;
   test_pki pki;
   std::uint16_t port = 0;
-  auto peer = start_fake_smtp(dir, "implicit_tls", port,
-                              {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
-                               pki.valid.key_file.string(), "--implicit-tls"});
+  auto peer = start_implicit_tls_smtp(dir, pki.valid.chain_file, pki.valid.key_file, port);
   ASSERT_NE(port, 0);
   exporter_process exporter(dir, fast_defaults + "[[target]]\nname = \"p\"\nhost = \"127.0.0.1\"\nport = " +
                                      std::to_string(port) + "\ntls = \"none\"\nprobes = [\"banner\"]\n");
@@ -190,10 +188,8 @@ TEST(tls_probe, min_tls_version) {
   temp_dir dir;
   test_pki pki;
   std::uint16_t port = 0;
-  auto peer = start_fake_smtp(dir, "implicit_tls", port,
-                              {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
-                               pki.valid.key_file.string(), "--implicit-tls", "--tls-max-version",
-                               "TLSv1_2"});
+  auto peer = start_implicit_tls_smtp(dir, pki.valid.chain_file, pki.valid.key_file, port,
+                                      {"--tls-max-version", "TLSv1_2"});
   ASSERT_NE(port, 0) << peer->log();
   std::string toml = fast_defaults + tls_target("tls12", port, pki, "implicit") +
                      tls_target("tls13", port, pki, "implicit");

@@ -64,9 +64,7 @@ TEST(tls_verify_cache, a_hit_still_checks_the_host_name) {
   temp_dir dir;
   test_pki pki;
   std::uint16_t port = 0;
-  auto peer = start_fake_smtp(dir, "implicit_tls", port,
-                              {"--tls-cert", pki.valid.chain_file.string(), "--tls-key",
-                               pki.valid.key_file.string(), "--implicit-tls"});
+  auto peer = start_implicit_tls_smtp(dir, pki.valid.chain_file, pki.valid.key_file, port);
   ASSERT_NE(port, 0) << peer->log();
   auto cached = context_for(pki, true);
   auto fresh = context_for(pki, false);
@@ -110,9 +108,7 @@ TEST(tls_verify_cache, a_hit_still_checks_expiry) {
   write_pem(chain_file, {&leaf, &pki.intermediate});
   write_key(key_file, key);
   std::uint16_t port = 0;
-  auto peer = start_fake_smtp(dir, "implicit_tls", port,
-                              {"--tls-cert", chain_file.string(), "--tls-key", key_file.string(),
-                               "--implicit-tls"});
+  auto peer = start_implicit_tls_smtp(dir, chain_file, key_file, port);
   ASSERT_NE(port, 0) << peer->log();
   auto cached = context_for(pki, true);
   auto fresh = context_for(pki, false);

@@ -187,6 +187,17 @@ std::unique_ptr<child_process> start_fake_smtp(const temp_dir& dir, const std::s
   return start_python_peer(dir, "fake_smtp.py", args, "fake_smtp_" + script_name + ".log", port);
 }
 
+std::unique_ptr<child_process> start_implicit_tls_smtp(const temp_dir& dir,
+                                                       const fs::path& chain_file,
+                                                       const fs::path& key_file,
+                                                       std::uint16_t& port,
+                                                       const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"--tls-cert", chain_file.string(), "--tls-key", key_file.string(),
+                                "--implicit-tls"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return start_fake_smtp(dir, "implicit_tls", port, args);
+}
+
 void replace_file(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".new";
   std::ofstream(tmp) << content;

@@ -58,6 +58,12 @@ class child_process {
 std::unique_ptr<child_process> start_fake_smtp(const temp_dir& dir, const std::string& script_name,
                                                std::uint16_t& port,
                                                const std::vector<std::string>& extra = {});
+// fake_smtp.py's implicit_tls script: TLS right after accept with `chain_file` and `key_file`.
+std::unique_ptr<child_process> start_implicit_tls_smtp(const temp_dir& dir,
+                                                       const fs::path& chain_file,
+                                                       const fs::path& key_file,
+                                                       std::uint16_t& port,
+                                                       const std::vector<std::string>& extra = {});
 // Replaces a file's content in one rename, with an mtime later than the old one's (peers that
 // reload on change, such as fake_dns.py, compare mtimes).
 void replace_file(const fs::path& path, const std::string& content);
