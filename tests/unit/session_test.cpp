@@ -25,6 +25,14 @@ class loopback_peer {
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   std::function<void(std::shared_ptr<tcp::socket>)> on_accept = [](auto) {};
+  // Writes `script` to every connection at once (the replies a test wants, pipelined), then
+  // leaves it open.
+  void say(std::string text) {
+    on_accept = [script = std::make_shared<const std::string>(std::move(text))](
+                    std::shared_ptr<tcp::socket> s) {
+      asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
+    };
+  }
 
  private:
   void accept() {
@@ -76,12 +84,9 @@ TEST(session, greeting_in_pieces_then_ehlo_success) {
   asio::io_context io;
   dns_resolver resolver(io.get_executor());
   loopback_peer peer(io);
-  peer.on_accept = [](std::shared_ptr<tcp::socket> s) {
-    auto script = std::make_shared<std::string>(
-        "220-mx.test first\r\n220 mx.test ready\r\n"
-        "250-mx.test\n250-PIPELINING\n250-AUTH PLAIN LOGIN\n250 STARTTLS\n221 bye\r\n");
-    asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
-  };
+  peer.say(
+      "220-mx.test first\r\n220 mx.test ready\r\n"
+      "250-mx.test\n250-PIPELINING\n250-AUTH PLAIN LOGIN\n250 STARTTLS\n221 bye\r\n");
   auto o = options_for(peer.port(), 2s);
   auto r = run(io, resolver, o);
   EXPECT_EQ(r.outcome(probe_kind::banner).reason, failure_reason::none) << r.detail;
@@ -96,10 +101,7 @@ TEST(session, tls_probe_on_plain_greeting_failure_carries_the_same_reason) {
   asio::io_context io;
   dns_resolver resolver(io.get_executor());
   loopback_peer peer(io);
-  peer.on_accept = [](std::shared_ptr<tcp::socket> s) {
-    auto script = std::make_shared<std::string>("554 5.7.1 blocked\r\n");
-    asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
-  };
+  peer.say("554 5.7.1 blocked\r\n");
   auto o = options_for(peer.port(), 2s);
   o.mode = transport::starttls;
   o.due = {true, true, false};
@@ -115,13 +117,10 @@ TEST(session, greeting_preamble_then_554_detail_names_the_refusal) {
   asio::io_context io;
   dns_resolver resolver(io.get_executor());
   loopback_peer peer(io);
-  peer.on_accept = [](std::shared_ptr<tcp::socket> s) {
-    auto script = std::make_shared<std::string>(
-        "220-mx.test ESMTP service ready; unsolicited bulk mail is prohibited here\r\n"
-        "220-all traffic is logged and monitored; see https://mx.test/policy for details\r\n"
-        "554 5.7.1 client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
-    asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
-  };
+  peer.say(
+      "220-mx.test ESMTP service ready; unsolicited bulk mail is prohibited here\r\n"
+      "220-all traffic is logged and monitored; see https://mx.test/policy for details\r\n"
+      "554 5.7.1 client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
   auto r = run(io, resolver, options_for(peer.port(), 2s));
   EXPECT_EQ(r.outcome(probe_kind::banner).reason, failure_reason::banner_rejected);
   EXPECT_EQ(r.outcome(probe_kind::banner).reply_code, 554);
@@ -132,10 +131,7 @@ TEST(session, starttls_not_advertised) {
   asio::io_context io;
   dns_resolver resolver(io.get_executor());
   loopback_peer peer(io);
-  peer.on_accept = [](std::shared_ptr<tcp::socket> s) {
-    auto script = std::make_shared<std::string>("220 mx\r\n250-mx\r\n250 SIZE 100\r\n221 bye\r\n");
-    asio::async_write(*s, asio::buffer(*script), [s, script](auto, auto) {});
-  };
+  peer.say("220 mx\r\n250-mx\r\n250 SIZE 100\r\n221 bye\r\n");
   auto o = options_for(peer.port(), 2s);
   o.mode = transport::starttls;
   o.due = {true, true, false};
