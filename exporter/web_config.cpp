@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include <boost/beast/core/string.hpp>
 #include <yaml-cpp/yaml.h>
 
 namespace smtp_exporter::exporter {
@@ -72,11 +73,7 @@ std::string one_of(const Table& table) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
+using boost::beast::iequals;
 
 class parser {
  public:

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <boost/beast/core/string.hpp>
+
 #include "common/secret.hpp"
 #include "probes/base64.hpp"
 
@@ -60,18 +62,10 @@ std::string success_key(const web_state& state, const basic_credentials& c) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<basic_credentials> parse_basic_authorization(std::string_view value) {
-  if (!istarts_with(value, "basic ")) return std::nullopt;
+  if (!boost::beast::iequals(value.substr(0, 6), "basic ")) return std::nullopt;
   value.remove_prefix(6);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   auto decoded = probes::base64_decode(value);
