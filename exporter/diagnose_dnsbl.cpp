@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/json.hpp>
 
+#include "exporter/diagnose_report.hpp"
 #include "exporter/dnsbl_runner.hpp"
 #include "probes/dnsbl_lookup.hpp"
 
@@ -18,16 +19,12 @@ using probes::dnsbl_result;
 
 namespace {
 
-// The same columns as the session steps (diagnose.cpp's print_line).
+// The same columns as the session steps (diagnose_report's print_line); no duration when < 0.
 void line(std::ostream& out, std::string_view status, std::string_view label, double seconds,
           std::string_view text) {
-  char buf[64];
   char duration[32] = "";
   if (seconds >= 0) std::snprintf(duration, sizeof duration, "%.3fs", seconds);
-  std::snprintf(buf, sizeof buf, "  %-4.*s  %-9.*s %8s  ", static_cast<int>(status.size()),
-                status.data(), static_cast<int>(label.size()), label.data(), duration);
-  out << buf << text << "\n";
-  out.flush();
+  print_line(out, status, label, duration, text);
 }
 
 std::string codes_text(const std::vector<int>& codes) {
