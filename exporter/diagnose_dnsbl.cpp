@@ -27,12 +27,6 @@ void line(std::ostream& out, std::string_view status, std::string_view label, do
   print_line(out, status, label, duration, text);
 }
 
-std::string codes_text(const std::vector<int>& codes) {
-  std::string out;
-  for (int c : codes) out += (out.empty() ? "127.0.0." : ", 127.0.0.") + std::to_string(c);
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> dnsbl_advice(dnsbl_result result, const std::string& zone,
@@ -152,7 +146,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
       const std::string who = ip.to_string();
       if (listed) {
         line(*text, "FAIL", "dnsbl", r.seconds,
-             who + " LISTED on " + zone.name + " (" + codes_text(r.verdict.return_codes) +
+             who + " LISTED on " + zone.name + " (" + return_codes_text(r.verdict.return_codes) +
                  (zone.blocking ? ", blocking" : "") + ")" + (r.txt.empty() ? "" : ": " + r.txt));
       } else if (result == dnsbl_result::not_listed) {
         line(*text, "ok", "dnsbl", r.seconds, who + " not listed on " + zone.name);

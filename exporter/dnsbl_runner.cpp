@@ -28,6 +28,12 @@ namespace {
 constexpr std::size_t max_discovered = 4;
 }  // namespace
 
+std::string return_codes_text(const std::vector<int>& codes) {
+  std::string out;
+  for (int c : codes) out += (out.empty() ? "127.0.0." : ", 127.0.0.") + std::to_string(c);
+  return out;
+}
+
 // The key never goes into `error`: it is a credential.
 std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, std::string& error) {
   std::string key;

@@ -48,6 +48,9 @@ struct dnsbl_check {
   double last_lookup_timestamp = 0;
 };
 
+// A listing's return codes as a person reads them: "127.0.0.2, 127.0.0.4".
+std::string return_codes_text(const std::vector<int>& codes);
+
 struct dnsbl_zone_status {
   std::string name;
   bool blocking = false;
