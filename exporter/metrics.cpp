@@ -488,8 +488,9 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
 
 }  // namespace
 
-void render_probe_run(std::ostream& out, const target_status& run) {
-  const snapshot snap{std::make_shared<const target_status>(run)};
+std::string render_probe_run(const target_status& run) {
+  // Points at `run` without owning it: the families only read the record, no copy is needed.
+  const snapshot snap{std::shared_ptr<const target_status>(std::shared_ptr<void>(), &run)};
   std::string text;
   for (const auto& family : target_families) {
     if (!family.per_run) continue;
@@ -497,7 +498,7 @@ void render_probe_run(std::ostream& out, const target_status& run) {
     text_sink sink(text, family.name, help, family.type);
     family.write(snap, sink);
   }
-  out << text;
+  return text;
 }
 
 metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)

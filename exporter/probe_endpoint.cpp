@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
@@ -274,8 +273,6 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
   target_status run;
   run.config = std::make_shared<const config::target>(std::move(t));
   run.record(result, unix_now());
-  std::ostringstream body;
-  render_probe_run(body, run);
   if (log::debug_enabled()) {
     log::debug("/probe run", {{"module", m.name},
                               {"target", what},
@@ -284,7 +281,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
   }
   http_response r{http::status::ok, 11};
   r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  r.body() = std::move(body).str();
+  r.body() = render_probe_run(run);
   co_return r;
 }
 
