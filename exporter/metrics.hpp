@@ -47,6 +47,10 @@ struct exporter_state {
   };
 };
 
+// Appends one series to `family`: its counter or its gauge value, by the family's type.
+void add_series(prometheus::MetricFamily& family,
+                std::vector<prometheus::ClientMetric::Label> labels, double value);
+
 class metrics_collector : public prometheus::Collectable {
  public:
   metrics_collector(const status_store& store, const exporter_state& state);
