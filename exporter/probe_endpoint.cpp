@@ -12,6 +12,7 @@
 #include "exporter/session_options.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
+#include "probes/verdicts.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -44,10 +45,8 @@ http_response refuse(std::string reason) {
 
 // A request's own text in a message, bounded and printable, since it comes from the client.
 std::string client_text(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text.substr(0, 200)) out += c >= 0x20 && c < 0x7f ? c : '?';
-  if (text.size() > 200) out += "...";
-  return out + '"';
+  constexpr std::size_t max = 200;
+  return '"' + probes::printable_excerpt(text, max) + (text.size() > max ? "...\"" : "\"");
 }
 
 // Decrements the module's and the endpoint's counters however the session ends, even when the
