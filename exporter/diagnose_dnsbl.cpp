@@ -71,12 +71,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     *text << "\negress IP on block lists (DNSBL, [dnsbl] in the config: " << settings.zones.size()
           << (settings.zones.size() == 1 ? " zone" : " zones") << ")\n";
   }
-  std::vector<asio::ip::address> ips;
-  for (const auto& ip : settings.egress_ips) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(ip, ec);
-    if (!ec) ips.push_back(a);
-  }
+  std::vector<asio::ip::address> ips = configured_egress_ips(settings);
   const auto& disc = settings.discovery;
   if (!disc.method.empty()) {
     const auto query = discovery_query(disc);
