@@ -384,14 +384,15 @@ web_config_result load_web_config(const std::string& path) {
     out.errors.push_back(path + ": cannot read: " + std::strerror(errno));
     return out;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > 1024 * 1024) {
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = std::move(buffer).str();  // moved out: str() on an lvalue copies
+  if (text.size() > 1024 * 1024) {
     web_config_result out;
     out.errors.push_back(path + ": cannot read: larger than 1 MiB");
     return out;
   }
-  return parse_web_config(text.str(), path);
+  return parse_web_config(text, path);
 }
 
 namespace {
