@@ -211,15 +211,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
       d->successors.push_back(r);
     }
   }
-  // By name; of two targets with one name (never in a validated config) the first is kept.
-  std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
-    return a->target->name < b->target->name;
-  });
-  next.erase(std::unique(next.begin(), next.end(),
-                         [](const auto& a, const auto& b) {
-                           return a->target->name == b->target->name;
-                         }),
-             next.end());
+  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->target->name; });
   runners_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);
