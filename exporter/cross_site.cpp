@@ -2,9 +2,12 @@
 
 #include <string_view>
 
+#include <boost/beast/core/string.hpp>
+
 namespace smtp_exporter::exporter {
 
 namespace http = boost::beast::http;
+using boost::beast::iequals;
 
 namespace {
 
@@ -18,15 +21,6 @@ std::string_view origin_authority(std::string_view origin) {
     authority = authority.substr(0, slash);
   }
   return authority;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace

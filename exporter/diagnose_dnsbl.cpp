@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/json.hpp>
 
+#include "exporter/diagnose_report.hpp"
 #include "exporter/dnsbl_runner.hpp"
 #include "probes/dnsbl_lookup.hpp"
 
@@ -18,22 +19,12 @@ using probes::dnsbl_result;
 
 namespace {
 
-// The same columns as the session steps (diagnose.cpp's print_line).
+// The same columns as the session steps (diagnose_report's print_line); no duration when < 0.
 void line(std::ostream& out, std::string_view status, std::string_view label, double seconds,
           std::string_view text) {
-  char buf[64];
   char duration[32] = "";
   if (seconds >= 0) std::snprintf(duration, sizeof duration, "%.3fs", seconds);
-  std::snprintf(buf, sizeof buf, "  %-4.*s  %-9.*s %8s  ", static_cast<int>(status.size()),
-                status.data(), static_cast<int>(label.size()), label.data(), duration);
-  out << buf << text << "\n";
-  out.flush();
-}
-
-std::string codes_text(const std::vector<int>& codes) {
-  std::string out;
-  for (int c : codes) out += (out.empty() ? "127.0.0." : ", 127.0.0.") + std::to_string(c);
-  return out;
+  print_line(out, status, label, duration, text);
 }
 
 }  // namespace
@@ -80,12 +71,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     *text << "\negress IP on block lists (DNSBL, [dnsbl] in the config: " << settings.zones.size()
           << (settings.zones.size() == 1 ? " zone" : " zones") << ")\n";
   }
-  std::vector<asio::ip::address> ips;
-  for (const auto& ip : settings.egress_ips) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(ip, ec);
-    if (!ec) ips.push_back(a);
-  }
+  std::vector<asio::ip::address> ips = configured_egress_ips(settings);
   const auto& disc = settings.discovery;
   if (!disc.method.empty()) {
     const auto query = discovery_query(disc);
@@ -155,7 +141,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
       const std::string who = ip.to_string();
       if (listed) {
         line(*text, "FAIL", "dnsbl", r.seconds,
-             who + " LISTED on " + zone.name + " (" + codes_text(r.verdict.return_codes) +
+             who + " LISTED on " + zone.name + " (" + return_codes_text(r.verdict.return_codes) +
                  (zone.blocking ? ", blocking" : "") + ")" + (r.txt.empty() ? "" : ": " + r.txt));
       } else if (result == dnsbl_result::not_listed) {
         line(*text, "ok", "dnsbl", r.seconds, who + " not listed on " + zone.name);

@@ -36,24 +36,28 @@ expiry expiry_of(long days_left) {
   return days_left < expiry_warning_days ? expiry::soon : expiry::ok;
 }
 
-std::optional<failure> first_failure(const target_status& t) {
+namespace {
+
+// The first of `results` (one per probe kind, in session order) that `has_result` and failed.
+template <typename Results, typename HasResult>
+std::optional<failure> first_failed(const Results& results, HasResult has_result) {
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
-    const auto& p = t.probes[i];
-    if (!p.has_result || p.reason == probes::failure_reason::none) continue;
+    const auto& p = results[i];
+    if (!has_result(p) || p.reason == probes::failure_reason::none) continue;
     return failure{static_cast<probes::probe_kind>(i), p.reason, p.reply_code, p.enhanced_code,
                    p.policy_rejected};
   }
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<failure> first_failure(const target_status& t) {
+  return first_failed(t.probes, [](const probe_status& p) { return p.has_result; });
+}
+
 std::optional<failure> first_failure(const probes::session_result& r) {
-  for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
-    const auto& o = r.probes[i];
-    if (!o.ran || o.reason == probes::failure_reason::none) continue;
-    return failure{static_cast<probes::probe_kind>(i), o.reason, o.reply_code, o.enhanced_code,
-                   o.policy_rejected};
-  }
-  return std::nullopt;
+  return first_failed(r.probes, [](const auto& o) { return o.ran; });
 }
 
 advice_context advice_context_for(const config::target& t, std::uint16_t port,

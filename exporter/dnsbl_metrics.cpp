@@ -1,5 +1,7 @@
 #include "exporter/dnsbl_metrics.hpp"
 
+#include "exporter/metrics.hpp"
+
 namespace smtp_exporter::exporter {
 
 namespace {
@@ -20,12 +22,6 @@ std::vector<ClientMetric::Label> check_labels(const dnsbl_check& c,
   if (!c.target.empty()) labels.push_back({"target", c.target});
   labels.insert(labels.end(), extra.begin(), extra.end());
   return labels;
-}
-
-void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  auto& m = f.metric.emplace_back();
-  m.label = std::move(labels);
-  (f.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
 }
 
 MetricFamily gauge(const char* name, std::string help_text) {
@@ -52,11 +48,13 @@ std::vector<MetricFamily> dnsbl_families(const dnsbl_status& s) {
   auto last = gauge("smtp_dnsbl_last_lookup_timestamp_seconds",
                     "Unix time of the last lookup of the IP in the zone.");
   for (const auto& c : s.checks) {
-    if (c.has_answer) add(listed, check_labels(c), c.listed ? 1 : 0);
-    add(result, check_labels(c, {{"result", std::string(probes::to_string(c.result))}}), 1);
-    if (c.listed && !c.return_codes.empty()) add(code, check_labels(c), c.return_codes.front());
-    add(duration, check_labels(c), c.duration_seconds);
-    add(last, check_labels(c), c.last_lookup_timestamp);
+    if (c.has_answer) add_series(listed, check_labels(c), c.listed ? 1 : 0);
+    add_series(result, check_labels(c, {{"result", std::string(probes::to_string(c.result))}}), 1);
+    if (c.listed && !c.return_codes.empty()) {
+      add_series(code, check_labels(c), c.return_codes.front());
+    }
+    add_series(duration, check_labels(c), c.duration_seconds);
+    add_series(last, check_labels(c), c.last_lookup_timestamp);
   }
 
   auto errors = MetricFamily{"smtp_dnsbl_lookup_errors_total",
@@ -73,22 +71,22 @@ std::vector<MetricFamily> dnsbl_families(const dnsbl_status& s) {
   for (const auto& z : s.zones) {
     for (std::size_t r = 0; r < probes::dnsbl_result_count; ++r) {
       if (z.errors_total[r] == 0) continue;
-      add(errors,
-          {{"zone", z.name}, {"reason", std::string(probes::to_string(
-                                            static_cast<probes::dnsbl_result>(r)))}},
-          static_cast<double>(z.errors_total[r]));
+      const auto reason = probes::to_string(static_cast<probes::dnsbl_result>(r));
+      add_series(errors, {{"zone", z.name}, {"reason", std::string(reason)}},
+                 static_cast<double>(z.errors_total[r]));
     }
-    add(lookups, {{"zone", z.name}}, static_cast<double>(z.lookups_total));
-    add(blocking, {{"zone", z.name}}, z.blocking ? 1 : 0);
-    add(interval, {{"zone", z.name}}, z.interval_seconds);
+    add_series(lookups, {{"zone", z.name}}, static_cast<double>(z.lookups_total));
+    add_series(blocking, {{"zone", z.name}}, z.blocking ? 1 : 0);
+    add_series(interval, {{"zone", z.name}}, z.interval_seconds);
   }
 
   auto egress = gauge("smtp_egress_ip_info",
                       "Always 1; an address this host's mail leaves from: configured, or "
                       "discovered over DNS (source is the discovery method).");
   for (const auto& e : s.egress) {
-    add(egress, {{"ip", e.ip}, {"family", e.family == 6 ? "ipv6" : "ipv4"}, {"source", e.source}},
-        1);
+    add_series(egress,
+               {{"ip", e.ip}, {"family", e.family == 6 ? "ipv6" : "ipv4"}, {"source", e.source}},
+               1);
   }
   auto change = gauge("smtp_egress_ip_last_change_timestamp_seconds",
                       "Unix time at which discovery last found a different set of egress IPs; 0 "
@@ -100,13 +98,13 @@ std::vector<MetricFamily> dnsbl_families(const dnsbl_status& s) {
                                 "Egress IP discoveries that failed, by reason.",
                                 MetricType::Counter, {}};
   if (!s.discovery_method.empty()) {
-    add(change, {}, s.egress_last_change_timestamp);
+    add_series(change, {}, s.egress_last_change_timestamp);
     if (s.discovery_has_result) {
-      add(discovery_success, {{"method", s.discovery_method}}, s.discovery_ok ? 1 : 0);
+      add_series(discovery_success, {{"method", s.discovery_method}}, s.discovery_ok ? 1 : 0);
     }
     for (const auto& [reason, n] : s.discovery_errors_total) {
-      add(discovery_errors, {{"method", s.discovery_method}, {"reason", reason}},
-          static_cast<double>(n));
+      add_series(discovery_errors, {{"method", s.discovery_method}, {"reason", reason}},
+                 static_cast<double>(n));
     }
   }
 

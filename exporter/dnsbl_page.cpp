@@ -89,9 +89,7 @@ std::string render_dnsbl_section(const dnsbl_status& s, std::size_t max_rows) {
            "</td><td>" + html_escape(c.zone) + "</td>";
     out += "<td><span class=\"" + std::string(probes::is_error(c.result) ? "reason" : "") + "\">" +
            html_escape(probes::to_string(c.result)) + "</span></td><td>";
-    for (std::size_t k = 0; k < c.return_codes.size(); ++k) {
-      out += (k > 0 ? ", " : "") + std::string("127.0.0.") + std::to_string(c.return_codes[k]);
-    }
+    out += return_codes_text(c.return_codes);
     out += "</td><td class=\"detail\">" + html_escape(c.txt.empty() ? c.detail : c.txt) + "</td>";
     out += "<td>" + (c.last_lookup_timestamp > 0 ? utc_text(c.last_lookup_timestamp) : "") +
            "</td><td>";

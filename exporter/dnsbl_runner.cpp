@@ -28,6 +28,12 @@ namespace {
 constexpr std::size_t max_discovered = 4;
 }  // namespace
 
+std::string return_codes_text(const std::vector<int>& codes) {
+  std::string out;
+  for (int c : codes) out += (out.empty() ? "127.0.0." : ", 127.0.0.") + std::to_string(c);
+  return out;
+}
+
 // The key never goes into `error`: it is a credential.
 std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, std::string& error) {
   std::string key;
@@ -78,6 +84,16 @@ std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(const asio::any_io_exe
     error = e.what();
     return nullptr;
   }
+}
+
+std::vector<asio::ip::address> configured_egress_ips(const config::dnsbl_settings& settings) {
+  std::vector<asio::ip::address> out;
+  for (const auto& ip : settings.egress_ips) {
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(ip, ec);
+    if (!ec) out.push_back(a);
+  }
+  return out;
 }
 
 probes::egress_query discovery_query(const config::egress_discovery& d) {
@@ -475,11 +491,7 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
   auto g = std::make_shared<generation>(executor_, settings, in_flight_);
   g->owner = this;
   g->targets = std::move(target_hosts);
-  for (const auto& ip : settings.egress_ips) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(ip, ec);
-    if (!ec) g->egress_configured.push_back({a, a.to_string(), ""});
-  }
+  g->egress_configured = to_subjects(configured_egress_ips(settings), "");
   std::sort(g->egress_configured.begin(), g->egress_configured.end());
 
   // One resolver per distinct (servers, timeout): a c-ares channel each.

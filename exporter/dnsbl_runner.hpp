@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include "config/config.hpp"
 #include "probes/dnsbl.hpp"
@@ -47,6 +48,9 @@ struct dnsbl_check {
   double duration_seconds = 0;    // of the last lookup
   double last_lookup_timestamp = 0;
 };
+
+// A listing's return codes as a person reads them: "127.0.0.2, 127.0.0.4".
+std::string return_codes_text(const std::vector<int>& codes);
 
 struct dnsbl_zone_status {
   std::string name;
@@ -85,6 +89,8 @@ std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, st
 std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(
     const boost::asio::any_io_executor& executor, const std::vector<std::string>& servers,
     std::chrono::milliseconds timeout, std::string& error);
+// The configured egress_ips as addresses (the config validated them; any other is skipped).
+std::vector<boost::asio::ip::address> configured_egress_ips(const config::dnsbl_settings& settings);
 // What [dnsbl.discovery] asks: the method's preset (IPv6 with `ip6 = true`), with the config's
 // name and server when set; custom: the config's name, server and record.
 probes::egress_query discovery_query(const config::egress_discovery& discovery);

@@ -22,12 +22,6 @@ constexpr const char* from_last_run =
     " From the last completed run; scrapes never trigger probes, which run on each target's own "
     "interval.";
 
-void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric& m = f.metric.emplace_back();
-  m.label = std::move(labels);
-  (f.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
-}
-
 using label = std::pair<const char*, std::string_view>;
 
 // Where a family's series go: text straight into the scrape (render), or prometheus-cpp objects
@@ -46,13 +40,12 @@ class family_sink final : public series_sink {
  public:
   explicit family_sink(MetricFamily& family) : family_(family) {}
   void add(const target_status& s, std::initializer_list<label> extra, double value) override {
-    // In place: a ClientMetric is large (every metric type's fields).
-    ClientMetric& m = family_.metric.emplace_back();
-    m.label.reserve(1 + extra.size() + s.config->labels.size());
-    m.label.push_back({"target", s.config->name});
-    for (const auto& [k, v] : extra) m.label.push_back({k, std::string(v)});
-    for (const auto& [k, v] : s.config->labels) m.label.push_back({k, v});
-    (family_.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+    std::vector<ClientMetric::Label> labels;
+    labels.reserve(1 + extra.size() + s.config->labels.size());
+    labels.push_back({"target", s.config->name});
+    for (const auto& [k, v] : extra) labels.push_back({k, std::string(v)});
+    for (const auto& [k, v] : s.config->labels) labels.push_back({k, v});
+    add_series(family_, std::move(labels), value);
   }
 
  private:
@@ -440,7 +433,7 @@ constexpr target_family target_families[] = {
 MetricFamily single(std::string name, std::string help_text, double value,
                     std::vector<ClientMetric::Label> labels = {}) {
   MetricFamily f{std::move(name), std::move(help_text), MetricType::Gauge, {}};
-  add(f, std::move(labels), value);
+  add_series(f, std::move(labels), value);
   return f;
 }
 
@@ -478,18 +471,26 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
                        "Connections to the web port the server closed or refused to keep scrapes "
                        "getting through, by reason (docs/security.md).",
                        MetricType::Counter, {}};
-  add(dropped, {{"reason", "evicted"}}, web.evicted);
-  add(dropped, {{"reason", "slow_reader"}}, web.slow_reader);
-  add(dropped, {{"reason", "header_timeout"}}, web.header_timeouts);
-  add(dropped, {{"reason", "refused"}}, web.refused);
+  add_series(dropped, {{"reason", "evicted"}}, web.evicted);
+  add_series(dropped, {{"reason", "slow_reader"}}, web.slow_reader);
+  add_series(dropped, {{"reason", "header_timeout"}}, web.header_timeouts);
+  add_series(dropped, {{"reason", "refused"}}, web.refused);
   out.push_back(std::move(dropped));
   return out;
 }
 
 }  // namespace
 
-void render_probe_run(std::ostream& out, const target_status& run) {
-  const snapshot snap{std::make_shared<const target_status>(run)};
+void add_series(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
+  // In place: a ClientMetric is large (every metric type's fields).
+  ClientMetric& m = family.metric.emplace_back();
+  m.label = std::move(labels);
+  (family.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+}
+
+std::string render_probe_run(const target_status& run) {
+  // Points at `run` without owning it: the families only read the record, no copy is needed.
+  const snapshot snap{std::shared_ptr<const target_status>(std::shared_ptr<void>(), &run)};
   std::string text;
   for (const auto& family : target_families) {
     if (!family.per_run) continue;
@@ -497,7 +498,7 @@ void render_probe_run(std::ostream& out, const target_status& run) {
     text_sink sink(text, family.name, help, family.type);
     family.write(snap, sink);
   }
-  out << text;
+  return text;
 }
 
 metrics_collector::metrics_collector(const status_store& store, const exporter_state& state)

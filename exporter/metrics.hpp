@@ -47,6 +47,10 @@ struct exporter_state {
   };
 };
 
+// Appends one series to `family`: its counter or its gauge value, by the family's type.
+void add_series(prometheus::MetricFamily& family,
+                std::vector<prometheus::ClientMetric::Label> labels, double value);
+
 class metrics_collector : public prometheus::Collectable {
  public:
   metrics_collector(const status_store& store, const exporter_state& state);
@@ -68,10 +72,10 @@ class metrics_collector : public prometheus::Collectable {
   mutable std::atomic<std::size_t> last_size_{0};  // bytes of the last render, to reserve
 };
 
-// Writes the per-target families of one /probe run in the text format: the same names, labels
+// The per-target families of one /probe run in the text format: the same names, labels
 // and reasons as /metrics, without smtp_probe_runs_total, smtp_probe_failures_total,
 // smtp_probe_consecutive_failures and smtp_probe_interval_seconds, which mean nothing for a run
 // made only for this answer.
-void render_probe_run(std::ostream& out, const target_status& run);
+std::string render_probe_run(const target_status& run);
 
 }  // namespace smtp_exporter::exporter

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +12,7 @@
 #include "exporter/session_options.hpp"
 #include "exporter/status_page.hpp"
 #include "exporter/target_status.hpp"
+#include "probes/verdicts.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -45,10 +45,8 @@ http_response refuse(std::string reason) {
 
 // A request's own text in a message, bounded and printable, since it comes from the client.
 std::string client_text(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text.substr(0, 200)) out += c >= 0x20 && c < 0x7f ? c : '?';
-  if (text.size() > 200) out += "...";
-  return out + '"';
+  constexpr std::size_t max = 200;
+  return '"' + probes::printable_excerpt(text, max) + (text.size() > max ? "...\"" : "\"");
 }
 
 // Decrements the module's and the endpoint's counters however the session ends, even when the
@@ -274,8 +272,6 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
   target_status run;
   run.config = std::make_shared<const config::target>(std::move(t));
   run.record(result, unix_now());
-  std::ostringstream body;
-  render_probe_run(body, run);
   if (log::debug_enabled()) {
     log::debug("/probe run", {{"module", m.name},
                               {"target", what},
@@ -284,7 +280,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
   }
   http_response r{http::status::ok, 11};
   r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  r.body() = std::move(body).str();
+  r.body() = render_probe_run(run);
   co_return r;
 }
 

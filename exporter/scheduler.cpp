@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "exporter/fnv1a.hpp"
 #include "exporter/log.hpp"
 #include "exporter/session_options.hpp"
 
@@ -58,13 +59,9 @@ scheduler_clock::duration scheduler_wait_traits::to_wait_duration(
 
 std::chrono::milliseconds start_offset(const std::string& name,
                                        std::chrono::milliseconds interval) {
-  // FNV-1a: stable across runs and builds, unlike std::hash.
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : name) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
   if (interval.count() <= 0) return std::chrono::milliseconds(0);
+  // FNV-1a: stable across runs and builds, unlike std::hash.
+  const std::uint64_t h = fnv1a(name);
   return std::chrono::milliseconds(h % static_cast<std::uint64_t>(interval.count()));
 }
 
@@ -214,15 +211,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
       d->successors.push_back(r);
     }
   }
-  // By name; of two targets with one name (never in a validated config) the first is kept.
-  std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
-    return a->target->name < b->target->name;
-  });
-  next.erase(std::unique(next.begin(), next.end(),
-                         [](const auto& a, const auto& b) {
-                           return a->target->name == b->target->name;
-                         }),
-             next.end());
+  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->target->name; });
   runners_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);

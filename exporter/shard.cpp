@@ -2,19 +2,10 @@
 
 #include <charconv>
 
+#include "exporter/fnv1a.hpp"
+
 namespace smtp_exporter::exporter {
 namespace {
-
-// FNV-1a, 64-bit: a fixed, documented function of the bytes (std::hash may differ between
-// builds, and replicas built apart must agree).
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 // splitmix64's finaliser: spreads (name hash, shard) pairs so that every shard's weights are
 // independent, which is what makes the highest weight a fair and stable choice.
@@ -28,6 +19,7 @@ std::uint64_t mix(std::uint64_t x) {
 }  // namespace
 
 std::uint32_t shard_of(std::string_view name, std::uint32_t count) {
+  // FNV-1a: replicas built apart must agree on it.
   const std::uint64_t h = fnv1a(name);
   std::uint32_t best = 0;
   std::uint64_t best_weight = 0;

@@ -112,14 +112,7 @@ void status_store::set_targets(const std::vector<std::shared_ptr<const config::t
     status->config = t;
     next.push_back(std::move(status));
   }
-  // By name; of two targets with one name (never in a validated config) the first is kept.
-  std::stable_sort(next.begin(), next.end(),
-                   [](const auto& a, const auto& b) { return a->config->name < b->config->name; });
-  next.erase(std::unique(next.begin(), next.end(),
-                         [](const auto& a, const auto& b) {
-                           return a->config->name == b->config->name;
-                         }),
-             next.end());
+  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->config->name; });
   targets_ = std::move(next);
 }
 

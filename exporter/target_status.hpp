@@ -2,6 +2,7 @@
 // Metrics are built from these at scrape time (exporter/metrics.cpp), never stored as series.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -41,6 +42,17 @@ struct record_pool {
   interner<probes::tls_facts, tls_facts_hash> tls;
   interner<std::string> transcripts;
 };
+
+// Sorts `items` by target name (name_of(item)); of two with one name (never in a validated
+// config) the first is kept. For the vectors the scheduler and the status store keep by name.
+template <typename T, typename NameOf>
+void sort_unique_by_name(std::vector<T>& items, NameOf name_of) {
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const T& a, const T& b) { return name_of(a) < name_of(b); });
+  items.erase(std::unique(items.begin(), items.end(),
+                          [&](const T& a, const T& b) { return name_of(a) == name_of(b); }),
+              items.end());
+}
 
 struct probe_status {
   bool has_result = false;  // false until a run that included this probe has ended ("pending")

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 #include <string_view>
+#include <type_traits>
 
+#include <boost/beast/core/string.hpp>
 #include <yaml-cpp/yaml.h>
 
 namespace smtp_exporter::exporter {
@@ -58,6 +60,7 @@ constexpr std::array<std::string_view, 5> header_names{
     "Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "X-XSS-Protection",
     "Strict-Transport-Security"};
 
+// The names a table accepts, for an error message: "a, b, c" (Go's names for name_pairs).
 template <typename Table>
 std::string one_of(const Table& table) {
   std::string out;
@@ -65,6 +68,8 @@ std::string one_of(const Table& table) {
     if (!out.empty()) out += ", ";
     if constexpr (std::is_convertible_v<decltype(entry), std::string_view>) {
       out += entry;
+    } else if constexpr (std::is_same_v<std::decay_t<decltype(entry)>, name_pair>) {
+      out += entry.go;
     } else {
       out += entry.first;
     }
@@ -72,11 +77,7 @@ std::string one_of(const Table& table) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
+using boost::beast::iequals;
 
 class parser {
  public:
@@ -150,9 +151,7 @@ class parser {
       std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
       if (duplicate(entry.first, join(base, key), seen)) continue;
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(entry.first, join(base, key), "unknown key (want one of " + list + ")");
+        error(entry.first, join(base, key), "unknown key (want one of " + one_of(allowed) + ")");
       }
     }
   }
@@ -260,10 +259,8 @@ class parser {
       const std::string& name = entry.second;
       auto it = std::find_if(curves.begin(), curves.end(), [&](const auto& e) { return e.go == name; });
       if (it == curves.end()) {
-        std::string list;
-        for (const auto& c : curves) list += (list.empty() ? "" : ", ") + std::string(c.go);
         error(item, join(base, "curve_preferences"),
-              "unknown curve \"" + name + "\" (want one of " + list + ")");
+              "unknown curve \"" + name + "\" (want one of " + one_of(curves) + ")");
       } else {
         tls.curve_preferences.emplace_back(it->openssl);
       }
@@ -387,14 +384,15 @@ web_config_result load_web_config(const std::string& path) {
     out.errors.push_back(path + ": cannot read: " + std::strerror(errno));
     return out;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > 1024 * 1024) {
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = std::move(buffer).str();  // moved out: str() on an lvalue copies
+  if (text.size() > 1024 * 1024) {
     web_config_result out;
     out.errors.push_back(path + ": cannot read: larger than 1 MiB");
     return out;
   }
-  return parse_web_config(text.str(), path);
+  return parse_web_config(text, path);
 }
 
 namespace {

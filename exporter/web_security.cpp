@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <boost/beast/core/string.hpp>
+
 #include "common/secret.hpp"
 #include "probes/base64.hpp"
 
@@ -60,18 +62,10 @@ std::string success_key(const web_state& state, const basic_credentials& c) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<basic_credentials> parse_basic_authorization(std::string_view value) {
-  if (!istarts_with(value, "basic ")) return std::nullopt;
+  if (!boost::beast::iequals(value.substr(0, 6), "basic ")) return std::nullopt;
   value.remove_prefix(6);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   auto decoded = probes::base64_decode(value);
@@ -101,7 +95,7 @@ bool bcrypt_matches(std::string_view password, const std::string& hash) {
 std::optional<std::shared_ptr<web_security>> web_security::load(const std::string& path,
                                                                  std::vector<std::string>& errors) {
   std::shared_ptr<web_security> security(new web_security(path));
-  auto state = security->build(errors);
+  auto state = security->build(load_web_config(path), errors);
   if (!state) return std::nullopt;
   security->stamps_ = security->stamps(&(*state)->config);
   security->watched_ = (*state)->config;
@@ -120,8 +114,7 @@ std::vector<file_stamp> web_security::stamps(const web_config* config) const {
 }
 
 std::optional<std::shared_ptr<const web_state>> web_security::build(
-    std::vector<std::string>& errors) const {
-  auto loaded = load_web_config(path_);
+    web_config_result loaded, std::vector<std::string>& errors) const {
   if (!loaded.config) {
     errors = std::move(loaded.errors);
     return std::nullopt;
@@ -186,11 +179,11 @@ web_security::refresh_outcome web_security::refresh() {
   // the running ones: a new certificate path whose file appears later), looked at before they
   // are read, so that one appearing meanwhile is seen the next time.
   auto on_disk = load_web_config(path_);
-  if (on_disk.config) watched = std::move(*on_disk.config);
+  if (on_disk.config) watched = *on_disk.config;
   auto attempted = stamps(&watched);
   attempted.front() = now.front();
   std::vector<std::string> errors;
-  auto built = build(errors);
+  auto built = build(std::move(on_disk), errors);
   if (!built) {
     for (const auto& e : errors) out.message += (out.message.empty() ? "" : "; ") + e;
   } else if (((*built)->tls != nullptr) != (running->tls != nullptr)) {

@@ -78,7 +78,9 @@ class web_security {
  private:
   explicit web_security(std::string path) : path_(std::move(path)) {}
   std::vector<file_stamp> stamps(const web_config* config) const;
-  std::optional<std::shared_ptr<const web_state>> build(std::vector<std::string>& errors) const;
+  // The state for `loaded` (the file as load_web_config read it): TLS context, bcrypt padding.
+  std::optional<std::shared_ptr<const web_state>> build(web_config_result loaded,
+                                                        std::vector<std::string>& errors) const;
 
   std::string path_;
   mutable std::mutex mutex_;
