@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/host_port.hpp"
 #include "probes/ehlo.hpp"
 #include "probes/session_run.hpp"
 
@@ -12,14 +13,6 @@ namespace smtp_exporter::probes {
 namespace detail {
 
 extern const std::array<const stage*, probe_kind_count> registered;
-
-namespace {
-// probes/ does not include config/, whose config::host_port says the same.
-std::string host_port_text(const std::string& host, std::uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-}  // namespace
 
 std::string describe(const capabilities& caps) {
   std::string out;
@@ -93,7 +86,7 @@ void session_run::succeed(probe_kind p, const verdict& v) {
 }
 
 std::string session_run::peer() const {
-  return result.peer_address.empty() ? host_port_text(options.host, options.port)
+  return result.peer_address.empty() ? host_port(options.host, options.port)
                                      : result.peer_address;
 }
 
