@@ -150,6 +150,15 @@ asio::awaitable<bool> session_run::command(phase p, probe_kind probe, std::strin
   co_return co_await read_reply_in(p, probe, reply);
 }
 
+asio::awaitable<bool> session_run::courtesy(std::string_view line, smtp_reply& reply) {
+  note("C: " + std::string(line));
+  auto ec = co_await connection->write_line(line);
+  if (!ec) ec = co_await connection->read_reply(reply);
+  if (ec) co_return false;
+  note_reply(reply);
+  co_return true;
+}
+
 asio::awaitable<bool> session_run::ehlo(probe_kind probe) {
   smtp_reply reply;
   auto t = clock::now();
@@ -182,10 +191,7 @@ asio::awaitable<void> session_run::quit() {
   auto t = clock::now();
   connection->set_deadline(std::min(deadline, clock::now() + quit_grace));
   smtp_reply reply;
-  note("C: QUIT");
-  if (!(co_await connection->write_line("QUIT")) && !(co_await connection->read_reply(reply))) {
-    note_reply(reply);
-  }
+  co_await courtesy("QUIT", reply);
   phase_done(phase::quit, t, true, reply.code ? std::to_string(reply.code) : std::string("closed"));
 }
 

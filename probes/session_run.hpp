@@ -80,6 +80,9 @@ class session_run {
   // Sends `line` (redacted in the transcript during AUTH) and reads the reply.
   asio::awaitable<bool> command(phase p, probe_kind probe, std::string_view line,
                                 smtp_reply& reply);
+  // A command whose reply decides nothing (RSET, QUIT): sent and its reply noted, no failure
+  // recorded; false when the write or the read failed.
+  asio::awaitable<bool> courtesy(std::string_view line, smtp_reply& reply);
   // EHLO, or HELO when EHLO is refused; false after recording the failure for `probe` on.
   asio::awaitable<bool> ehlo(probe_kind probe);
   // The peer as details name it: the connected address, or host:port before connecting.

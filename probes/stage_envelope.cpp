@@ -17,16 +17,7 @@ bool wanted(const session_run& run) {
 // nothing (the reason is known), and a failure here only ends the session.
 asio::awaitable<void> reset_transaction(session_run& run) {
   smtp_reply reply;
-  run.note("C: RSET");
-  if (co_await run.connection->write_line("RSET")) {
-    run.connection_usable = false;
-    co_return;
-  }
-  if (co_await run.connection->read_reply(reply)) {
-    run.connection_usable = false;
-    co_return;
-  }
-  run.note_reply(reply);
+  if (!co_await run.courtesy("RSET", reply)) run.connection_usable = false;
 }
 
 // One envelope command; the verdict of its reply, or nullopt after an I/O failure.
