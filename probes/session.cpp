@@ -85,6 +85,18 @@ void session_run::succeed(probe_kind p, const verdict& v) {
   decided[i] = true;
 }
 
+bool session_run::withhold(probe_kind probe, refusal without_tls, refusal unverified) {
+  if (!connection->tls_active() && !options.allow_plaintext) {
+    fail(probe, on_refusal(without_tls));
+    return true;
+  }
+  if (connection->tls_active() && !result.tls.verified && !options.allow_unverified_credentials) {
+    fail(probe, on_refusal(unverified));
+    return true;
+  }
+  return false;
+}
+
 std::string session_run::peer() const {
   return result.peer_address.empty() ? host_port(options.host, options.port)
                                      : result.peer_address;
