@@ -183,6 +183,11 @@ struct defaults_block {
   tls_file_sources tls_files;
 };
 
+// "FILE:LINE:COLUMN", as every config error begins.
+std::string position_text(const std::string& source, toml::source_position at) {
+  return source + ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
+}
+
 class loader {
  public:
   explicit loader(std::string_view source_name) : source_(source_name) {}
@@ -194,9 +199,7 @@ class loader {
     std::string text;
   };
 
-  std::string position(toml::source_position at) const {
-    return source_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
-  }
+  std::string position(toml::source_position at) const { return position_text(source_, at); }
   void report(std::vector<diagnostic>& to, toml::source_position at, std::string_view key,
               std::string_view message) {
     to.push_back({at, key_source{position(at), std::string(key)}.error(message)});
@@ -292,8 +295,8 @@ template <class parse_error>
 load_result syntax_error(const std::string& source, std::string_view text, const parse_error& e) {
   const toml::source_position at = e.source().begin;
   load_result result;
-  result.errors.push_back(source + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
-                          ": syntax error: " + description_for_line(e.description(), text, at.line));
+  result.errors.push_back(position_text(source, at) + ": syntax error: " +
+                          description_for_line(e.description(), text, at.line));
   return result;
 }
 

@@ -18,6 +18,7 @@
 #include "config/dnsbl.hpp"
 #include "config/allow_list.hpp"
 #include "config/indirect.hpp"
+#include "common/host_port.hpp"
 #include "common/secret.hpp"
 
 namespace smtp_exporter::config {
@@ -160,8 +161,8 @@ std::string format_duration(duration d);
 // angle brackets, at most 254 characters); nullopt when it can.
 std::optional<std::string> address_problem(std::string_view address);
 
-// "host:port", with an IPv6 literal in brackets: "[::1]:25".
-std::string host_port(std::string_view host, std::uint16_t port);
+// "host:port", with an IPv6 literal in brackets: "[::1]:25" (common/host_port.hpp).
+using smtp_exporter::host_port;
 
 // The machine's host name, used when no ehlo_name is configured.
 std::string default_ehlo_name();

@@ -2,19 +2,14 @@
 // is read in config.cpp, with the rest of the file).
 #include "config/dnsbl.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <string>
+
+#include "config/allow_list.hpp"
 
 namespace smtp_exporter::config {
 
 namespace {
-
-bool is_ip(const std::string& text, int family) {
-  unsigned char buffer[16];
-  return inet_pton(family, text.c_str(), buffer) == 1;
-}
 
 bool is_port(std::string_view text) {
   unsigned port = 0;
@@ -45,24 +40,24 @@ const std::vector<dnsbl_zone>& default_dnsbl_zones() {
   return zones;
 }
 
-bool is_ip_literal(std::string_view text) {
-  const std::string s(text);
-  return is_ip(s, AF_INET) || is_ip(s, AF_INET6);
-}
+bool is_ip_literal(std::string_view text) { return parse_ip_address(text).has_value(); }
 
 std::string dns_server_problem(std::string_view text) {
-  const std::string s(text);
-  if (is_ip(s, AF_INET) || is_ip(s, AF_INET6)) return {};
-  if (!s.empty() && s.front() == '[') {
-    const auto close = s.find("]:");
-    if (close != std::string::npos && is_ip(s.substr(1, close - 1), AF_INET6) &&
-        is_port(text.substr(close + 2))) {
-      return {};
+  if (is_ip_literal(text)) return {};
+  // parse_ip_address reads text with a colon as IPv6 and text without one as IPv4.
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close != std::string_view::npos) {
+      const std::string_view address = text.substr(1, close - 1);
+      if (address.find(':') != std::string_view::npos && is_ip_literal(address) &&
+          is_port(text.substr(close + 2))) {
+        return {};
+      }
     }
-  } else if (const auto colon = s.rfind(':'); colon != std::string::npos &&
-                                               s.find(':') == colon &&
-                                               is_ip(s.substr(0, colon), AF_INET) &&
-                                               is_port(text.substr(colon + 1))) {
+  } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos &&
+                                                  text.find(':') == colon &&
+                                                  is_ip_literal(text.substr(0, colon)) &&
+                                                  is_port(text.substr(colon + 1))) {
     return {};
   }
   return "must be an IP address, \"IP:port\" or \"[IPv6]:port\" (a DNS server is given by "

@@ -85,10 +85,4 @@ std::string default_ehlo_name() {
   return buffer;
 }
 
-std::string host_port(std::string_view host, std::uint16_t port) {
-  std::string out = host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]"
-                                                              : std::string(host);
-  return out + ":" + std::to_string(port);
-}
-
 }  // namespace smtp_exporter::config

@@ -68,8 +68,9 @@ std::optional<failure_reason> parse_failure_reason(std::string_view s);
 // full): a failed resolve or connect is then the exporter's problem, not the target's.
 bool descriptors_exhausted_now();
 
-// The probes, in session order: one per stage of probes/stages.cpp (which static_asserts the
-// order). config::probe mirrors this list; exporter/session_options.cpp ties the two together.
+// The probes, in session order: one per stage of probes/stages.cpp (which checks the order when
+// it builds the table). config::probe mirrors this list; exporter/session_options.cpp ties the
+// two together.
 enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
 inline constexpr std::size_t probe_kind_count = 4;
 inline constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/host_port.hpp"
 #include "probes/ehlo.hpp"
 #include "probes/session_run.hpp"
 
@@ -12,14 +13,6 @@ namespace smtp_exporter::probes {
 namespace detail {
 
 extern const std::array<const stage*, probe_kind_count> registered;
-
-namespace {
-// probes/ does not include config/, whose config::host_port says the same.
-std::string host_port_text(const std::string& host, std::uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-}  // namespace
 
 std::string describe(const capabilities& caps) {
   std::string out;
@@ -92,8 +85,20 @@ void session_run::succeed(probe_kind p, const verdict& v) {
   decided[i] = true;
 }
 
+bool session_run::withhold(probe_kind probe, refusal without_tls, refusal unverified) {
+  if (!connection->tls_active() && !options.allow_plaintext) {
+    fail(probe, on_refusal(without_tls));
+    return true;
+  }
+  if (connection->tls_active() && !result.tls.verified && !options.allow_unverified_credentials) {
+    fail(probe, on_refusal(unverified));
+    return true;
+  }
+  return false;
+}
+
 std::string session_run::peer() const {
-  return result.peer_address.empty() ? host_port_text(options.host, options.port)
+  return result.peer_address.empty() ? host_port(options.host, options.port)
                                      : result.peer_address;
 }
 
@@ -157,6 +162,15 @@ asio::awaitable<bool> session_run::command(phase p, probe_kind probe, std::strin
   co_return co_await read_reply_in(p, probe, reply);
 }
 
+asio::awaitable<bool> session_run::courtesy(std::string_view line, smtp_reply& reply) {
+  note("C: " + std::string(line));
+  auto ec = co_await connection->write_line(line);
+  if (!ec) ec = co_await connection->read_reply(reply);
+  if (ec) co_return false;
+  note_reply(reply);
+  co_return true;
+}
+
 asio::awaitable<bool> session_run::ehlo(probe_kind probe) {
   smtp_reply reply;
   auto t = clock::now();
@@ -189,10 +203,7 @@ asio::awaitable<void> session_run::quit() {
   auto t = clock::now();
   connection->set_deadline(std::min(deadline, clock::now() + quit_grace));
   smtp_reply reply;
-  note("C: QUIT");
-  if (!(co_await connection->write_line("QUIT")) && !(co_await connection->read_reply(reply))) {
-    note_reply(reply);
-  }
+  co_await courtesy("QUIT", reply);
   phase_done(phase::quit, t, true, reply.code ? std::to_string(reply.code) : std::string("closed"));
 }
 

@@ -67,6 +67,11 @@ class session_run {
   void fail(probe_kind first, verdict v);
   // Records `v` (a success) for `p`.
   void succeed(probe_kind p, const verdict& v);
+  // The exporter's own refusal to send what the operator protects (credentials, the envelope):
+  // over plain text without allow_plaintext (`without_tls`), or over TLS whose certificate was
+  // not verified without allow_unverified_credentials (`unverified`). True after recording it
+  // for `probe` on.
+  bool withhold(probe_kind probe, refusal without_tls, refusal unverified);
   // A failed read or write in phase `p`: the verdict, noted in the transcript; the connection is
   // then unusable (no QUIT).
   verdict io_failed(phase p, const error_code& ec);
@@ -80,6 +85,9 @@ class session_run {
   // Sends `line` (redacted in the transcript during AUTH) and reads the reply.
   asio::awaitable<bool> command(phase p, probe_kind probe, std::string_view line,
                                 smtp_reply& reply);
+  // A command whose reply decides nothing (RSET, QUIT): sent and its reply noted, no failure
+  // recorded; false when the write or the read failed.
+  asio::awaitable<bool> courtesy(std::string_view line, smtp_reply& reply);
   // EHLO, or HELO when EHLO is refused; false after recording the failure for `probe` on.
   asio::awaitable<bool> ehlo(probe_kind probe);
   // The peer as details name it: the connected address, or host:port before connecting.

@@ -81,7 +81,7 @@ std::string_view enhanced_code_of(std::string_view text, int code_class) {
 
 std::string smtp_reply::text() const {
   // The preamble's words are not the refusal's: a verdict quotes the line that decided it.
-  if (preamble_code != 0 && !lines.empty()) return lines.back();
+  if (preamble_code != 0 && !lines.empty()) return deciding_line();
   std::string joined;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i != 0) joined += '\n';
@@ -193,14 +193,14 @@ bool reply_parser::end_line() {
   if (count > limits_.max_lines || (!last && count >= limits_.max_lines)) {
     return fail("too many reply lines");
   }
-  if (last && line_code_ != 0) {
-    reply_.preamble_code = reply_.code;
-    reply_.code = line_code_;
-    line_code_ = 0;
-    reply_.enhanced_code = std::string(enhanced_code_of(reply_.lines.back(), reply_.code_class()));
-    complete_ = true;
-  } else if (last) {
-    reply_.enhanced_code = std::string(enhanced_code_of(reply_.lines.front(), reply_.code_class()));
+  if (last) {
+    if (line_code_ != 0) {
+      reply_.preamble_code = reply_.code;
+      reply_.code = line_code_;
+      line_code_ = 0;
+    }
+    reply_.enhanced_code =
+        std::string(enhanced_code_of(reply_.deciding_line(), reply_.code_class()));
     complete_ = true;
   }
   return true;

@@ -27,6 +27,11 @@ struct smtp_reply {
   std::vector<std::string> lines;   // text of each line after "NNN-"/"NNN " (enhanced code kept)
   // The text of all lines joined with "\n"; after a preamble, the deciding (final) line's alone.
   std::string text() const;
+  // The line that speaks for the reply (its enhanced code, the greeting shown): after a preamble
+  // the final, refusing line, else the first. Requires at least one line.
+  const std::string& deciding_line() const {
+    return preamble_code != 0 ? lines.back() : lines.front();
+  }
   int code_class() const { return code / 100; }  // 2, 3, 4, 5
 };
 

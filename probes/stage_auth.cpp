@@ -34,12 +34,9 @@ asio::awaitable<bool> run_auth(session_run& run) {
   const auto& auth = *run.options.auth;
   // The exporter's own refusals: credentials never cross an unencrypted connection, nor go to a
   // server whose certificate was not verified, unless the operator said so by name.
-  if (!run.connection->tls_active() && !run.options.allow_plaintext) {
-    co_return refuse(refusal::credentials_need_tls);
-  }
-  if (run.connection->tls_active() && !run.result.tls.verified &&
-      !run.options.allow_unverified_credentials) {
-    co_return refuse(refusal::credentials_need_verified_tls);
+  if (run.withhold(probe_kind::auth, refusal::credentials_need_tls,
+                   refusal::credentials_need_verified_tls)) {
+    co_return false;
   }
   if (!run.result.ehlo.has(extension::auth)) co_return refuse(refusal::auth_not_advertised);
   // Off the loop: a hung secret mount must not stall every probe and the web server.

@@ -98,9 +98,8 @@ asio::awaitable<bool> run_banner(session_run& run) {
     co_return false;
   }
   if (!reply.lines.empty()) {
-    // The deciding line: the last, when a refusal ends a "220-" preamble.
-    const auto& shown = reply.preamble_code != 0 ? reply.lines.back() : reply.lines.front();
-    run.result.greeting = printable_excerpt(shown, max_greeting_chars);
+    // The last line, when a refusal ends a "220-" preamble.
+    run.result.greeting = printable_excerpt(reply.deciding_line(), max_greeting_chars);
   }
   verdict v = on_reply(smtp_step::greeting, reply.code, reply.enhanced_code, reply.text());
   run.phase_done(phase::banner, t, v.ok(), std::to_string(reply.code) + " " + run.result.greeting);

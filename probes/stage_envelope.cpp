@@ -17,16 +17,7 @@ bool wanted(const session_run& run) {
 // nothing (the reason is known), and a failure here only ends the session.
 asio::awaitable<void> reset_transaction(session_run& run) {
   smtp_reply reply;
-  run.note("C: RSET");
-  if (co_await run.connection->write_line("RSET")) {
-    run.connection_usable = false;
-    co_return;
-  }
-  if (co_await run.connection->read_reply(reply)) {
-    run.connection_usable = false;
-    co_return;
-  }
-  run.note_reply(reply);
+  if (!co_await run.courtesy("RSET", reply)) run.connection_usable = false;
 }
 
 // One envelope command; the verdict of its reply, or nullopt after an I/O failure.
@@ -46,13 +37,8 @@ asio::awaitable<std::optional<verdict>> step(session_run& run, phase p, smtp_ste
 asio::awaitable<bool> run_envelope(session_run& run) {
   const auto& envelope = *run.options.envelope;
   // Sender and recipient addresses are the operator's to protect, as credentials are.
-  if (!run.connection->tls_active() && !run.options.allow_plaintext) {
-    run.fail(probe_kind::envelope, on_refusal(refusal::envelope_needs_tls));
-    co_return false;
-  }
-  if (run.connection->tls_active() && !run.result.tls.verified &&
-      !run.options.allow_unverified_credentials) {
-    run.fail(probe_kind::envelope, on_refusal(refusal::envelope_needs_verified_tls));
+  if (run.withhold(probe_kind::envelope, refusal::envelope_needs_tls,
+                   refusal::envelope_needs_verified_tls)) {
     co_return false;
   }
   // No SIZE= (or any other parameter): the probe declares no message, because it sends none.

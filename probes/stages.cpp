@@ -20,7 +20,8 @@ std::array<stage_info, probe_kind_count> infos() {
   std::array<stage_info, probe_kind_count> out{};
   for (std::size_t i = 0; i < registered.size(); ++i) {
     // probe_kind's order is the table's order; a stage registered out of place is a bug that no
-    // run could survive, so it stops the program at start-up, not at the first probe.
+    // run could survive: building the table refuses it (the first stage_table() call, which
+    // tests/unit/stages_test.cpp makes).
     if (static_cast<std::size_t>(registered[i]->info.probe) != i) {
       throw std::logic_error("stage table out of probe_kind order");
     }

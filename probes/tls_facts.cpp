@@ -20,12 +20,15 @@ int verify_errors_index() {
   return index;
 }
 
+verify_errors* verify_errors_of(SSL* ssl) {
+  return ssl ? static_cast<verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
+}
+
 int record_verify_error(int preverify_ok, X509_STORE_CTX* ctx) {
   if (!preverify_ok) {
     auto* ssl = static_cast<SSL*>(
         X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    auto* errors =
-        ssl ? static_cast<verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
+    verify_errors* errors = verify_errors_of(ssl);
     if (errors && errors->codes.size() < 32) errors->codes.push_back(X509_STORE_CTX_get_error(ctx));
   }
   // Go on: every error gets recorded, and the caller judges the whole picture afterwards.
@@ -132,9 +135,7 @@ void prepare_tls_client(SSL* ssl, verify_errors* errors) {
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
 }
 
-const verify_errors* recorded_verify_errors(SSL* ssl) {
-  return ssl ? static_cast<const verify_errors*>(SSL_get_ex_data(ssl, verify_errors_index())) : nullptr;
-}
+const verify_errors* recorded_verify_errors(SSL* ssl) { return verify_errors_of(ssl); }
 
 tls_facts collect_tls_facts(SSL* ssl, const verify_errors& errors, const std::string& expected_name) {
   tls_facts facts;
