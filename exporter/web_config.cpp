@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string_view>
 #include <type_traits>
 
@@ -384,13 +383,18 @@ web_config_result load_web_config(const std::string& path) {
     out.errors.push_back(path + ": cannot read: " + std::strerror(errno));
     return out;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = std::move(buffer).str();  // moved out: str() on an lvalue copies
-  if (text.size() > 1024 * 1024) {
-    web_config_result out;
-    out.errors.push_back(path + ": cannot read: larger than 1 MiB");
-    return out;
+  // Read a piece at a time and stop past the cap: a path pointing at /dev/zero or a FIFO that
+  // never ends must not take the memory.
+  constexpr std::size_t max_bytes = 1024 * 1024;
+  std::string text;
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      web_config_result out;
+      out.errors.push_back(path + ": cannot read: larger than 1 MiB");
+      return out;
+    }
   }
   return parse_web_config(text, path);
 }

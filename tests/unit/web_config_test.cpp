@@ -223,5 +223,13 @@ TEST(web_security, a_config_naming_files_that_appear_later_applies_when_they_do)
   EXPECT_FALSE(security->refresh().changed);
 }
 
+// Found in review: the file was read whole before its size was checked, so a path pointing at an
+// endless file took memory without bound. Now reading stops past 1 MiB.
+TEST(web_config_load, an_endless_file_is_refused_past_1_mib) {
+  const auto result = load_web_config("/dev/zero");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0], "/dev/zero: cannot read: larger than 1 MiB");
+}
+
 }  // namespace
 }  // namespace smtp_exporter::exporter
