@@ -60,13 +60,13 @@
 #include <openssl/crypto.h>
 
 #include "config/config.hpp"
-#include "exporter/log.hpp"
-#include "exporter/malloc_tuning.hpp"
-#include "exporter/metrics.hpp"
-#include "exporter/scheduler.hpp"
-#include "exporter/target_status.hpp"
-#include "probes/result.hpp"
-#include "probes/tls_context.hpp"
+#include "exporter/runtime/log.hpp"
+#include "exporter/runtime/malloc_tuning.hpp"
+#include "exporter/render/metrics.hpp"
+#include "exporter/schedule/scheduler.hpp"
+#include "exporter/schedule/target_status.hpp"
+#include "probes/core/result.hpp"
+#include "probes/tls/context.hpp"
 #include "tests/support/certs.hpp"
 
 namespace asio = boost::asio;
@@ -766,7 +766,7 @@ int main(int argc, char** argv) {
   const double apply_ms = ms_since(t);
   const steady::time_point origin = steady::now();
   const memory_figures mem_after_apply = read_memory();
-  // The exporter drops the loaded config once applied (exporter/app.cpp): the scheduler and the
+  // The exporter drops the loaded config once applied (exporter/app/app.cpp): the scheduler and the
   // status store keep their own shared copy of each target.
   loaded = {};
   const memory_figures mem_config_dropped = read_memory();

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "exporter/web_security.hpp"
-#include "probes/base64.hpp"
+#include "exporter/web/web_security.hpp"
+#include "common/base64.hpp"
 
 namespace {
 
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   auto security = *loaded;
   const auto state = security->current();
   auto check = [&](const std::string& user) {
-    const std::string header = "Basic " + smtp_exporter::probes::base64_encode(user + ":wrong");
+    const std::string header = "Basic " + smtp_exporter::base64_encode(user + ":wrong");
     return [&, header] { security->check(*state, header); };
   };
   std::printf("users at bcrypt cost %d and %d; median of %d checks with a wrong password:\n",

@@ -22,11 +22,11 @@
 
 #include <prometheus/text_serializer.h>
 
-#include "exporter/gzip.hpp"
-#include "exporter/malloc_tuning.hpp"
-#include "exporter/metrics.hpp"
-#include "exporter/target_status.hpp"
-#include "probes/ehlo.hpp"
+#include "exporter/web/gzip.hpp"
+#include "exporter/runtime/malloc_tuning.hpp"
+#include "exporter/render/metrics.hpp"
+#include "exporter/schedule/target_status.hpp"
+#include "probes/smtp/ehlo.hpp"
 
 namespace {
 
@@ -102,7 +102,7 @@ std::size_t count_series(const exporter::metrics_collector& collector) {
   return series;
 }
 
-// As the exporter's /metrics handler renders (exporter/app.cpp); or, with --reference, every
+// As the exporter's /metrics handler renders (exporter/app/app.cpp); or, with --reference, every
 // family from Collect() through prometheus-cpp's TextSerializer into a std::ostringstream (the
 // render before issue 12; same bytes).
 // --gzip: the body Prometheus gets (it always asks for gzip): before, the whole text and then

@@ -29,7 +29,7 @@ std::string_view to_string(tls_mode mode);
 std::optional<tls_mode> parse_tls_mode(std::string_view text);
 
 // The probes a target can run, in session order. Mirrors probes::probe_kind (config/ does not
-// include probes/); exporter/session_options.cpp static_asserts that both lists are the same.
+// include probes/); exporter/schedule/session_options.cpp static_asserts that both lists are the same.
 enum class probe : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
 inline constexpr std::size_t probe_count = 4;
 inline constexpr std::array<std::string_view, probe_count> probe_names{"banner", "tls", "auth",

@@ -18,17 +18,17 @@ build() {  # name sources... -- libs...
   libs=("$@")
   clang++ "${flags[@]}" "${srcs[@]}" -o "$out/$name" "${libs[@]}"
 }
-build smtp_reply_fuzz "$here/smtp_reply_fuzz.cpp" "$root/probes/smtp_reply.cpp" "$root/probes/ehlo.cpp" \
-  "$root/probes/result.cpp"
+build smtp_reply_fuzz "$here/smtp_reply_fuzz.cpp" "$root/probes/smtp/reply.cpp" "$root/probes/smtp/ehlo.cpp" \
+  "$root/probes/core/result.cpp"
 # The exporter links Debian's compiled toml++ (TOML_HEADER_ONLY=0, libtomlplusplus.so, as its
 # CMake package says); fuzz that same library rather than a clang header-only build of it, whose
 # debug asserts and unreachable-markers fire on inputs the shipped library rejects cleanly.
 build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
   -- -ltomlplusplus -lcrypto
-build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/exporter/web_config.cpp" \
+build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/exporter/web/web_config.cpp" \
   -- -lyaml-cpp -lssl -lcrypto
-build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/sasl.cpp" "$root/probes/base64.cpp" \
-  "$root/probes/result.cpp" -- -lcrypto
+build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common/base64.cpp" \
+  "$root/probes/core/result.cpp" -- -lcrypto
 
 failed=0
 for target in smtp_reply config sasl web_config; do

@@ -5,9 +5,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "probes/sasl.hpp"
+#include "probes/smtp/sasl.hpp"
 
 using namespace smtp_exporter::probes;
+using smtp_exporter::secret_string;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   if (size == 0) return 0;

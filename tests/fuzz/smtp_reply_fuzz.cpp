@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "probes/ehlo.hpp"
-#include "probes/smtp_reply.hpp"
+#include "probes/smtp/ehlo.hpp"
+#include "probes/smtp/reply.hpp"
 
 using namespace smtp_exporter::probes;
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/web_config.hpp"
+#include "exporter/web/web_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -13,8 +13,8 @@
 
 #include <algorithm>
 
-#include "probes/session.hpp"
-#include "probes/tls_context.hpp"
+#include "probes/smtp/session.hpp"
+#include "probes/tls/context.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/in_process.hpp"

@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "exporter/status_page.hpp"
+#include "exporter/views/status_page.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/prometheus.hpp"
@@ -611,7 +611,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       auto selector = substitute(m[1].str(), vars, error);
       EXPECT_TRUE(error.empty()) << error;
       auto res =
-          prom.get("/api/v1/label/" + m[2].str() + "/values?match[]=" + smtp_exporter::exporter::url_encode(selector));
+          prom.get("/api/v1/label/" + m[2].str() + "/values?match[]=" + smtp_exporter::url_encode(selector));
       ASSERT_TRUE(res.ok) << name << ": " << res.error;
       name_set values;
       for (const auto& x : res.data.as_array()) values.insert(str(x));

@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "probes/tls_context.hpp"
-#include "probes/tls_verify_cache.hpp"
+#include "probes/tls/context.hpp"
+#include "probes/tls/verify_cache.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/in_process.hpp"

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <optional>
 
-#include "probes/session.hpp"
+#include "probes/smtp/session.hpp"
 
 namespace smtp_test {
 

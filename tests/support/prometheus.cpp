@@ -3,7 +3,7 @@
 #include <csignal>
 #include <thread>
 
-#include "exporter/status_page.hpp"  // url_encode
+#include "common/text_escape.hpp"  // url_encode
 
 namespace smtp_test {
 namespace json = boost::json;
@@ -95,7 +95,7 @@ prometheus_server::~prometheus_server() {
 std::string prometheus_server::log() const { return process_ ? process_->log() : ""; }
 
 prometheus_api_result prometheus_server::query(const std::string& expr) {
-  return get("/api/v1/query?query=" + smtp_exporter::exporter::url_encode(expr));
+  return get("/api/v1/query?query=" + smtp_exporter::url_encode(expr));
 }
 
 prometheus_api_result prometheus_server::query_range(const std::string& expr,
@@ -104,7 +104,7 @@ prometheus_api_result prometheus_server::query_range(const std::string& expr,
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  return get("/api/v1/query_range?query=" + smtp_exporter::exporter::url_encode(expr) +
+  return get("/api/v1/query_range?query=" + smtp_exporter::url_encode(expr) +
              "&start=" + std::to_string(now - range.count()) + "&end=" + std::to_string(now) +
              "&step=" + std::to_string(step.count()));
 }

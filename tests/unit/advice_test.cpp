@@ -1,6 +1,6 @@
 // Every failure reason has a class, an exit code, a headline and advice; the seed's checklist
 // shows up where it belongs.
-#include "exporter/advice.hpp"
+#include "exporter/views/advice.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "probes/base64.hpp"
+#include "common/base64.hpp"
 
 #include <gtest/gtest.h>
 

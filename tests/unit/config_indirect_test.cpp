@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
-#include "exporter/malloc_tuning.hpp"
+#include "exporter/runtime/malloc_tuning.hpp"
 
 namespace smtp_exporter::config {
 namespace {

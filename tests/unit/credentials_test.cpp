@@ -1,4 +1,4 @@
-#include "probes/credentials.hpp"
+#include "probes/smtp/credentials.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "probes/base64.hpp"
+#include "common/base64.hpp"
 
 namespace smtp_exporter::probes {
 namespace {

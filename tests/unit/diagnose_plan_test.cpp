@@ -1,5 +1,5 @@
 // diagnose's planning, with plain values: no network, no secret read.
-#include "exporter/diagnose_plan.hpp"
+#include "exporter/cli/diagnose_plan.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Network rule for these tests: only numeric addresses, "localhost" and ".invalid" names go to the
 // system configuration; everything else is asked of a DNS server the test runs on 127.0.0.1.
-#include "probes/dns_resolver.hpp"
+#include "probes/dns/resolver.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The status page's DNSBL section: listings first with their TXT and delisting link, errors
 // never shown as listed or clean, everything escaped.
-#include "exporter/dnsbl_page.hpp"
+#include "exporter/dnsbl/page.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // probes/dnsbl: every answer class lands in its documented result, row by row; no error class
 // can read as listed.
-#include "probes/dnsbl.hpp"
+#include "probes/dns/dnsbl.hpp"
 
 #include <gtest/gtest.h>
 

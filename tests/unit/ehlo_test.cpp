@@ -1,4 +1,4 @@
-#include "probes/ehlo.hpp"
+#include "probes/smtp/ehlo.hpp"
 
 #include <gtest/gtest.h>
 

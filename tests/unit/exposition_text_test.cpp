@@ -1,6 +1,6 @@
 // append_exposition_text writes exactly what prometheus-cpp's TextSerializer writes, value by
 // value and for a whole scrape, so replacing the serializer changes no byte of /metrics.
-#include "exporter/exposition_text.hpp"
+#include "exporter/render/exposition_text.hpp"
 
 #include <cmath>
 #include <limits>
@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
-#include "exporter/metrics.hpp"
+#include "exporter/render/metrics.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,4 +1,4 @@
-#include "exporter/gzip.hpp"
+#include "exporter/web/gzip.hpp"
 
 #include <zlib.h>
 

@@ -1,5 +1,5 @@
 // http_server in process: the listener never ends silently.
-#include "exporter/http_server.hpp"
+#include "exporter/web/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
-#include "exporter/cross_site.hpp"
+#include "exporter/web/cross_site.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,10 +1,10 @@
 // interner<T> shares one copy of equal values, lets values go when no record holds them, and keeps
 // its table bounded; the records intern their transcript and TLS facts through a record_pool.
-#include "exporter/interner.hpp"
+#include "exporter/schedule/interner.hpp"
 
 #include <gtest/gtest.h>
 
-#include "exporter/target_status.hpp"
+#include "exporter/schedule/target_status.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {

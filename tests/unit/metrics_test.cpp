@@ -1,4 +1,4 @@
-#include "exporter/metrics.hpp"
+#include "exporter/render/metrics.hpp"
 
 #include <set>
 #include <sstream>

@@ -1,7 +1,7 @@
-// The pure parts of /probe (exporter/probe_endpoint.hpp): the target parameter and the deadline.
+// The pure parts of /probe (exporter/app/probe_endpoint.hpp): the target parameter and the deadline.
 #include <gtest/gtest.h>
 
-#include "exporter/probe_endpoint.hpp"
+#include "exporter/app/probe_endpoint.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {

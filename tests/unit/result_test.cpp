@@ -1,4 +1,4 @@
-#include "probes/result.hpp"
+#include "probes/core/result.hpp"
 
 #include <gtest/gtest.h>
 

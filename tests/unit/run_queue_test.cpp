@@ -1,4 +1,4 @@
-#include "exporter/run_queue.hpp"
+#include "exporter/schedule/run_queue.hpp"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "probes/sasl.hpp"
+#include "probes/smtp/sasl.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/base64.hpp"
+#include "common/base64.hpp"
 
 namespace smtp_exporter::probes {
 namespace {

@@ -1,4 +1,4 @@
-#include "exporter/scheduler.hpp"
+#include "exporter/schedule/scheduler.hpp"
 
 #include <algorithm>
 #include <iostream>

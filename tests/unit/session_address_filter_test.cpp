@@ -6,7 +6,7 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
-#include "probes/session.hpp"
+#include "probes/smtp/session.hpp"
 
 namespace smtp_exporter::probes {
 namespace {

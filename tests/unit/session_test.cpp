@@ -1,6 +1,6 @@
 // The session against in-process loopback peers built from Asio: deadlines and stage ordering.
 // (End-to-end behaviour against real servers lives in tests/integration.)
-#include "probes/session.hpp"
+#include "probes/smtp/session.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

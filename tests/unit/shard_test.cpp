@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/shard.hpp"
+#include "exporter/schedule/shard.hpp"
 
 namespace smtp_exporter::exporter {
 namespace {

@@ -1,6 +1,6 @@
 // Concurrent requests share one render; a later request gets a fresh one; gzip and plain are
 // separate; a failed render fails every request that shared it.
-#include "exporter/shared_render.hpp"
+#include "exporter/render/shared_render.hpp"
 
 #include <atomic>
 #include <future>

@@ -1,6 +1,6 @@
 // The stage table is what the session, diagnose, the status page and the metrics iterate: it must
 // list every probe once, in probe_kind order, and every phase must belong to exactly one stage.
-#include "probes/stages.hpp"
+#include "probes/smtp/stages.hpp"
 
 #include <gtest/gtest.h>
 

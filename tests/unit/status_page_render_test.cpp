@@ -1,5 +1,5 @@
 // The status and debug pages as pure functions over status records: escaping, order, the row cap.
-#include "exporter/status_page.hpp"
+#include "exporter/views/status_page.hpp"
 
 #include <chrono>
 

@@ -1,5 +1,5 @@
-#include "probes/tls_facts.hpp"
-#include "probes/verdicts.hpp"
+#include "probes/tls/facts.hpp"
+#include "probes/core/verdicts.hpp"
 
 #include <openssl/ocsp.h>
 #include <openssl/x509_vfy.h>

@@ -1,7 +1,7 @@
 // The reason table, row by row: what happened -> reason, code, enhanced code, policy flag, and the
 // detail's wording. A reason that no row produces fails the test, so a new reason comes with its
 // row; a timeout whose detail carries a library's text instead of ours fails it too (issue 15).
-#include "probes/verdicts.hpp"
+#include "probes/core/verdicts.hpp"
 
 #include <gtest/gtest.h>
 
@@ -222,7 +222,7 @@ TEST(verdicts, every_reason_is_produced_by_a_row) {
   for (std::size_t i = 0; i < failure_reason_count; ++i) {
     const auto reason = static_cast<failure_reason>(i);
     EXPECT_TRUE(produced.count(reason)) << "no row produces " << to_string(reason)
-                                        << ": add one (and decide it in probes/verdicts.cpp)";
+                                        << ": add one (and decide it in probes/core/verdicts.cpp)";
   }
 }
 

@@ -1,4 +1,4 @@
-#include "exporter/web_config.hpp"
+#include "exporter/web/web_config.hpp"
 
 #include <crypt.h>
 #include <openssl/ssl.h>
@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "exporter/web_security.hpp"
-#include "probes/base64.hpp"
+#include "exporter/web/web_security.hpp"
+#include "common/base64.hpp"
 #include "tests/support/certs.hpp"
 
 namespace smtp_exporter::exporter {
@@ -137,7 +137,7 @@ TEST(web_security, checks_cost_the_same_work_for_every_user_when_costs_differ) {
     return std::string(crypt_rn(password, salt, &data, sizeof data));
   };
   auto basic = [](const std::string& user_and_password) {
-    return "Basic " + probes::base64_encode(user_and_password);
+    return "Basic " + smtp_exporter::base64_encode(user_and_password);
   };
   const fs::path dir = fs::temp_directory_path() / ("web_costs_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -1,0 +1,287 @@
+#include "exporter/app/probe_endpoint.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http.hpp>
+
+#include "exporter/runtime/clock.hpp"
+#include "exporter/runtime/log.hpp"
+#include "exporter/render/metrics.hpp"
+#include "exporter/schedule/session_options.hpp"
+#include "exporter/views/status_page.hpp"
+#include "exporter/schedule/target_status.hpp"
+#include "probes/core/verdicts.hpp"
+
+namespace smtp_exporter::exporter {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using clock = std::chrono::steady_clock;
+
+struct probe_endpoint::module_state {
+  config::probe_module module;
+  std::shared_ptr<asio::ssl::context> tls_context;
+  // Shared by a module's successive versions across reloads, so the cap holds through a reload.
+  std::shared_ptr<std::size_t> in_flight;
+};
+
+namespace {
+
+http_response text(http::status status, std::string body) {
+  http_response r{status, 11};
+  r.set(http::field::content_type, "text/plain; charset=utf-8");
+  // The body quotes the request: never let a browser sniff it into HTML.
+  r.set("X-Content-Type-Options", "nosniff");
+  r.body() = std::move(body) + "\n";
+  return r;
+}
+
+http_response refuse(std::string reason) {
+  log::debug("/probe refused", {{"reason", reason}});
+  return text(http::status::bad_request, std::move(reason));
+}
+
+// A request's own text in a message, bounded and printable, since it comes from the client.
+std::string client_text(std::string_view text) {
+  constexpr std::size_t max = 200;
+  return '"' + smtp_exporter::printable_excerpt(text, max) + (text.size() > max ? "...\"" : "\"");
+}
+
+// Decrements the module's and the endpoint's counters however the session ends, even when the
+// coroutine's frame is destroyed with the io_context after the endpoint (shutdown): shared.
+struct slot {
+  std::shared_ptr<std::size_t> module_count;
+  std::shared_ptr<std::size_t> total;
+  slot(std::shared_ptr<std::size_t> m, std::shared_ptr<std::size_t> t)
+      : module_count(std::move(m)), total(std::move(t)) {
+    ++*module_count;
+    ++*total;
+  }
+  ~slot() {
+    --*module_count;
+    --*total;
+  }
+  slot(const slot&) = delete;
+  slot& operator=(const slot&) = delete;
+};
+
+}  // namespace
+
+std::optional<config::ip_address> to_config_address(const asio::ip::address& address) {
+  // Through the text form, so that a v4-mapped IPv6 address becomes its IPv4 address as in config.
+  // A form the config has no word for (a zone: "fe80::1%eth0") is an error, never 0.0.0.0, which
+  // a block like 0.0.0.0/0 would let through to an IPv6 link-local address.
+  return config::parse_ip_address(address.to_string());
+}
+
+bool cidrs_allow(const config::allow_list& allowed, const asio::ip::address& address) {
+  const auto a = to_config_address(address);
+  return a && allowed.allows_address(*a);
+}
+
+std::chrono::milliseconds probe_deadline(std::chrono::milliseconds module_timeout,
+                                         std::optional<std::string_view> scrape_timeout_header) {
+  if (!scrape_timeout_header) return module_timeout;
+  double seconds = 0;
+  const std::string_view text = *scrape_timeout_header;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 1e6)
+    return module_timeout;
+  const auto scrape =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(seconds));
+  // The margin never takes more than half of a short scrape timeout.
+  const auto budget = std::max(scrape - probe_timeout_margin, scrape / 2);
+  return std::max(std::chrono::milliseconds(1), std::min(module_timeout, budget));
+}
+
+std::optional<probe_target> parse_probe_target(std::string_view text, std::string& error) {
+  std::string_view host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = "target " + client_text(text) + " must be HOST:PORT or [IPV6]:PORT";
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+    if (host.find(':') == std::string_view::npos) {
+      error = "target " + client_text(text) + ": brackets are for IPv6 addresses only";
+      return std::nullopt;
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      error = "target " + client_text(text) +
+              " must be HOST:PORT (an IPv6 address in brackets: [::1]:25); the port is required";
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    error = "target " + client_text(text) + ": the port must be a number from 1 to 65535";
+    return std::nullopt;
+  }
+  std::string problem;
+  auto normalized = config::normalize_host(host, problem);
+  if (!normalized) {
+    error = "target " + client_text(text) + ": " + problem;
+    return std::nullopt;
+  }
+  return probe_target{std::move(*normalized), static_cast<std::uint16_t>(port)};
+}
+
+probe_endpoint::probe_endpoint(asio::any_io_executor executor)
+    : executor_(executor), resolver_(executor) {}
+
+probe_endpoint::~probe_endpoint() = default;
+
+void probe_endpoint::apply(
+    const std::vector<config::probe_module>& modules,
+    std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
+  std::map<std::string, std::shared_ptr<module_state>, std::less<>> next;
+  for (const auto& m : modules) {
+    auto state = std::make_shared<module_state>();
+    state->module = m;
+    if (auto it = tls_contexts.find(m.name); it != tls_contexts.end())
+      state->tls_context = it->second;
+    auto old = modules_.find(m.name);
+    state->in_flight =
+        old != modules_.end() ? old->second->in_flight : std::make_shared<std::size_t>(0);
+    next.emplace(m.name, std::move(state));
+  }
+  modules_ = std::move(next);
+}
+
+asio::awaitable<http_response> probe_endpoint::handle(const http_request& request) {
+  if (request.method() != http::verb::get) {
+    auto r = text(http::status::method_not_allowed, "method not allowed");
+    r.set(http::field::allow, "GET");
+    co_return r;
+  }
+  const std::string_view uri = request.target();
+  const auto question = uri.find('?');
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : uri.substr(question + 1);
+
+  const auto module_name = query_parameter(query, "module");
+  if (!module_name || module_name->empty())
+    co_return refuse("module parameter is missing: want /probe?target=HOST:PORT&module=NAME");
+  const auto found = modules_.find(*module_name);
+  if (found == modules_.end()) co_return refuse("unknown module " + client_text(*module_name));
+  const std::shared_ptr<module_state> module = found->second;
+  const config::probe_module& m = module->module;
+
+  const auto target_text = query_parameter(query, "target");
+  if (!target_text || target_text->empty())
+    co_return refuse("target parameter is missing: want /probe?target=HOST:PORT&module=NAME");
+  std::string error;
+  auto target = parse_probe_target(*target_text, error);
+  if (!target) co_return refuse(std::move(error));
+
+  const std::string what = config::host_port(target->host, target->port);
+  if (!m.allowed.allows_port(target->port)) {
+    co_return refuse("target " + what + " refused: port " + std::to_string(target->port) +
+                     " is not in module " + m.name + "'s allowed_ports (" +
+                     config::describe_ports(m.allowed.ports) + ")");
+  }
+  // By name: any address the name resolves to. By address: only addresses in allowed_cidrs.
+  bool check_addresses = false;
+  const auto literal = config::parse_ip_address(target->host);
+  if (!m.allowed.allows_host_name(target->host)) {
+    if (literal && !m.allowed.allows_address(*literal)) {
+      co_return refuse("target " + what + " refused: address " + target->host +
+                       " is in neither module " + m.name +
+                       "'s allowed_hosts nor its allowed_cidrs");
+    }
+    if (!literal && m.allowed.cidrs.empty()) {
+      co_return refuse("target " + what + " refused: host " + target->host +
+                       " matches none of module " + m.name + "'s allowed_hosts");
+    }
+    check_addresses = true;
+  }
+
+  if (*module->in_flight >= m.max_concurrent) {
+    log::debug("/probe over the module's max_concurrent",
+               {{"module", m.name}, {"max_concurrent", std::to_string(m.max_concurrent)}});
+    auto r = text(http::status::service_unavailable,
+                  "module " + m.name + " already runs " + std::to_string(*module->in_flight) +
+                      " /probe sessions (max_concurrent = " + std::to_string(m.max_concurrent) +
+                      "); try again later");
+    r.set(http::field::retry_after, "1");
+    co_return r;
+  }
+  const auto header = request.find("X-Prometheus-Scrape-Timeout-Seconds");
+  const auto timeout = probe_deadline(
+      m.settings.timeout,
+      header == request.end() ? std::nullopt : std::optional<std::string_view>(header->value()));
+  co_return co_await run(module, std::move(*target), timeout, check_addresses && !literal);
+}
+
+asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state> module,
+                                                   probe_target target,
+                                                   std::chrono::milliseconds timeout,
+                                                   bool check_addresses) {
+  const slot taken(module->in_flight, in_flight_);
+  const config::probe_module& m = module->module;
+  const auto deadline = clock::now() + timeout;
+  const std::string what = config::host_port(target.host, target.port);
+
+  if (check_addresses) {
+    // Only to tell the client why, with a 400; what protects is the session's own check of the
+    // addresses it connects to (address_allowed below). A lookup that fails goes on to the
+    // session, which reports it as resolve_failed like a scheduled target's.
+    auto resolved = co_await resolver_.resolve(target.host, target.port, deadline);
+    if (resolved.ok()) {
+      std::string addresses;
+      bool any = false;
+      for (const auto& e : resolved.endpoints) {
+        any = any || cidrs_allow(m.allowed, e.address());
+        if (!addresses.empty()) addresses += ", ";
+        addresses += e.address().to_string();
+      }
+      if (!any) {
+        co_return refuse("target " + what + " refused: host " + target.host +
+                         " matches none of module " + m.name + "'s allowed_hosts and resolves to " +
+                         addresses + ", none of them in its allowed_cidrs");
+      }
+    }
+  }
+
+  config::target t = config::module_target(m, target.host, target.port);
+  t.timeout =
+      std::max(std::chrono::milliseconds(1),
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+
+  probes::session_options options = session_options_for(t);
+  options.tls_context = module->tls_context;
+  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) options.due[p] = t.probes[p];
+  if (check_addresses) {
+    options.address_allowed = [module](const asio::ip::address& address) {
+      return cidrs_allow(module->module.allowed, address);
+    };
+  }
+  const auto result = co_await probes::run_session(options, resolver_);
+
+  target_status run;
+  run.config = std::make_shared<const config::target>(std::move(t));
+  run.record(result, unix_now());
+  if (log::debug_enabled()) {
+    log::debug("/probe run", {{"module", m.name},
+                              {"target", what},
+                              {"duration_seconds", std::to_string(result.total_seconds)},
+                              {"detail", result.detail}});
+  }
+  http_response r{http::status::ok, 11};
+  r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  r.body() = render_probe_run(run);
+  co_return r;
+}
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,166 @@
+// `diagnose`: plans (exporter/diagnose_plan), runs (exporter/diagnose_run) and reports
+// (exporter/diagnose_report); this file only puts the three in order and picks the exit status.
+#include "exporter/cli/diagnose.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "config/config.hpp"
+#include "config/presets.hpp"
+#include "exporter/views/advice.hpp"
+#include "exporter/runtime/clock.hpp"
+#include "exporter/cli/diagnose_dnsbl.hpp"
+#include "exporter/cli/diagnose_plan.hpp"
+#include "exporter/cli/diagnose_report.hpp"
+#include "exporter/cli/diagnose_run.hpp"
+
+namespace smtp_exporter::exporter {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostream& err) {
+  plan p;
+  std::string error;
+  if (!make_plan(options, p, error) || !prepare_plan(p, error)) {
+    err << "smtp_exporter diagnose: " << error << "\n";
+    if (options.json) {
+      out << json::serialize(json::object{{"target", options.target},
+                                          {"error", error},
+                                          {"exit_code", exit_code::usage}})
+          << "\n";
+    }
+    return exit_code::usage;
+  }
+
+  std::vector<port_run> runs;
+  std::optional<dnsbl_diagnosis> dnsbl;
+  try {
+    asio::io_context io{1};
+    probes::dns_resolver resolver(io.get_executor());
+    if (!options.json) print_header(out, p);
+    for (const auto& port : p.ports) {
+      if (!options.json) {
+        out << "\n" << config::host_port(p.target.host, port.port) << " ("
+            << config::to_string(port.mode) << ")\n";
+      }
+      runs.push_back(run_port(io, resolver, p, port, options.json ? nullptr : &out));
+      if (!options.json) print_port_result(out, p, runs.back(), options.verbose, unix_now());
+    }
+    // The checklist's last item: is this machine's IP on a block list?
+    if (p.dnsbl) dnsbl = diagnose_dnsbl(io, *p.dnsbl, options.json ? nullptr : &out);
+  } catch (const std::exception& e) {
+    err << "smtp_exporter diagnose: internal error: " << e.what() << "\n";
+    return exit_code::internal_error;
+  }
+
+  // The first port (in the order tried) that failed decides the exit code.
+  failure_class first_failure = failure_class::none;
+  std::size_t failed = 0;
+  for (const auto& run : runs) {
+    if (run.passed()) continue;
+    if (failed++ == 0) first_failure = run.cls;
+  }
+  const int code = exit_code_for(first_failure);
+
+  const double now = unix_now();
+  if (options.json) {
+    json::object doc;
+    doc["target"] = p.target.name;
+    doc["source"] = p.source;
+    doc["provider"] = p.provider ? json::value(p.provider->name) : json::value(nullptr);
+    doc["host"] = p.target.host;
+    doc["openssl_version"] = openssl_version();
+    doc["passed"] = failed == 0;
+    doc["exit_code"] = code;
+    json::array ports;
+    for (const auto& run : runs) ports.push_back(port_json(p, run, now));
+    doc["ports"] = std::move(ports);
+    if (dnsbl) doc["dnsbl"] = std::move(dnsbl->lookups);
+    out << json::serialize(doc) << "\n";
+    return code;
+  }
+
+  out << "\nverdict for " << p.target.host << ":\n";
+  for (const auto& run : runs) {
+    char label[32];
+    std::snprintf(label, sizeof label, "%-16s", port_label(run.port).c_str());
+    out << "  " << label << "  ";
+    if (run.passed()) {
+      out << "works (" << probes_text(run) << ")\n";
+    } else {
+      out << probes::to_string(run.failure.reason) << ": " << headline(run.failure.reason) << "\n";
+    }
+  }
+  if (dnsbl) {
+    out << "  DNSBL             ";
+    if (dnsbl->listed > 0) {
+      out << "egress IP LISTED: " << dnsbl->listed << " listing(s), " << dnsbl->listed_blocking
+          << " on lists marked blocking\n";
+    } else if (dnsbl->egress_ips == 0) {
+      out << "no egress IP found to check\n";
+    } else {
+      out << "not listed" << (dnsbl->errors > 0 ? " where lists answered; " : "")
+          << (dnsbl->errors > 0 ? std::to_string(dnsbl->errors) + " lookup(s) failed (unknown)"
+                                : "")
+          << "\n";
+    }
+  }
+  if (failed == 0) {
+    out << "all " << runs.size() << (runs.size() == 1 ? " port" : " ports")
+        << " passed; exit status 0\n";
+  } else {
+    out << failed << " of " << runs.size() << (runs.size() == 1 ? " port" : " ports")
+        << " failed; exit status " << code << " (" << to_string(first_failure) << ")\n";
+  }
+  return code;
+}
+
+int run_providers(bool as_json, std::ostream& out) {
+  if (as_json) {
+    json::array list;
+    for (const auto& preset : config::provider_presets()) {
+      json::array ports;
+      for (std::size_t i = 0; i < preset.ports.size(); ++i) {
+        ports.push_back(json::object{{"port", preset.ports[i].port},
+                                     {"tls", config::to_string(preset.ports[i].tls)},
+                                     {"default", i == 0}});
+      }
+      list.push_back(json::object{{"provider", preset.name},
+                                  {"name", preset.display_name},
+                                  {"host", preset.host},
+                                  {"ports", std::move(ports)},
+                                  {"authorization_code", preset.authorization_code},
+                                  {"password_note", preset.password_note}});
+    }
+    out << json::serialize(list) << "\n";
+    return 0;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "%-10s %-20s %-24s %-46s %s\n", "PROVIDER", "NAME", "HOST",
+                "PORTS (TLS MODE; FIRST IS THE DEFAULT)", "NOTE");
+  out << line;
+  for (const auto& preset : config::provider_presets()) {
+    std::string ports;
+    for (const auto& pp : preset.ports) {
+      if (!ports.empty()) ports += ", ";
+      ports += port_label({pp.port, pp.tls});
+    }
+    std::snprintf(line, sizeof line, "%-10.*s %-20.*s %-24.*s %-46s %s\n",
+                  static_cast<int>(preset.name.size()), preset.name.data(),
+                  static_cast<int>(preset.display_name.size()), preset.display_name.data(),
+                  static_cast<int>(preset.host.size()), preset.host.data(), ports.c_str(),
+                  preset.password_note.empty()
+                      ? ""
+                      : ("password: " + std::string(preset.password_note)).c_str());
+    out << line;
+  }
+  out << "\nCheck one from this machine: smtp_exporter diagnose PROVIDER (every port is tried).\n";
+  return 0;
+}
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,224 @@
+#include "exporter/cli/diagnose_plan.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace smtp_exporter::exporter {
+
+namespace {
+constexpr auto default_timeout = std::chrono::seconds(10);
+constexpr config::duration max_diagnose_timeout = std::chrono::minutes(10);
+}  // namespace
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+bool split_address(const std::string& text, std::string& host, std::uint16_t& port,
+                   std::string& error) {
+  port = 0;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) {
+      error = "missing ] in " + text;
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    std::string rest = text.substr(close + 1);
+    if (rest.empty()) return !host.empty();
+    if (rest.front() != ':' || !parse_port(rest.substr(1))) {
+      error = "bad port in " + text;
+      return false;
+    }
+    port = *parse_port(rest.substr(1));
+    return !host.empty();
+  }
+  auto colon = text.find(':');
+  if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
+    host = text.substr(0, colon);
+    auto p = parse_port(text.substr(colon + 1));
+    if (!p) {
+      error = "bad port in " + text + " (want 1..65535)";
+      return false;
+    }
+    port = *p;
+  } else {
+    host = text;  // a name, or a bare IPv6 address
+  }
+  if (host.empty() ||
+      std::any_of(host.begin(), host.end(), [](char c) { return c == ' ' || c < 0x20; })) {
+    error = "bad host in " + text;
+    return false;
+  }
+  return true;
+}
+
+bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
+  config::target& t = p.target;
+  bool found = false;
+  if (!o.config_file.empty()) {
+    auto loaded = config::load_file(o.config_file);
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) error += e + "\n";
+      error += o.config_file + ": configuration is invalid";
+      return false;
+    }
+    if (loaded.config->dnsbl.enabled) p.dnsbl = loaded.config->dnsbl;
+    for (const auto& candidate : loaded.config->targets) {
+      if (candidate.name != o.target) continue;
+      t = candidate;
+      p.source = "config";
+      p.provider = t.provider.empty() ? nullptr : config::find_provider(t.provider);
+      p.ports.push_back({t.port, t.tls});
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    t.name = o.target;
+    t.ehlo_name = config::default_ehlo_name();
+    t.timeout = default_timeout;
+    if (const auto* preset = config::find_provider(o.target)) {
+      p.source = "provider";
+      p.provider = preset;
+      t.provider = preset->name;
+      t.host = preset->host;
+      for (const auto& pp : preset->ports) p.ports.push_back({pp.port, pp.tls});
+    } else {
+      std::uint16_t port = 0;
+      std::string address_error;
+      if (!split_address(o.target, t.host, port, address_error)) {
+        error = "unknown target \"" + o.target + "\": " + address_error;
+        return false;
+      }
+      if (port == 0 && o.ports.empty()) {
+        error = "unknown target \"" + o.target +
+                "\": not a provider (see `smtp_exporter providers`), not host:port" +
+                (o.config_file.empty() ? std::string(", and no --config.file given")
+                                       : ", and no target of that name in " + o.config_file);
+        return false;
+      }
+      p.source = "address";
+      if (port != 0) p.ports.push_back({port, config::tls_mode_for_port(nullptr, port)});
+    }
+  }
+
+  if (!o.host.empty()) t.host = o.host;
+  if (!o.ports.empty()) {
+    std::vector<port_plan> ports;
+    for (auto port : o.ports) {
+      // A config target keeps its own mode on its own port.
+      auto mode = p.source == "config" && port == t.port
+                      ? t.tls
+                      : config::tls_mode_for_port(p.provider, port);
+      auto same = [port](const port_plan& x) { return x.port == port; };
+      if (std::none_of(ports.begin(), ports.end(), same)) ports.push_back({port, mode});
+    }
+    p.ports = std::move(ports);
+  }
+  if (!o.tls.empty()) {
+    auto mode = config::parse_tls_mode(o.tls);
+    if (!mode) {
+      error = "--tls: want none, starttls or implicit";
+      return false;
+    }
+    for (auto& port : p.ports) port.mode = *mode;
+  }
+  if (!o.server_name.empty()) t.tls_config.edit().server_name = o.server_name;
+  if (!o.ca_file.empty()) t.tls_config.edit().ca_file = o.ca_file;
+  if (o.insecure_skip_verify) t.tls_config.edit().insecure_skip_verify = true;
+  if (!o.ehlo_name.empty()) t.ehlo_name = o.ehlo_name;
+  if (o.allow_plaintext) t.allow_plaintext = true;
+  if (o.allow_unverified_credentials) t.allow_unverified_credentials = true;
+  if (!o.timeout.empty()) {
+    auto d = config::parse_duration(o.timeout);
+    if (!d || d->count() <= 0) {
+      error = "--timeout: want a duration such as 10s or 1500ms";
+      return false;
+    }
+    // The deadline is now + timeout on a nanosecond clock: an unbounded value overflows it into
+    // the past. Ten minutes is far past any SMTP server's own timeouts.
+    if (*d > max_diagnose_timeout) {
+      error = "--timeout: at most " + config::format_duration(max_diagnose_timeout);
+      return false;
+    }
+    t.timeout = *d;
+  }
+
+  const int secrets = !o.password_file.empty() + !o.password_env.empty() + !o.token_file.empty();
+  if (secrets > 1) {
+    error = "give one of --password-file, --password-env, --token-file";
+    return false;
+  }
+  if (!o.username.empty() || secrets > 0) {
+    if (o.username.empty() || secrets == 0) {
+      error = "AUTH needs --username and one of --password-file, --password-env, --token-file "
+              "(never a password on the command line)";
+      return false;
+    }
+    config::auth_settings auth;
+    auth.username = o.username;
+    auth.password_file = o.password_file;
+    auth.password_env = o.password_env;
+    auth.token_file = o.token_file;
+    t.auth = auth;
+  }
+  if (!o.auth_mechanism.empty()) {
+    auto m = config::parse_auth_mechanism(o.auth_mechanism);
+    if (!m) {
+      error = "--auth-mechanism: want auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2";
+      return false;
+    }
+    if (!t.auth) {
+      error = "--auth-mechanism needs credentials (--username and --password-file, ...)";
+      return false;
+    }
+    t.auth->mechanism = *m;
+  }
+  if (!o.mail_from.empty() || !o.rcpt_to.empty()) {
+    config::envelope_settings envelope;
+    envelope.mail_from = o.mail_from;
+    envelope.rcpt_to = o.rcpt_to;
+    if (envelope.mail_from.empty() && t.auth && !config::address_problem(t.auth->username)) {
+      envelope.mail_from = t.auth->username;
+    }
+    if (envelope.rcpt_to.empty()) {
+      error = "--mail-from needs --rcpt-to (the envelope probe sends both, never DATA)";
+      return false;
+    }
+    if (envelope.mail_from.empty()) {
+      error = "--rcpt-to needs --mail-from (the username is not an address)";
+      return false;
+    }
+    for (const auto& [flag, address] : {std::pair{"--mail-from", envelope.mail_from},
+                                        std::pair{"--rcpt-to", envelope.rcpt_to}}) {
+      if (auto problem = config::address_problem(address)) {
+        error = std::string(flag) + ": " + *problem;
+        return false;
+      }
+    }
+    t.envelope = envelope;
+  }
+  return true;
+}
+
+
+std::array<bool, probes::probe_kind_count> probes_due(const plan& p, const port_plan& port) {
+  std::array<bool, probes::probe_kind_count> due{};
+  auto set = [&due](probes::probe_kind k, bool value) { due[static_cast<std::size_t>(k)] = value; };
+  set(probes::probe_kind::banner, true);
+  set(probes::probe_kind::tls, port.mode != config::tls_mode::none);
+  set(probes::probe_kind::auth, p.target.auth.has_value());
+  set(probes::probe_kind::envelope, p.target.envelope.has_value());
+  return due;
+}
+
+}  // namespace smtp_exporter::exporter

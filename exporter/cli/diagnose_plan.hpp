@@ -1,0 +1,52 @@
+// diagnose, planning: from the flags (and the config file, when given) to what to probe. No
+// network, no secret read: unit-tested with plain values (tests/unit/diagnose_plan_test.cpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/presets.hpp"
+#include "exporter/cli/diagnose.hpp"
+#include "probes/core/result.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace smtp_exporter::exporter {
+
+struct port_plan {
+  std::uint16_t port = 0;
+  config::tls_mode mode = config::tls_mode::starttls;
+};
+
+// What to probe: one target's settings and the ports to try with them.
+struct plan {
+  std::string source;  // "config", "provider" or "address"
+  config::target target;
+  const config::provider_preset* provider = nullptr;
+  std::vector<port_plan> ports;
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // set by prepare_plan()
+  std::optional<config::dnsbl_settings> dnsbl;  // [dnsbl] of the config file, when enabled
+};
+
+// "25" -> 25; nullopt unless 1..65535.
+std::optional<std::uint16_t> parse_port(std::string_view text);
+// "host:port", "[v6]:port", "host", "v6". Port 0 when absent.
+bool split_address(const std::string& text, std::string& host, std::uint16_t& port,
+                   std::string& error);
+
+// Builds the plan from the flags; false with `error` set on a usage or configuration error.
+bool make_plan(const diagnose_options& o, plan& p, std::string& error);
+
+// The probes due on `port`, in stage order: banner always; tls unless plain text; auth with
+// credentials; envelope with addresses.
+std::array<bool, probes::probe_kind_count> probes_due(const plan& p, const port_plan& port);
+
+}  // namespace smtp_exporter::exporter

@@ -1,0 +1,37 @@
+// diagnose, running: the checks that need this machine (secrets readable, TLS files loaded), then
+// one SMTP session per port with the exporter's own session code, each step reported as it ends.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "exporter/views/advice.hpp"
+#include "exporter/cli/diagnose_plan.hpp"
+#include "exporter/views/display.hpp"
+#include "probes/dns/resolver.hpp"
+#include "probes/smtp/session.hpp"
+
+namespace smtp_exporter::exporter {
+
+// One port's run, as it happened.
+struct port_run {
+  port_plan port;
+  std::vector<probes::session_event> events;
+  probes::session_result result;
+  display::failure failure;  // the first failing probe; reason none when every probe passed
+  failure_class cls = failure_class::none;
+  bool passed() const { return failure.reason == probes::failure_reason::none; }
+};
+
+// Reads the secret once (a typo in its path is this machine's problem: said before connecting
+// anywhere) and loads the TLS context; false with `error` set.
+bool prepare_plan(plan& p, std::string& error);
+
+// Runs one session on `port`; `live`, when set, gets each step as it completes.
+port_run run_port(boost::asio::io_context& io, probes::dns_resolver& resolver, const plan& p,
+                  const port_plan& port, std::ostream* live);
+
+}  // namespace smtp_exporter::exporter

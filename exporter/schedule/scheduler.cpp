@@ -1,0 +1,461 @@
+#include "exporter/runtime/clock.hpp"
+#include "exporter/schedule/scheduler.hpp"
+#include "exporter/schedule/by_name.hpp"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <exception>
+#include <initializer_list>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/fnv1a.hpp"
+#include "exporter/runtime/log.hpp"
+#include "exporter/schedule/session_options.hpp"
+
+namespace smtp_exporter::exporter {
+
+namespace asio = boost::asio;
+using clock = scheduler_clock;
+
+namespace {
+
+std::atomic<bool> manual_time{false};
+std::atomic<scheduler_clock::rep> manual_ticks{0};
+
+}  // namespace
+
+scheduler_clock::time_point scheduler_clock::now() noexcept {
+  if (manual_time.load(std::memory_order_acquire))
+    return time_point(duration(manual_ticks.load(std::memory_order_acquire)));
+  return time_point(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+void scheduler_clock::set_manual(bool manual) {
+  manual_ticks.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_release);
+  manual_time.store(manual, std::memory_order_release);
+}
+
+void scheduler_clock::advance(duration d) {
+  manual_ticks.fetch_add(d.count(), std::memory_order_acq_rel);
+}
+
+bool scheduler_clock::manual() { return manual_time.load(std::memory_order_acquire); }
+
+scheduler_clock::duration scheduler_wait_traits::to_wait_duration(
+    const scheduler_clock::duration& d) {
+  return scheduler_clock::manual() ? std::min(d, scheduler_clock::duration::zero()) : d;
+}
+
+scheduler_clock::duration scheduler_wait_traits::to_wait_duration(
+    const scheduler_clock::time_point& t) {
+  return to_wait_duration(asio::wait_traits<scheduler_clock>::to_wait_duration(t));
+}
+
+std::chrono::milliseconds start_offset(const std::string& name,
+                                       std::chrono::milliseconds interval) {
+  if (interval.count() <= 0) return std::chrono::milliseconds(0);
+  // FNV-1a: stable across runs and builds, unlike std::hash.
+  const std::uint64_t h = fnv1a(name);
+  return std::chrono::milliseconds(h % static_cast<std::uint64_t>(interval.count()));
+}
+
+std::chrono::milliseconds startup_window_for(std::size_t targets,
+                                             std::chrono::milliseconds configured) {
+  if (configured.count() <= 0) return configured;
+  const auto needed = std::chrono::milliseconds(
+      static_cast<std::int64_t>(targets * 1000 / max_first_runs_per_second));
+  return std::max(configured, needed);
+}
+
+std::chrono::milliseconds first_run_offset(const std::string& name,
+                                           std::chrono::milliseconds interval,
+                                           std::chrono::milliseconds startup_window) {
+  auto offset = start_offset(name, interval);
+  if (startup_window.count() <= 0 || interval <= startup_window) return offset;
+  // Intervals are at most a week and windows shorter than the interval: no overflow here.
+  return std::chrono::milliseconds(offset.count() * startup_window.count() / interval.count());
+}
+
+std::chrono::milliseconds second_run_offset(const std::string& name,
+                                            std::chrono::milliseconds interval,
+                                            std::chrono::milliseconds probe_interval,
+                                            std::chrono::milliseconds startup_window) {
+  const auto first = first_run_offset(name, interval, startup_window);
+  auto second = start_offset(name, interval);
+  while (second < first + probe_interval / 2) second += probe_interval;
+  return second;
+}
+
+std::size_t tls_settings_hash::operator()(const config::tls_settings& tls) const {
+  std::hash<std::string_view> text;
+  std::size_t seed = 0;
+  for (const std::string* field :
+       {&tls.server_name, &tls.ca_file, &tls.cert_file, &tls.key_file, &tls.min_version}) {
+    hash_combine(seed, text(*field));
+  }
+  hash_combine(seed, static_cast<std::size_t>(tls.insecure_skip_verify));
+  return seed;
+}
+
+struct scheduler::runner {
+  runner(std::shared_ptr<const config::target> t, std::shared_ptr<asio::ssl::context> tls)
+      : target(std::move(t)), tls_context(std::move(tls)) {}
+  std::shared_ptr<const config::target> target;
+  // Each run's session_options hold a copy, which stays alive even if a reload replaces this one.
+  // The options are made per run rather than kept here: 448 bytes a target (bench/README.md).
+  std::shared_ptr<asio::ssl::context> tls_context;
+  clock::time_point scheduled{};  // when apply() started this runner
+  std::array<clock::time_point, probes::probe_kind_count> next_due{};
+  // The run's own timer while it waits for a slot or for its predecessors (it lives in the run's
+  // frame); null otherwise. Cancelling it wakes the run.
+  scheduler_timer* wait_timer = nullptr;
+  std::chrono::milliseconds startup_window{0};  // for this runner's first run
+  bool first_run = true;
+  bool stopped = false;
+  bool has_slot = false;
+  bool in_session = false;
+  bool waiting_for_predecessors = false;
+  std::array<probes::failure_reason, probes::probe_kind_count> last_reason{};
+  std::array<bool, probes::probe_kind_count> reported{};
+  // Across a reload: runners of the old config still in a session that this one must wait for,
+  // and the runners waiting for this one.
+  std::vector<std::shared_ptr<runner>> predecessors;
+  std::vector<std::weak_ptr<runner>> successors;
+
+  void stop() {
+    stopped = true;
+    if (wait_timer) wait_timer->cancel();
+  }
+};
+
+scheduler::scheduler(asio::any_io_executor executor, status_store& store, settings s)
+    : executor_(executor),
+      store_(store),
+      settings_(s),
+      resolver_(executor),
+      session_runner_([this](const probes::session_options& o) {
+        return probes::run_session(o, resolver_);
+      }),
+      timer_(executor) {
+  if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
+}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::set_session_runner(session_runner runner) { session_runner_ = std::move(runner); }
+
+void scheduler::apply(const std::vector<config::target>& targets,
+                      std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
+  const auto by_name = [](const std::shared_ptr<runner>& r, const std::string& name) {
+    return r->target->name < name;
+  };
+  std::vector<bool> kept_runner(runners_.size(), false);  // by index in runners_ (sorted by name)
+  std::vector<std::shared_ptr<runner>> next;
+  next.reserve(targets.size());
+  std::vector<std::shared_ptr<runner>> fresh;
+  std::vector<std::shared_ptr<const config::target>> canonical;
+  canonical.reserve(targets.size());
+  std::size_t started = 0, kept = 0;
+  for (const auto& t : targets) {
+    auto tls_it = tls_contexts.find(t.name);
+    auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
+    auto old = std::lower_bound(runners_.begin(), runners_.end(), t.name, by_name);
+    const auto index = static_cast<std::size_t>(old - runners_.begin());
+    if (old != runners_.end() && (*old)->target->name == t.name && !kept_runner[index] &&
+        *(*old)->target == t) {
+      // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
+      (*old)->tls_context = tls;
+      canonical.push_back((*old)->target);
+      next.push_back(*old);
+      kept_runner[index] = true;
+      ++kept;
+      continue;
+    }
+    auto copy = t;
+    if (copy.tls_config.pointer()) {
+      copy.tls_config =
+          config::shared_value<config::tls_settings>(tls_settings_.intern(*copy.tls_config));
+    }
+    auto r = std::make_shared<runner>(std::make_shared<const config::target>(std::move(copy)), tls);
+    canonical.push_back(r->target);
+    next.push_back(r);
+    fresh.push_back(std::move(r));
+    ++started;
+  }
+  // What was not kept was removed or changed.
+  for (std::size_t i = 0; i < runners_.size(); ++i) {
+    if (kept_runner[i]) runners_[i] = nullptr;
+  }
+  std::erase_if(runners_, [](const auto& r) { return r == nullptr; });
+  std::size_t stopped = runners_.size();
+  std::erase_if(draining_, [](const auto& d) { return !d->in_session; });
+  for (auto& r : runners_) {
+    r->stop();
+    if (r->in_session) draining_.push_back(r);
+  }
+  if (stopped > 0) queue_.erase_if([](const auto& r) { return r->stopped; });
+  // A new runner for the same target, or for the same server under another name, starts its first
+  // session only after the old one's ends (within that one's timeout).
+  for (auto& r : fresh) {
+    for (auto& d : draining_) {
+      if (d->target->name != r->target->name &&
+          (d->target->host != r->target->host || d->target->port != r->target->port))
+        continue;
+      r->predecessors.push_back(d);
+      d->successors.push_back(r);
+    }
+  }
+  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->target->name; });
+  runners_ = std::move(next);
+  store_.set_targets(canonical);
+  const auto window = startup_window_for(fresh.size(), settings_.startup_window);
+  const auto now = clock::now();
+  for (auto& r : fresh) {
+    r->startup_window = window;
+    r->scheduled = now;
+    const config::target& t = *r->target;
+    const auto first = now + first_run_offset(t.name, t.interval, window);
+    bool any = false;
+    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+      if (t.probes[p]) {
+        r->next_due[p] = first;
+        any = true;
+      }
+    }
+    if (any) enqueue(std::move(r));
+  }
+  // The config's parse tree (freed by now, on the thread that parsed it) and the records and
+  // runners a reload replaced leave free pages in malloc's arenas; give them back, so the
+  // exporter's RSS is what it holds (at 10,000 targets the parse alone leaves ~30 MiB).
+  malloc_trim(0);
+  log::info("targets scheduled", {{"targets", std::to_string(runners_.size())},
+                                  {"started", std::to_string(started)},
+                                  {"unchanged", std::to_string(kept)},
+                                  {"stopped", std::to_string(stopped)}});
+}
+
+void scheduler::host(std::shared_ptr<check_runner> runner) {
+  runner->start(executor_);
+  log::info("check runner started", {{"kind", std::string(runner->kind())}});
+  std::lock_guard lock(hosted_mutex_);
+  hosted_.push_back(std::move(runner));
+}
+
+std::size_t scheduler::in_flight() const {
+  std::size_t n = in_flight_.load(std::memory_order_relaxed);
+  std::lock_guard lock(hosted_mutex_);
+  for (const auto& h : hosted_) n += h->in_flight();
+  return n;
+}
+
+void scheduler::stop() {
+  std::vector<std::shared_ptr<check_runner>> hosted;
+  {
+    std::lock_guard lock(hosted_mutex_);
+    hosted.swap(hosted_);
+  }
+  for (auto& h : hosted) h->stop();
+  for (auto& r : runners_) r->stop();
+  runners_.clear();
+  queue_.clear();
+  timer_armed_ = false;
+  ++timer_generation_;
+  timer_.cancel();
+}
+
+void scheduler::enqueue(std::shared_ptr<runner> r) {
+  auto wake = clock::time_point::max();
+  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+    if (r->target->probes[p]) wake = std::min(wake, r->next_due[p]);
+  }
+  queue_.push(wake, std::move(r));
+  arm_timer();
+}
+
+void scheduler::arm_timer() {
+  if (queue_.empty()) return;
+  const auto wake = queue_.top().due;
+  // A wait that ends no later than the earliest entry serves it too: on_timer() takes every
+  // entry due by then and arms the timer again.
+  if (timer_armed_ && timer_expiry_ <= wake) return;
+  timer_armed_ = true;
+  timer_expiry_ = wake;
+  const auto generation = ++timer_generation_;
+  timer_.expires_at(wake);  // cancels the wait it replaces
+  timer_.async_wait([this, generation, alive = std::weak_ptr<const bool>(alive_)](
+                        const boost::system::error_code& ec) {
+    // A replaced wait may have completed before it could be cancelled: its generation tells.
+    if (ec == asio::error::operation_aborted || alive.expired() || generation != timer_generation_)
+      return;
+    timer_armed_ = false;
+    on_timer();
+  });
+}
+
+void scheduler::on_timer() {
+  const auto now = clock::now();
+  while (!queue_.empty() && queue_.top().due <= now) {
+    auto r = queue_.pop().value;
+    if (r->stopped) continue;
+    const config::target& t = *r->target;
+    std::array<bool, probes::probe_kind_count> due{};
+    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+      due[p] = t.probes[p] && r->next_due[p] <= now;
+    }
+    asio::co_spawn(executor_, run_once(r, due), [name = t.name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("target runner failed", {{"target", name}, {"err", ex.what()}});
+      }
+    });
+  }
+  arm_timer();
+}
+
+asio::awaitable<void> scheduler::acquire_slot(std::shared_ptr<runner> r) {
+  if (slots_used_ < settings_.max_in_flight) {
+    ++slots_used_;
+    r->has_slot = true;
+    co_return;
+  }
+  // A stopped waiter is woken by stop() and leaves; release_slot() skips it when it comes up,
+  // which keeps stopping many waiters linear.
+  slot_waiters_.push_back(r);
+  r->wait_timer->expires_at(clock::time_point::max());
+  co_await r->wait_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+void scheduler::release_slot() {
+  while (!slot_waiters_.empty()) {
+    auto next = std::move(slot_waiters_.front());
+    slot_waiters_.pop_front();
+    if (next->stopped) continue;  // it is leaving; the slot goes to the next waiter
+    next->has_slot = true;
+    if (next->wait_timer) next->wait_timer->cancel();
+    return;
+  }
+  --slots_used_;
+}
+
+asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<runner> r) {
+  while (!r->stopped) {
+    std::erase_if(r->predecessors, [](const auto& p) { return !p->in_session; });
+    if (r->predecessors.empty()) co_return;
+    r->waiting_for_predecessors = true;
+    r->wait_timer->expires_at(clock::time_point::max());
+    co_await r->wait_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    r->waiting_for_predecessors = false;
+  }
+}
+
+asio::awaitable<void> scheduler::run_once(std::shared_ptr<runner> r,
+                                          std::array<bool, probes::probe_kind_count> due) {
+  const config::target& t = *r->target;
+  auto options = session_options_for(t);
+  options.tls_context = r->tls_context;
+  options.due = due;
+  {
+    // The run's own timer, for waits that another runner or release_slot() ends.
+    scheduler_timer wait_timer(executor_);
+    r->wait_timer = &wait_timer;
+    struct clear_on_exit {
+      runner& r;
+      ~clear_on_exit() { r.wait_timer = nullptr; }
+    } clear{*r};
+    co_await wait_for_predecessors(r);
+    if (r->stopped) co_return;
+    co_await acquire_slot(r);
+  }
+  if (r->stopped) {
+    // Stopped while waiting (or just after being handed a slot): never probe a removed target,
+    // nor race the runner that replaced it.
+    if (r->has_slot) {
+      r->has_slot = false;
+      release_slot();
+    }
+    co_return;
+  }
+  probes::session_result result;
+  bool session_failed = false;
+  {
+    // However the session ends, an exception included, its slot goes back and the runners
+    // waiting for it (after a reload) are woken: a leaked slot is lost to every target for good.
+    struct session_guard {
+      scheduler& s;
+      runner& r;
+      std::weak_ptr<const bool> alive;
+      ~session_guard() {
+        if (alive.expired()) return;
+        s.in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        r.in_session = false;
+        for (auto& w : r.successors) {
+          auto next = w.lock();
+          if (next && next->waiting_for_predecessors && next->wait_timer) next->wait_timer->cancel();
+        }
+        r.successors.clear();
+        if (r.has_slot) {
+          r.has_slot = false;
+          s.release_slot();
+        }
+      }
+    } guard{*this, *r, alive_};
+    r->in_session = true;
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    try {
+      result = co_await session_runner_(options);
+    } catch (const std::exception& e) {
+      // A session reports failures in its result; an exception is a bug. The target keeps its
+      // last result (which then ages into SMTPProbeResultsStale) and tries again next time.
+      log::error("probe session failed", {{"target", t.name}, {"err", e.what()}});
+      session_failed = true;
+    }
+  }
+  if (r->stopped) co_return;
+
+  if (!session_failed) store_.record(r->target, result, unix_now());
+  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+    const auto& outcome = result.probes[p];
+    if (!outcome.ran) continue;
+    auto probe_name = probes::to_string(static_cast<probes::probe_kind>(p));
+    auto reason = probes::to_string(outcome.reason);
+    if (!r->reported[p] || r->last_reason[p] != outcome.reason) {
+      // State changes are worth a line at info; every run is worth one at debug.
+      auto level = outcome.reason == probes::failure_reason::none ? log::info : log::warn;
+      level("probe result changed",
+            {{"target", t.name}, {"probe", probe_name}, {"result", reason},
+             {"detail", result.detail}});
+      r->reported[p] = true;
+      r->last_reason[p] = outcome.reason;
+    } else if (log::debug_enabled()) {
+      log::debug("probe run", {{"target", t.name}, {"probe", probe_name}, {"result", reason},
+                               {"duration_seconds", std::to_string(result.total_seconds)},
+                               {"detail", result.detail}});
+    }
+  }
+
+  const auto now = clock::now();
+  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
+    if (!due[p]) continue;
+    const auto interval = t.probe_interval[p];
+    if (r->first_run) {
+      // Back from the start-up window to the stable spread.
+      r->next_due[p] =
+          r->scheduled + second_run_offset(t.name, t.interval, interval, r->startup_window);
+    }
+    // Keep the grid: a slow or late run skips the slots it missed instead of bunching up.
+    while (r->next_due[p] <= now) r->next_due[p] += interval;
+  }
+  r->first_run = false;
+  enqueue(std::move(r));
+}
+
+}  // namespace smtp_exporter::exporter

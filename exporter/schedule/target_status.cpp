@@ -1,0 +1,169 @@
+#include "exporter/schedule/target_status.hpp"
+#include "exporter/schedule/by_name.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace smtp_exporter::exporter {
+
+std::uint32_t failure_counts::operator[](std::size_t r) const {
+  for (const auto& [reason, count] : counts_) {
+    if (static_cast<std::size_t>(reason) == r) return count;
+  }
+  return 0;
+}
+
+void failure_counts::add(probes::failure_reason r) {
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), r,
+                             [](const auto& entry, probes::failure_reason key) { return entry.first < key; });
+  if (it != counts_.end() && it->first == r) {
+    ++it->second;
+  } else {
+    counts_.insert(it, {r, 1});
+  }
+}
+
+std::size_t tls_facts_hash::operator()(const probes::tls_facts& t) const {
+  std::hash<std::string> text;
+  std::hash<double> number;
+  std::size_t seed = text(t.version);
+  hash_combine(seed, text(t.cipher));
+  for (const auto& c : t.chain) {
+    hash_combine(seed, static_cast<std::size_t>(c.depth));
+    hash_combine(seed, text(c.subject_cn));
+    hash_combine(seed, text(c.issuer_cn));
+    hash_combine(seed, number(c.not_before));
+    hash_combine(seed, number(c.not_after));
+  }
+  hash_combine(seed, t.chain_length);
+  hash_combine(seed, static_cast<std::size_t>(t.verified) | static_cast<std::size_t>(t.hostname_match) << 1 |
+                         static_cast<std::size_t>(t.ocsp_stapled) << 2);
+  hash_combine(seed, static_cast<std::size_t>(t.verify_reason));
+  hash_combine(seed, text(t.verify_error));
+  hash_combine(seed, static_cast<std::size_t>(t.ocsp));
+  hash_combine(seed, number(t.ocsp_next_update));
+  return seed;
+}
+
+void target_status::record(const probes::session_result& result, double end_timestamp,
+                           record_pool* pool) {
+  for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
+    const auto& outcome = result.probes[i];
+    if (!outcome.ran) continue;
+    auto& p = probes[i];
+    p.has_result = true;
+    p.reason = outcome.reason;
+    p.reply_code = outcome.reply_code;
+    p.enhanced_code = outcome.enhanced_code;
+    p.policy_rejected = outcome.policy_rejected;
+    p.last_run_timestamp = end_timestamp;
+    ++p.runs_total;
+    if (outcome.reason != probes::failure_reason::none) {
+      p.failures_total.add(outcome.reason);
+      ++p.consecutive_failures;
+    } else {
+      p.consecutive_failures = 0;
+    }
+  }
+  for (std::size_t i = 0; i < probes::phase_count; ++i) {
+    if (result.phase_seconds[i] >= 0) phase_seconds[i] = result.phase_seconds[i];
+  }
+  last_duration_seconds = result.total_seconds;
+  last_run_timestamp = end_timestamp;
+  if (result.ehlo_seen) {
+    ehlo = result.ehlo;
+    ehlo_seen = true;
+  }
+  greeting = result.greeting;
+  detail = result.detail;
+  peer_address = result.peer_address;
+  if (result.ip_protocol != 0) ip_protocol = result.ip_protocol;
+  std::string text;
+  std::size_t size = 0;
+  for (const auto& line : result.transcript) size += line.size() + 1;
+  text.reserve(size);
+  for (const auto& line : result.transcript) {
+    text += line;
+    text += '\n';
+  }
+  transcript = pool ? pool->transcripts.intern(std::move(text))
+                    : std::make_shared<const std::string>(std::move(text));
+  if (result.tls_seen) {
+    tls_seen = true;
+    tls = pool ? pool->tls.intern(result.tls) : std::make_shared<const probes::tls_facts>(result.tls);
+  }
+}
+
+status_store::records::const_iterator status_store::find_in(const records& in,
+                                                             std::string_view name) {
+  auto it = std::lower_bound(in.begin(), in.end(), name, [](const auto& record, std::string_view key) {
+    return record->config->name < key;
+  });
+  return it != in.end() && (*it)->config->name == name ? it : in.end();
+}
+
+void status_store::set_targets(const std::vector<std::shared_ptr<const config::target>>& targets) {
+  records next;
+  next.reserve(targets.size());
+  std::lock_guard lock(mutex_);
+  for (const auto& t : targets) {
+    auto it = find_in(targets_, t->name);
+    auto status = std::make_shared<target_status>();
+    if (it != targets_.end() && *(*it)->config == *t) *status = **it;
+    status->config = t;
+    next.push_back(std::move(status));
+  }
+  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->config->name; });
+  targets_ = std::move(next);
+}
+
+void status_store::record(const std::shared_ptr<const config::target>& target,
+                          const probes::session_result& result, double end_timestamp) {
+  std::shared_ptr<const target_status> current;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = find_in(targets_, target->name);
+    if (it == targets_.end() || (*it)->config != target) return;
+    current = *it;
+  }
+  // Build the next record outside the lock; only the runner of this target records it, so the
+  // record cannot change meanwhile except by set_targets(), which the check below catches.
+  auto next = std::make_shared<target_status>(*current);
+  next->record(result, end_timestamp, &pool_);
+  std::lock_guard lock(mutex_);
+  auto it = find_in(targets_, target->name);
+  if (it != targets_.end() && *it == current) {
+    targets_[static_cast<std::size_t>(it - targets_.cbegin())] = std::move(next);
+  }
+}
+
+std::vector<std::shared_ptr<const target_status>> status_store::shared_snapshot() const {
+  std::lock_guard lock(mutex_);
+  return targets_;
+}
+
+std::vector<target_status> status_store::snapshot() const {
+  auto shared = shared_snapshot();
+  std::vector<target_status> out;
+  out.reserve(shared.size());
+  for (const auto& s : shared) out.push_back(*s);
+  return out;
+}
+
+std::optional<target_status> status_store::find(std::string_view name) const {
+  std::shared_ptr<const target_status> found;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = find_in(targets_, name);
+    if (it == targets_.end()) return std::nullopt;
+    found = *it;
+  }
+  return *found;
+}
+
+std::size_t status_store::size() const {
+  std::lock_guard lock(mutex_);
+  return targets_.size();
+}
+
+}  // namespace smtp_exporter::exporter
