@@ -1,5 +1,7 @@
 // `smtp_exporter --config.check` does everything start-up does short of the network: a file that
 // passes the check also starts. Each failure is one exact, positioned line.
+#include <sys/stat.h>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -53,6 +55,7 @@ class config_check : public ::testing::TestWithParam<check_case> {
     pki_ = std::make_unique<test_pki>(dir_.path() / "pki");
     dir_.write("garbage.pem", "not a certificate\n");
     fs::create_directory(dir_.path() / "a_directory");
+    ASSERT_EQ(::mkfifo((dir_.path() / "fifo").c_str(), 0600), 0);
     write_encrypted_key(dir_.path() / "encrypted.pem");
   }
   void write_encrypted_key(const fs::path& path) {
@@ -98,6 +101,13 @@ std::string target_tls(const std::string& tls_lines) {
 const std::string missing_ca = target_tls("ca_file = \"DIR/nonexistent.pem\"\n");
 const std::string garbage_ca = target_tls("ca_file = \"DIR/garbage.pem\"\n");
 const std::string directory_ca = target_tls("ca_file = \"DIR/a_directory\"\n");
+// OpenSSL's own file reading waits for a FIFO's writer and reads /dev/zero without end: the TLS
+// files go through the bounded reader, which refuses both at once.
+const std::string endless_ca = target_tls("ca_file = \"/dev/zero\"\n");
+const std::string fifo_cert =
+    target_tls("cert_file = \"DIR/fifo\"\nkey_file = \"PKI/valid.key.pem\"\n");
+const std::string fifo_key =
+    target_tls("cert_file = \"PKI/valid.chain.pem\"\nkey_file = \"DIR/fifo\"\n");
 const std::string missing_cert =
     target_tls("cert_file = \"DIR/nonexistent.pem\"\nkey_file = \"PKI/valid.key.pem\"\n");
 const std::string garbage_cert =
@@ -149,6 +159,15 @@ INSTANTIATE_TEST_SUITE_P(
         check_case{"ca_file_is_a_directory", directory_ca.c_str(),
                    {"DIR/check.toml:6:11: target[0].tls.ca_file: cannot load CA file "
                     "\"DIR/a_directory\": is a directory"}},
+        check_case{"ca_file_that_never_ends", endless_ca.c_str(),
+                   {"DIR/check.toml:6:11: target[0].tls.ca_file: cannot load CA file "
+                    "\"/dev/zero\": not a regular file"}},
+        check_case{"client_certificate_is_a_fifo", fifo_cert.c_str(),
+                   {"DIR/check.toml:6:13: target[0].tls.cert_file: cannot load client "
+                    "certificate \"DIR/fifo\": not a regular file"}},
+        check_case{"client_key_is_a_fifo", fifo_key.c_str(),
+                   {"DIR/check.toml:7:12: target[0].tls.key_file: cannot load client key "
+                    "\"DIR/fifo\": not a regular file"}},
         check_case{"missing_client_certificate", missing_cert.c_str(),
                    {"DIR/check.toml:6:13: target[0].tls.cert_file: cannot load client "
                     "certificate \"DIR/nonexistent.pem\": " + nonexistent}},
