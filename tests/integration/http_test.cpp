@@ -179,7 +179,8 @@ TEST(http_headers, every_answer_says_nosniff) {
     const std::pair<const char*, const char*> requests[] = {
         {"GET", "/nope"}, {"DELETE", "/metrics"}, {"GET", "/metrics"}, {"POST", "/probe"},
         {"GET", "/-/healthy"}, {"GET", "/-/ready"}, {"GET", "/"},
-        {"GET", "/probe?module=none&target=a:25"}, {"GET", "/probe/debug"}};
+        {"GET", "/probe?module=none&target=a:25"}, {"GET", "/probe/debug"},
+        {"BAD REQUEST LINE", "/"}};  // the server's own 400
     for (const auto& [method, path] : requests) {
       auto reply = http_request(open.port(), method, path);
       EXPECT_NE(reply.status, 0) << method << " " << path;
