@@ -1,9 +1,14 @@
-// Wires the exporter together: config loading and reload, TLS contexts, the scheduler, the
-// metrics collector and the HTTP routes, all on one io_context; scrapes render on a helper thread.
+// The exporter's lifecycle: start (config, web config, listener), signals, reload, stop. It wires
+// the scheduler, the metrics collector, /probe and the HTTP routes together on one io_context;
+// scrapes render on their own thread, pages and config parsing on a helper thread. Its HTTP
+// endpoints are one table, built at construction in app_routes.cpp (routes.hpp); basic auth wraps
+// the table (basic_auth.hpp); prepared_config.hpp loads a config file for start and reload.
+//
+// Thread-safety: construct, start() and run() on one thread; every other member runs on the
+// io_context's single thread.
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,7 +20,10 @@
 
 #include "config/config.hpp"
 #include "exporter/dnsbl/runner.hpp"
+#include "exporter/app/prepared_config.hpp"
+#include "exporter/web/basic_auth.hpp"
 #include "exporter/web/http_server.hpp"
+#include "exporter/web/routes.hpp"
 #include "exporter/render/metrics.hpp"
 #include "exporter/app/probe_endpoint.hpp"
 #include "exporter/schedule/scheduler.hpp"
@@ -27,23 +35,6 @@
 #include "probes/tls/context.hpp"
 
 namespace smtp_exporter::exporter {
-
-// A config file parsed and its TLS contexts loaded, ready to apply; or the errors.
-struct prepared_config {
-  std::optional<config::exporter_config> config;
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> module_tls_contexts;
-  std::vector<std::string> errors;
-};
-
-// Parses `path` and loads what start-up loads without the network: every target's TLS files. Each
-// error is "FILE:LINE:COLUMN: KEY: message"; all of them, not just the first. Secrets
-// (password_file, token_file, password_env) are read at every probe, not here.
-prepared_config prepare_config(const std::string& path);
-
-// The error for a TLS file that did not load, at the key that named it.
-std::string tls_file_error(const config::exporter_config& config, std::size_t target,
-                           const probes::tls_context_error& failure);
 
 struct app_options {
   std::string config_file;
@@ -79,13 +70,13 @@ class app {
   boost::asio::awaitable<reload_outcome> reload(std::string trigger);
   void apply(prepared_config& prepared);
   status_page_options status_options() const;
-  // Basic auth and the configured headers around route().
-  boost::asio::awaitable<http_response> handle(const http_request& request);
-  boost::asio::awaitable<http_response> route(const http_request& request);
-  // nullopt when the request may proceed; else the answer (401, or 429 when too many checks wait).
-  boost::asio::awaitable<std::optional<http_response>> authorize(
-      std::shared_ptr<const web_state> web, const http_request& request);
-  boost::asio::awaitable<void> watch_web_config();
+  // The HTTP endpoints (app_routes.cpp): every one the exporter serves, with its methods, whether
+  // it answers without credentials, and its handler.
+  route_table make_routes();
+  boost::asio::awaitable<http_response> serve_metrics(const http_request& request);
+  boost::asio::awaitable<http_response> serve_reload(const http_request& request);
+  boost::asio::awaitable<http_response> serve_status_page(const http_request& request);
+  boost::asio::awaitable<http_response> serve_debug_page(const http_request& request);
   void wait_for_stop();
   void wait_for_reload();
   boost::asio::awaitable<void> reload_on_signal();
@@ -103,16 +94,14 @@ class app {
   // Hosted by the scheduler (its second kind of runner), which stops it with the sessions.
   std::shared_ptr<dnsbl_runner> dnsbl_ = std::make_shared<dnsbl_runner>(io_.get_executor());
   probe_endpoint probe_endpoint_;
+  // The routes, behind the web config's basic auth; its bcrypt thread is stopped in ~app.
+  basic_auth web_handler_;
   http_server http_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signals_;
   bool ready_ = false;
   bool reloading_ = false;
   std::shared_ptr<web_security> web_;
-  // bcrypt checks (tens of ms each) run here, never on the loop; at most this many wait.
-  boost::asio::thread_pool auth_checks_{1};
-  std::size_t auth_checks_pending_ = 0;
-  static constexpr std::size_t max_auth_checks_pending = 8;
   int exit_code_ = 0;
 };
 

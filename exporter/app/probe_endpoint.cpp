@@ -10,7 +10,9 @@
 #include "exporter/runtime/log.hpp"
 #include "exporter/render/metrics.hpp"
 #include "exporter/schedule/session_options.hpp"
-#include "exporter/views/status_page.hpp"
+#include "exporter/web/responses.hpp"
+#include "common/host_port.hpp"
+#include "common/text_escape.hpp"
 #include "exporter/schedule/target_status.hpp"
 #include "probes/core/verdicts.hpp"
 
@@ -29,18 +31,9 @@ struct probe_endpoint::module_state {
 
 namespace {
 
-http_response text(http::status status, std::string body) {
-  http_response r{status, 11};
-  r.set(http::field::content_type, "text/plain; charset=utf-8");
-  // The body quotes the request: never let a browser sniff it into HTML.
-  r.set("X-Content-Type-Options", "nosniff");
-  r.body() = std::move(body) + "\n";
-  return r;
-}
-
 http_response refuse(std::string reason) {
   log::debug("/probe refused", {{"reason", reason}});
-  return text(http::status::bad_request, std::move(reason));
+  return text_response(http::status::bad_request, std::move(reason) + "\n");
 }
 
 // A request's own text in a message, bounded and printable, since it comes from the client.
@@ -97,44 +90,33 @@ std::chrono::milliseconds probe_deadline(std::chrono::milliseconds module_timeou
 }
 
 std::optional<probe_target> parse_probe_target(std::string_view text, std::string& error) {
-  std::string_view host;
-  std::string_view port_text;
-  if (text.starts_with('[')) {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      error = "target " + client_text(text) + " must be HOST:PORT or [IPV6]:PORT";
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-    if (host.find(':') == std::string_view::npos) {
-      error = "target " + client_text(text) + ": brackets are for IPv6 addresses only";
-      return std::nullopt;
-    }
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon) {
-      error = "target " + client_text(text) +
-              " must be HOST:PORT (an IPv6 address in brackets: [::1]:25); the port is required";
-      return std::nullopt;
-    }
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
+  host_port_problem problem;
+  const auto parts = split_host_port(text, problem);
+  if (!parts || (parts->bracketed && !parts->port)) {
+    error = "target " + client_text(text) + " must be HOST:PORT or [IPV6]:PORT";
+    return std::nullopt;
   }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
-      port == 0 || port > 65535) {
+  if (parts->bracketed && parts->host.find(':') == std::string_view::npos) {
+    error = "target " + client_text(text) + ": brackets are for IPv6 addresses only";
+    return std::nullopt;
+  }
+  if (!parts->port) {
+    error = "target " + client_text(text) +
+            " must be HOST:PORT (an IPv6 address in brackets: [::1]:25); the port is required";
+    return std::nullopt;
+  }
+  const auto port = parse_port(*parts->port);
+  if (!port) {
     error = "target " + client_text(text) + ": the port must be a number from 1 to 65535";
     return std::nullopt;
   }
-  std::string problem;
-  auto normalized = config::normalize_host(host, problem);
+  std::string host_problem;
+  auto normalized = config::normalize_host(parts->host, host_problem);
   if (!normalized) {
-    error = "target " + client_text(text) + ": " + problem;
+    error = "target " + client_text(text) + ": " + host_problem;
     return std::nullopt;
   }
-  return probe_target{std::move(*normalized), static_cast<std::uint16_t>(port)};
+  return probe_target{std::move(*normalized), *port};
 }
 
 probe_endpoint::probe_endpoint(asio::any_io_executor executor)
@@ -160,11 +142,6 @@ void probe_endpoint::apply(
 }
 
 asio::awaitable<http_response> probe_endpoint::handle(const http_request& request) {
-  if (request.method() != http::verb::get) {
-    auto r = text(http::status::method_not_allowed, "method not allowed");
-    r.set(http::field::allow, "GET");
-    co_return r;
-  }
   const std::string_view uri = request.target();
   const auto question = uri.find('?');
   const std::string_view query =
@@ -210,10 +187,11 @@ asio::awaitable<http_response> probe_endpoint::handle(const http_request& reques
   if (*module->in_flight >= m.max_concurrent) {
     log::debug("/probe over the module's max_concurrent",
                {{"module", m.name}, {"max_concurrent", std::to_string(m.max_concurrent)}});
-    auto r = text(http::status::service_unavailable,
-                  "module " + m.name + " already runs " + std::to_string(*module->in_flight) +
-                      " /probe sessions (max_concurrent = " + std::to_string(m.max_concurrent) +
-                      "); try again later");
+    auto r = text_response(http::status::service_unavailable,
+                           "module " + m.name + " already runs " +
+                               std::to_string(*module->in_flight) +
+                               " /probe sessions (max_concurrent = " +
+                               std::to_string(m.max_concurrent) + "); try again later\n");
     r.set(http::field::retry_after, "1");
     co_return r;
   }
@@ -278,8 +256,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
                               {"duration_seconds", std::to_string(result.total_seconds)},
                               {"detail", result.detail}});
   }
-  http_response r{http::status::ok, 11};
-  r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  auto r = make_response(http::status::ok, exposition_content_type);
   r.body() = render_probe_run(run);
   co_return r;
 }

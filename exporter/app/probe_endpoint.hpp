@@ -12,6 +12,8 @@
 //   X-Prometheus-Scrape-Timeout-Seconds minus a margin, so the answer beats the scrape timeout.
 // - Runs on the exporter's event loop as a coroutine; /metrics scrapes never wait for it.
 //
+// Answers are made by exporter/web/responses.hpp, like every other route's.
+//
 // Thread-safety: apply() and handle() on the endpoint's executor.
 #pragma once
 
@@ -50,7 +52,8 @@ std::optional<config::ip_address> to_config_address(const boost::asio::ip::addre
 // Whether `allowed`'s CIDRs hold `address`; one without a config form is in none.
 bool cidrs_allow(const config::allow_list& allowed, const boost::asio::ip::address& address);
 
-// HOST:PORT, [V6]:PORT. The port is required. nullopt with `error` on anything else.
+// HOST:PORT, [V6]:PORT (split by common/host_port.hpp). The port is required. nullopt with
+// `error` on anything else.
 struct probe_target {
   std::string host;  // normalized (config::normalize_host), brackets removed
   std::uint16_t port = 0;
@@ -67,6 +70,7 @@ class probe_endpoint {
   void apply(const std::vector<config::probe_module>& modules,
              std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts);
 
+  // A GET (the route table answers other methods with a 405, routes.hpp).
   boost::asio::awaitable<http_response> handle(const http_request& request);
 
   // /probe sessions running right now, over every module.

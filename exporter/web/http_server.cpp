@@ -20,7 +20,9 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "common/host_port.hpp"
 #include "exporter/runtime/log.hpp"
+#include "exporter/web/responses.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -53,25 +55,27 @@ asio::awaitable<error_code> write_counted(Stream& stream, http_response& respons
 }
 
 bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std::string& error) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) {
+  host_port_problem problem;
+  const auto parts = split_host_port(text, problem);
+  // A bracket not closed, or followed by more than ":PORT", is worded as before the common
+  // splitter: what precedes the last colon is no IP address.
+  const auto colon = text.rfind(':');
+  if (!parts && colon != std::string::npos) {
+    error = "listen address \"" + text + "\": \"" + text.substr(0, colon) +
+            "\" is not an IP address";
+    return false;
+  }
+  if (!parts || !parts->port) {
     error = "listen address \"" + text + "\" has no port (want host:port or :port)";
     return false;
   }
-  std::string host = text.substr(0, colon);
-  std::string port_text = text.substr(colon + 1);
-  unsigned long port = 0;
-  try {
-    std::size_t used = 0;
-    port = std::stoul(port_text, &used);
-    if (used != port_text.size() || port > 65535) throw std::out_of_range("port");
-  } catch (const std::exception&) {
+  // Port 0: the kernel picks one (tests, and a listener whose port is read back).
+  const auto port = parse_port(*parts->port, true);
+  if (!port) {
     error = "listen address \"" + text + "\" has an invalid port";
     return false;
   }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  const std::string host(parts->host);
   asio::ip::address address;
   if (host.empty()) {
     address = asio::ip::address_v6::any();  // dual-stack: also accepts IPv4
@@ -85,7 +89,7 @@ bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std:
       return false;
     }
   }
-  endpoint = tcp::endpoint(address, static_cast<std::uint16_t>(port));
+  endpoint = tcp::endpoint(address, *port);
   return true;
 }
 
@@ -402,13 +406,11 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
         co_return;
       }
       // A malformed or oversized request gets a clear answer, then the connection closes.
-      http_response bad{ec == http::error::header_limit || ec == http::error::body_limit
-                            ? http::status::payload_too_large
-                            : http::status::bad_request,
-                        11};
-      bad.set(http::field::content_type, "text/plain; charset=utf-8");
+      auto bad = text_response(ec == http::error::header_limit || ec == http::error::body_limit
+                                   ? http::status::payload_too_large
+                                   : http::status::bad_request,
+                               "bad request: " + ec.message() + "\n");
       bad.set(http::field::connection, "close");
-      bad.body() = "bad request: " + ec.message() + "\n";
       bad.prepare_payload();
       entry.state = connection_state::busy;
       tcp.expires_after(std::chrono::seconds(5));
@@ -423,9 +425,7 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
       response = co_await handler_(request);
     } catch (const std::exception& e) {
       log::error("http handler failed", {{"path", request.target()}, {"err", e.what()}});
-      response = http_response{http::status::internal_server_error, request.version()};
-      response.set(http::field::content_type, "text/plain; charset=utf-8");
-      response.body() = "internal error\n";
+      response = text_response(http::status::internal_server_error, "internal error\n");
     }
     if (entry.state == connection_state::closing) co_return;
     // A handler may ask to close (Connection: close); otherwise the client decides.

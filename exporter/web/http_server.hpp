@@ -1,5 +1,6 @@
 // The exporter's HTTP endpoint on Boost.Beast: one coroutine per connection on the shared
-// executor, a route table supplied by the caller, and limits that keep one client from locking
+// executor, one handler supplied by the caller (the app's route table behind basic auth:
+// routes.hpp, basic_auth.hpp; its own 400, 413 and 500 answers from responses.hpp), and limits that keep one client from locking
 // Prometheus out:
 // - a short deadline for a request's headers (from accept, or from the first byte of a kept-alive
 //   connection's next request), a separate, longer one for keep-alive idleness, one for writing;
@@ -92,7 +93,8 @@ using http_handler = std::function<boost::asio::awaitable<http_response>(const h
 // connection, so a context swapped in after a certificate rotation applies to new connections.
 using tls_context_source = std::function<std::shared_ptr<boost::asio::ssl::context>()>;
 
-// "host:port", "[v6]:port" or ":port" (every address). Returns false with `error` set.
+// "host:port", "[v6]:port" or ":port" (every address); the host an IP address or "localhost", the
+// port 0 to 65535 (split and read by common/host_port.hpp). Returns false with `error` set.
 bool parse_listen_address(const std::string& text, boost::asio::ip::tcp::endpoint& endpoint,
                           std::string& error);
 

@@ -164,6 +164,39 @@ TEST_F(http_surface, sigterm_stops_promptly) {
   EXPECT_EQ(*status, 0);
 }
 
+// Every answer says nosniff, errors included: a 404 or a 400 quotes the request, and a browser
+// must never sniff such a body into HTML. Before the one response helper (exporter/web/
+// responses.hpp) the 401, 404, 405 and /metrics answers lacked it.
+TEST(http_headers, every_answer_says_nosniff) {
+  temp_dir dir;
+  const auto web = dir.write(
+      "web.yml",
+      "basic_auth_users:\n  alice: $2y$04$Y6s2nXCtmjPZ5tn8Fr7EYu5aSTBZk1c9lZMlGeDbJ4VBI.Sa0ijIS\n");
+  const auto config = config_with({"a"}, unused_port());
+  {
+    exporter_process open(dir, config);
+    ASSERT_TRUE(open.started()) << open.process().log();
+    const std::pair<const char*, const char*> requests[] = {
+        {"GET", "/nope"}, {"DELETE", "/metrics"}, {"GET", "/metrics"}, {"POST", "/probe"},
+        {"GET", "/-/healthy"}, {"GET", "/-/ready"}, {"GET", "/"},
+        {"GET", "/probe?module=none&target=a:25"}, {"GET", "/probe/debug"},
+        {"BAD REQUEST LINE", "/"}};  // the server's own 400
+    for (const auto& [method, path] : requests) {
+      auto reply = http_request(open.port(), method, path);
+      EXPECT_NE(reply.status, 0) << method << " " << path;
+      EXPECT_EQ(reply.headers["x-content-type-options"], "nosniff") << method << " " << path;
+    }
+  }
+  exporter_process guarded(dir, config, {"--web.config.file", web.string()});
+  ASSERT_TRUE(guarded.started()) << guarded.process().log();
+  auto refused = http_request(guarded.port(), "GET", "/metrics");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.headers["x-content-type-options"], "nosniff");
+  auto healthy = http_request(guarded.port(), "GET", "/-/healthy");
+  EXPECT_EQ(healthy.status, 200);
+  EXPECT_EQ(healthy.headers["x-content-type-options"], "nosniff");
+}
+
 TEST(cli, config_check_exit_codes) {
   temp_dir dir;
   auto good = dir.write("good.toml", config_with({"a"}, 2525));
