@@ -246,11 +246,12 @@ void loader::check_keys(const toml::table& table, key_list allowed, std::string_
 
 void loader::check_keys(const toml::table& table, std::uint8_t scopes, std::string_view base) {
   for (const auto& [key, value] : table) {
-    const bool allowed = std::any_of(std::begin(target_keys), std::end(target_keys),
-                                     [&](const target_key& k) {
-                                       return (k.scopes & scopes) != 0 && k.name == key.str();
-                                     });
-    if (!allowed) error(key.source().begin, join(base, key.str()), "unknown key");
+    const std::string_view name = key.str();  // clang 14 (the fuzz build) captures no bindings
+    const bool allowed =
+        std::any_of(std::begin(target_keys), std::end(target_keys), [&](const target_key& k) {
+          return (k.scopes & scopes) != 0 && k.name == name;
+        });
+    if (!allowed) error(key.source().begin, join(base, name), "unknown key");
   }
 }
 
