@@ -1,11 +1,24 @@
-#include <algorithm>
-#include <string>
+// [module.NAME]: what GET /probe?module=NAME&target=HOST:PORT runs. A module is a target template
+// (read by parse_target, targets.cpp) plus the keys only a module has, read here: the targets it
+// may probe and its cap on concurrent sessions.
+#include <toml++/toml.h>
 
-#include "config/detail/module_keys.hpp"
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "config/detail/loader.hpp"
 #include "config/presets.hpp"
 
 namespace smtp_exporter::config::detail {
 namespace {
+
+constexpr std::size_t default_max_concurrent = 8;
+constexpr std::size_t max_max_concurrent = 1000;
+
+using report_fn =
+    std::function<void(toml::source_position at, std::string_view key, std::string_view message)>;
 
 using item_reader = void (*)(const toml::node& item, const std::string& path, allow_list& out,
                              const report_fn& error);
@@ -70,8 +83,7 @@ void read_list(const toml::table& table, std::string_view base, std::string_view
     read((*list)[i], path + '[' + std::to_string(i) + ']', out, error);
 }
 
-}  // namespace
-
+// Module names appear in URLs and logs: [A-Za-z0-9_.-], 1 to 128 characters.
 bool valid_module_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -79,6 +91,8 @@ bool valid_module_name(std::string_view name) {
   });
 }
 
+// Reads allowed_hosts, allowed_cidrs, allowed_ports and max_concurrent into `out`; problems go to
+// `error`, a module that can probe nothing to `warning`.
 void read_module_keys(const toml::table& table, std::string_view base, probe_module& out,
                       const report_fn& error, const report_fn& warning) {
   read_list(table, base, "allowed_hosts", read_host_pattern, out.allowed, error);
@@ -101,6 +115,33 @@ void read_module_keys(const toml::table& table, std::string_view base, probe_mod
     warning(table.source().begin, base,
             "module allows no target: /probe needs allowed_hosts or allowed_cidrs, and "
             "allowed_ports");
+  }
+}
+
+}  // namespace
+
+// [module.NAME] tables, by name (TOML tables are ordered by key).
+void loader::read_modules(const toml::node& node, exporter_config& config) {
+  if (!expect(node, toml::node_type::table, "module")) return;
+  const auto report_to = [this](std::vector<diagnostic>& to) {
+    return [this, &to](toml::source_position at, std::string_view key, std::string_view message) {
+      report(to, at, key, message);
+    };
+  };
+  for (const auto& [key, value] : *node.as_table()) {
+    const std::string base = join("module", key.str());
+    if (!valid_module_name(key.str())) {
+      error(key.source().begin, base,
+            "module names may hold only letters, digits, \"_\", \"-\" and \".\" (1 to 128)");
+      continue;
+    }
+    if (!expect(value, toml::node_type::table, base)) continue;
+    const std::size_t errors_before = errors_.size();
+    probe_module module;
+    module.name = std::string(key.str());
+    parse_target(*value.as_table(), base, config, &module);
+    read_module_keys(*value.as_table(), base, module, report_to(errors_), report_to(warnings_));
+    if (errors_.size() == errors_before) config.modules.push_back(std::move(module));
   }
 }
 

@@ -15,6 +15,8 @@
 
 namespace smtp_exporter::exporter {
 
+using config::bcrypt_cost;
+
 namespace {
 
 file_stamp stamp_of(const std::string& path) {
@@ -95,7 +97,7 @@ bool bcrypt_matches(std::string_view password, const std::string& hash) {
 std::optional<std::shared_ptr<web_security>> web_security::load(const std::string& path,
                                                                  std::vector<std::string>& errors) {
   std::shared_ptr<web_security> security(new web_security(path));
-  auto state = security->build(load_web_config(path), errors);
+  auto state = security->build(config::load_web_config(path), errors);
   if (!state) return std::nullopt;
   security->stamps_ = security->stamps(&(*state)->config);
   security->watched_ = (*state)->config;
@@ -178,7 +180,7 @@ web_security::refresh_outcome web_security::refresh() {
   // Should this attempt fail, the files to watch are those the file on disk names (perhaps not
   // the running ones: a new certificate path whose file appears later), looked at before they
   // are read, so that one appearing meanwhile is seen the next time.
-  auto on_disk = load_web_config(path_);
+  auto on_disk = config::load_web_config(path_);
   if (on_disk.config) watched = *on_disk.config;
   auto attempted = stamps(&watched);
   attempted.front() = now.front();

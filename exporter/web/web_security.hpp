@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/web/web_config.hpp"
+#include "exporter/web/web_tls.hpp"
 
 namespace smtp_exporter::exporter {
 

@@ -23,10 +23,11 @@ build smtp_reply_fuzz "$here/smtp_reply_fuzz.cpp" "$root/probes/smtp/reply.cpp" 
 # The exporter links Debian's compiled toml++ (TOML_HEADER_ONLY=0, libtomlplusplus.so, as its
 # CMake package says); fuzz that same library rather than a clang header-only build of it, whose
 # debug asserts and unreachable-markers fire on inputs the shipped library rejects cleanly.
-build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 \
-  -- -ltomlplusplus -lcrypto
-build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/exporter/web/web_config.cpp" \
-  -- -lyaml-cpp -lssl -lcrypto
+# config/ reads its files through common/ (bounded_read) and holds the YAML web config too.
+build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp "$root"/common/*.cpp \
+  -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -- -ltomlplusplus -lyaml-cpp -lcrypto
+build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/config/web_config.cpp" \
+  "$root/common/bounded_read.cpp" -- -lyaml-cpp -lcrypto
 build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common/base64.cpp" \
   "$root/probes/core/result.cpp" -- -lcrypto
 

@@ -12,7 +12,7 @@ cases=(
   "probes/core/result.hpp|exporter/runtime/log.hpp|probes never include exporter"
   "probes/smtp/session.cpp|config/config.hpp|probes never include config"
   "config/presets.cpp|probes/smtp/session.hpp|config never includes probes"
-  "config/config.cpp|exporter/runtime/clock.hpp|config never includes exporter"
+  "config/loader.cpp|exporter/runtime/clock.hpp|config never includes exporter"
   "exporter/web/http_server.cpp|exporter/schedule/scheduler.hpp|web never includes schedule"
   "exporter/app/app.cpp|exporter/cli/diagnose.hpp|nothing includes cli"
   "common/host_port.hpp|config/config.hpp|common includes no layer"

@@ -204,6 +204,19 @@ TEST(config_dnsbl, dns_server_addresses) {
     EXPECT_NE(dns_server_problem(bad), "") << bad;
 }
 
+// dns_server_problem now splits with common/host_port.hpp; these are the edges of what its own
+// scanning accepted before, kept as they were.
+TEST(config_dnsbl, dns_server_addresses_at_the_edges) {
+  for (const char* good : {"127.0.0.1:1", "127.0.0.1:65535", "127.0.0.1:0053", "127.0.0.1:0000053",
+                           "[2001:db8::1]:53", "[::ffff:127.0.0.1]:53", "::ffff:127.0.0.1"})
+    EXPECT_EQ(dns_server_problem(good), "") << good;
+  for (const char* bad : {"127.0.0.1:0", "127.0.0.1:00000", "127.0.0.1:+53", "127.0.0.1:-53",
+                          "127.0.0.1: 53", "127.0.0.1:53 ", "[::1]:", "[::1]:0", "[::1]53",
+                          "[::1]]:53", "[::1:53", "[]:53", ":53", "1.2.3.4:53:53", "[1.2.3.4]",
+                          "::1]:53", "example.org:53", "[example.org]:53", "127.0.0.1:99999"})
+    EXPECT_NE(dns_server_problem(bad), "") << bad;
+}
+
 TEST(config_dnsbl, bundled_config_keeps_dnsbl_off) {
   auto r = load_file(std::string(SMTP_SOURCE_DIR) + "/config/smtp_exporter.toml");
   ASSERT_TRUE(r.ok()) << joined(r.errors);

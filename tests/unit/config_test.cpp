@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tests/support/special_files.hpp"
 
 #ifndef SMTP_SOURCE_DIR
 #error "SMTP_SOURCE_DIR must name the repository root (CMake defines it for unit_tests)"
@@ -674,10 +675,29 @@ TEST(config_secrets, never_appear_in_errors_or_warnings) {
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-TEST(config_file, an_endless_file_is_refused_at_the_size_cap) {
-  auto result = load_file("/dev/zero");
+// A file over the cap is refused; reading stops one byte past it.
+TEST(config_file, a_file_over_the_size_cap_is_refused) {
+  const smtp_test::sparse_file big(max_config_bytes + 1);
+  auto result = load_file(big.path());
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.errors.at(0), "/dev/zero: cannot read: larger than 64 MiB");
+  EXPECT_EQ(result.errors, (std::vector<std::string>{big.path() + ": cannot read: larger than 64 MiB"}));
+}
+
+// Before the config was read through common/bounded_read.hpp, /dev/zero was read up to the cap
+// (64 MiB of zeros, then "larger than 64 MiB") and a FIFO without a writer blocked the reload
+// until someone wrote to it. Now neither is read at all.
+TEST(config_file, a_device_is_refused_without_a_read) {
+  auto result = load_file("/dev/zero");
+  EXPECT_EQ(result.errors, (std::vector<std::string>{"/dev/zero: cannot read: not a regular file"}));
+}
+
+TEST(config_file, a_fifo_is_refused_without_blocking) {
+  const smtp_test::fifo_without_writer fifo;
+  ASSERT_TRUE(fifo.ok());
+  const auto result =
+      fifo.finishes_within(std::chrono::seconds(5), [&] { return load_file(fifo.path()); });
+  ASSERT_TRUE(result) << "load_file blocked on a FIFO";
+  EXPECT_EQ(result->errors, (std::vector<std::string>{fifo.path() + ": cannot read: not a regular file"}));
 }
 
 TEST(config_file, bundled_config_loads_cleanly) {

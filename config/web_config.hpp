@@ -8,22 +8,22 @@
 //   basic_auth_users: user -> bcrypt hash
 //
 // Unknown keys and bad values are errors naming the file, line, column and key, all reported in
-// one pass (like the TOML config). Parsing reads the YAML only; make_web_tls_context loads the
-// certificate files.
+// one pass (like the TOML config). Parsing reads the YAML only; exporter/web/web_tls.hpp's
+// make_web_tls_context loads the certificate files.
 //
 // Thread-safety: values and reentrant functions.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/asio/ssl/context.hpp>
-
-namespace smtp_exporter::exporter {
+namespace smtp_exporter::config {
 
 enum class client_auth : std::uint8_t {
   none,                 // NoClientCert
@@ -59,14 +59,11 @@ struct web_config_result {
 };
 
 web_config_result parse_web_config(const std::string& yaml_text, const std::string& file_name);
+// Reads `path` (a regular file of at most 1 MiB: a FIFO or a device is refused without blocking)
+// and parses it.
 web_config_result load_web_config(const std::string& path);
-
-// A server context for `settings`: certificate chain and key, client CA, versions, ciphers,
-// groups, client-certificate policy. nullptr with `error` set (naming the file) on failure.
-std::shared_ptr<boost::asio::ssl::context> make_web_tls_context(const web_tls_settings& settings,
-                                                                std::string& error);
 
 // The cost of a bcrypt hash ("$2y$10$..." -> 10); 0 when `hash` is not a bcrypt hash.
 int bcrypt_cost(std::string_view hash);
 
-}  // namespace smtp_exporter::exporter
+}  // namespace smtp_exporter::config
