@@ -1,5 +1,8 @@
 #include "exporter/web/web_tls.hpp"
 
+#include "common/tls_files.hpp"
+
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <string>
@@ -14,22 +17,34 @@ namespace {
 // RequestClientCert and RequireAnyClientCert: a certificate is asked for, never judged.
 int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
 
+// What Asio's error_code said for a failed *_file call: the first error OpenSSL queued.
+std::string first_openssl_reason() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  const char* text = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  return text != nullptr ? text : "unknown error";
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> make_web_tls_context(const web_tls_settings& s, std::string& error) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-  boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::single_dh_use);
   SSL_CTX* native = ctx->native_handle();
-  ctx->use_certificate_chain_file(s.cert_file, ec);
-  if (ec) {
-    error = "tls_server_config.cert_file: cannot load " + s.cert_file + ": " + ec.message();
+  // Through the bounded reader (common/tls_files.hpp): a FIFO or /dev/zero named here is refused
+  // at once instead of holding the helper thread that reloads the web config.
+  const auto cannot_load = [&](const char* key, const std::string& file,
+                               const tls_file_outcome& outcome) {
+    error = std::string("tls_server_config.") + key + ": cannot load " + file + ": " +
+            (outcome.read_failed ? outcome.reason : first_openssl_reason());
+  };
+  if (auto chain = use_certificate_chain_file(native, s.cert_file); !chain.ok) {
+    cannot_load("cert_file", s.cert_file, chain);
     return nullptr;
   }
-  ctx->use_private_key_file(s.key_file, ssl::context::pem, ec);
-  if (ec) {
-    error = "tls_server_config.key_file: cannot load " + s.key_file + ": " + ec.message();
+  if (auto key = use_private_key_file(native, s.key_file); !key.ok) {
+    cannot_load("key_file", s.key_file, key);
     return nullptr;
   }
   if (SSL_CTX_check_private_key(native) != 1) {
@@ -37,11 +52,9 @@ std::shared_ptr<ssl::context> make_web_tls_context(const web_tls_settings& s, st
     return nullptr;
   }
   if (!s.client_ca_file.empty()) {
-    ctx->load_verify_file(s.client_ca_file, ec);
-    STACK_OF(X509_NAME)* names = ec ? nullptr : SSL_load_client_CA_file(s.client_ca_file.c_str());
-    if (names == nullptr) {
-      error = "tls_server_config.client_ca_file: cannot load " + s.client_ca_file +
-              (ec ? ": " + ec.message() : std::string(": no certificate in it"));
+    STACK_OF(X509_NAME)* names = nullptr;
+    if (auto ca = load_ca_file(native, s.client_ca_file, &names); !ca.ok) {
+      cannot_load("client_ca_file", s.client_ca_file, ca);
       return nullptr;
     }
     SSL_CTX_set_client_CA_list(native, names);  // takes ownership

@@ -3,6 +3,7 @@
 // the configured headers, certificates rotated on disk, errors naming file and key (and agreeing
 // with promtool), and the real Prometheus scraping over TLS with basic auth.
 #include <crypt.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
@@ -260,6 +261,45 @@ struct bad_web_case {
   std::string expected;  // part of the error
   bool promtool_agrees;  // promtool check web-config rejects it too
 };
+
+// The web port's TLS files go through the bounded reader: a FIFO (which OpenSSL's own file
+// reading waits on forever) or /dev/zero named as a certificate, key or client CA is refused at
+// once, by the check and at start.
+TEST(web_config, tls_files_that_are_not_regular_files_are_refused_at_once) {
+  temp_dir dir;
+  test_pki pki;
+  auto config = dir.write("smtp_exporter.toml", exporter_toml);
+  const auto fifo = dir.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string cert = pki.valid.chain_file.string(), key = pki.valid.key_file.string();
+  struct endless_case {
+    const char* name;
+    std::string yaml;
+    std::string expected;
+  };
+  const std::vector<endless_case> cases = {
+      {"cert_is_dev_zero", "tls_server_config:\n  cert_file: /dev/zero\n  key_file: " + key + "\n",
+       "tls_server_config.cert_file: cannot load /dev/zero: not a regular file"},
+      {"key_is_a_fifo",
+       "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + fifo.string() + "\n",
+       "tls_server_config.key_file: cannot load " + fifo.string() + ": not a regular file"},
+      {"client_ca_is_a_fifo",
+       "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key +
+           "\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + fifo.string() +
+           "\n",
+       "tls_server_config.client_ca_file: cannot load " + fifo.string() + ": not a regular file"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    temp_dir case_dir;
+    auto web = case_dir.write("web.yml", c.yaml);
+    auto check = run_command({exporter_binary().string(), "--config.check", "--config.file",
+                              config.string(), "--web.config.file", web.string()},
+                             case_dir.path(), "check", 20s);
+    EXPECT_EQ(check.status, 1) << check.err;
+    EXPECT_NE(check.err.find(c.expected), std::string::npos) << check.err;
+  }
+}
 
 TEST(web_config, bad_files_are_errors_naming_file_and_key_and_agree_with_promtool) {
   temp_dir dir;
