@@ -16,8 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/web/cross_site.hpp"
-#include "exporter/dnsbl/metrics.hpp"
-#include "exporter/dnsbl/page.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/views/status_page.hpp"
 #include "common/secret.hpp"
@@ -130,10 +128,9 @@ std::string render_metrics(const metrics_collector& collector, bool gzip) {
 // The pages read the published records in place (shared_snapshot): no record is copied.
 asio::awaitable<std::string> render_status(const status_store* store,
                                            status_page_options options,
-                                           const dnsbl_runner* dnsbl) {
+                                           const check_runners* checks) {
   options.now = unix_now();
-  co_return render_status_page(store->shared_snapshot(), options,
-                               render_dnsbl_section(*dnsbl->status()));
+  co_return render_status_page(store->shared_snapshot(), options, check_sections(*checks));
 }
 
 // One bcrypt check on the auth thread. `authorization` is the header's value: a secret, wiped.
@@ -201,8 +198,8 @@ app::app(app_options options)
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
-  state_.check_families = [this] { return dnsbl_families(*dnsbl_->status()); };
-  scheduler_.host(dnsbl_);
+  state_.check_families = [this] { return check_families(checks_); };
+  for (const auto& check : checks_) scheduler_.host(check);
 }
 
 app::~app() {
@@ -232,7 +229,7 @@ void app::apply(prepared_config& prepared) {
   }
   scheduler_.apply(targets, std::move(prepared.tls_contexts));
   // Egress IPs are every replica's own; target addresses only this shard's.
-  dnsbl_->apply(prepared.config->dnsbl, targets);
+  for (const auto& check : checks_) check->apply(*prepared.config, targets);
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
@@ -492,7 +489,7 @@ asio::awaitable<http_response> app::route(const http_request& request) {
     if (!read_only) co_return not_allowed("GET, HEAD");
     // Off the event loop, like /metrics: the page reads every target's record.
     co_return html_response(co_await asio::co_spawn(
-        helpers_, render_status(&store_, status_options(), dnsbl_.get()), asio::use_awaitable));
+        helpers_, render_status(&store_, status_options(), &checks_), asio::use_awaitable));
   }
   if (path == "/probe/debug") {
     if (!read_only) co_return not_allowed("GET, HEAD");

@@ -14,7 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
-#include "exporter/dnsbl/runner.hpp"
+#include "exporter/checks/check_kinds.hpp"
 #include "exporter/web/http_server.hpp"
 #include "exporter/render/metrics.hpp"
 #include "exporter/app/probe_endpoint.hpp"
@@ -100,8 +100,9 @@ class app {
   metrics_collector collector_{store_, state_};
   shared_render shared_metrics_;
   scheduler scheduler_;
-  // Hosted by the scheduler (its second kind of runner), which stops it with the sessions.
-  std::shared_ptr<dnsbl_runner> dnsbl_ = std::make_shared<dnsbl_runner>(io_.get_executor());
+  // The kinds of check beside the sessions (DNSBL, …), hosted by the scheduler, which starts and
+  // stops them with the sessions; they read their files on the helper threads.
+  const check_runners checks_ = make_check_runners(io_.get_executor(), helpers_.get_executor());
   probe_endpoint probe_endpoint_;
   http_server http_;
   boost::asio::signal_set stop_signals_;
