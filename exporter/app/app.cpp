@@ -303,7 +303,7 @@ void app::wait_for_stop() {
     log::info("shutting down", {{"signal", std::to_string(signal)}});
     ready_ = false;
     http_.stop();
-    scheduler_.stop();  // and the hosted DNSBL runner
+    scheduler_.stop();  // and the hosted check runners
     reload_signals_.cancel();
     // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
     // prompt exit.

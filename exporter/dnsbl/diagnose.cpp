@@ -56,7 +56,8 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
   d.egress_ips = ips.size();
   if (ips.empty() && text) print_line(*text, "FAIL", "dnsbl", -1, "no egress IP to check");
   if (settings.check_targets && text) {
-    print_line(*text, "", "dnsbl", -1, "the targets' addresses are checked by the exporter, not here");
+    print_line(*text, "", "dnsbl", -1,
+               "the targets' addresses are checked by the exporter, not here");
   }
 
   for (const auto& zone : settings.zones) {

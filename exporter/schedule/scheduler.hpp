@@ -146,7 +146,7 @@ class scheduler {
   std::size_t target_count() const { return entries_.size(); }
 
  private:
-  // One target's schedule and the state of its run (not a runner: the scheduler is the runner).
+  // One target's schedule and the state of its run.
   struct target_entry;
   // Plans `r`'s next wake-up (the earliest of its probes' due times) in the run queue.
   void enqueue(std::shared_ptr<target_entry> r);

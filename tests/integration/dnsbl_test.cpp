@@ -518,7 +518,7 @@ dqs_key_file = ")" + key_path + R"("
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "/metrics answers promptly";
   }
   EXPECT_EQ(dns.queries("7.113.0.203.zen.dq.spamhaus.net"), 0) << "no query without the key";
-  // The key read took no memory to speak of (a read of /dev/zero to the first newline takes it all).
+  // The key read took no memory to speak of (reading /dev/zero up to a newline takes it all).
   std::ifstream status("/proc/" + std::to_string(exporter.process().pid()) + "/status");
   std::string line;
   long peak_kib = -1;

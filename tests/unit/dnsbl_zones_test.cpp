@@ -39,7 +39,8 @@ class dqs_key : public ::testing::Test {
 
 TEST_F(dqs_key, the_first_line_of_the_file_prefixes_the_zone) {
   std::string error;
-  const auto suffix = dnsbl_query_suffix(zone_with_key_file(write("k", "abc123 \r\nsecond\n")), error);
+  const auto path = write("k", "abc123 \r\nsecond\n");
+  const auto suffix = dnsbl_query_suffix(zone_with_key_file(path), error);
   ASSERT_TRUE(suffix) << error;
   EXPECT_EQ(*suffix, "abc123.zen.dq.spamhaus.net");
 }

@@ -22,7 +22,8 @@ struct run_log {
   std::vector<int> refused;   // woken without a slot
 };
 
-// Takes a slot for run `id` and holds it until `release` is set and the context polled again.
+// Asks for a slot for run `id` and records whether it got one; a slot got stays held until the
+// test releases it.
 asio::awaitable<void> hold(slot_limiter& limiter, std::shared_ptr<slot_limiter::ticket> ticket,
                            int id, run_log& log) {
   const bool held = co_await limiter.acquire(std::move(ticket));
@@ -33,16 +34,24 @@ asio::awaitable<void> hold(slot_limiter& limiter, std::shared_ptr<slot_limiter::
   }
 }
 
-TEST(slot_limiter, caps_the_slots_and_serves_waiters_first_come_first_served) {
-  asio::io_context io;
-  slot_limiter limiter(2);
-  run_log log;
+// Starts runs 0..n-1, in order; returns their tickets.
+std::vector<std::shared_ptr<slot_limiter::ticket>> start_runs(asio::io_context& io,
+                                                              slot_limiter& limiter, int n,
+                                                              run_log& log) {
   std::vector<std::shared_ptr<slot_limiter::ticket>> tickets;
-  for (int id = 0; id < 5; ++id) {
+  for (int id = 0; id < n; ++id) {
     tickets.push_back(std::make_shared<slot_limiter::ticket>(io.get_executor()));
     asio::co_spawn(io, hold(limiter, tickets.back(), id, log), asio::detached);
   }
   io.poll();
+  return tickets;
+}
+
+TEST(slot_limiter, caps_the_slots_and_serves_waiters_first_come_first_served) {
+  asio::io_context io;
+  slot_limiter limiter(2);
+  run_log log;
+  const auto tickets = start_runs(io, limiter, 5, log);
   EXPECT_EQ(log.granted, (std::vector<int>{0, 1}));
   EXPECT_EQ(limiter.in_flight(), 2u);
   limiter.release();
@@ -61,12 +70,7 @@ TEST(slot_limiter, a_cancelled_waiter_leaves_without_a_slot_and_is_skipped) {
   asio::io_context io;
   slot_limiter limiter(1);
   run_log log;
-  std::vector<std::shared_ptr<slot_limiter::ticket>> tickets;
-  for (int id = 0; id < 3; ++id) {
-    tickets.push_back(std::make_shared<slot_limiter::ticket>(io.get_executor()));
-    asio::co_spawn(io, hold(limiter, tickets.back(), id, log), asio::detached);
-  }
-  io.poll();
+  const auto tickets = start_runs(io, limiter, 3, log);
   tickets[1]->cancel();
   io.poll();
   EXPECT_EQ(log.refused, (std::vector<int>{1}));
@@ -81,12 +85,7 @@ TEST(slot_limiter, cancel_all_wakes_every_waiter_and_keeps_held_slots) {
   asio::io_context io;
   slot_limiter limiter(1);
   run_log log;
-  for (int id = 0; id < 3; ++id) {
-    asio::co_spawn(
-        io, hold(limiter, std::make_shared<slot_limiter::ticket>(io.get_executor()), id, log),
-        asio::detached);
-  }
-  io.poll();
+  start_runs(io, limiter, 3, log);
   limiter.cancel_all();
   io.poll();
   EXPECT_EQ(log.granted, (std::vector<int>{0}));
@@ -100,12 +99,7 @@ TEST(slot_limiter, a_larger_cap_serves_waiters_at_once_and_a_smaller_one_waits_f
   asio::io_context io;
   slot_limiter limiter(1);
   run_log log;
-  for (int id = 0; id < 4; ++id) {
-    asio::co_spawn(
-        io, hold(limiter, std::make_shared<slot_limiter::ticket>(io.get_executor()), id, log),
-        asio::detached);
-  }
-  io.poll();
+  start_runs(io, limiter, 4, log);
   limiter.set_max(3);
   io.poll();
   EXPECT_EQ(log.granted, (std::vector<int>{0, 1, 2}));
