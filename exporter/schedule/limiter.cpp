@@ -19,11 +19,16 @@ void slot_limiter::ticket::cancel() {
 slot_limiter::slot_limiter(std::size_t max_in_flight)
     : max_(max_in_flight == 0 ? 1 : max_in_flight) {}
 
+bool slot_limiter::try_acquire() {
+  if (used_ >= max_ || !waiters_.empty()) return false;
+  ++used_;
+  in_flight_.store(used_, std::memory_order_relaxed);
+  return true;
+}
+
 asio::awaitable<bool> slot_limiter::acquire(std::shared_ptr<ticket> t) {
   if (t->cancelled_) co_return false;
-  if (used_ < max_ && waiters_.empty()) {
-    ++used_;
-    in_flight_.store(used_, std::memory_order_relaxed);
+  if (try_acquire()) {
     t->granted_ = true;
     co_return true;
   }
@@ -36,6 +41,7 @@ asio::awaitable<bool> slot_limiter::acquire(std::shared_ptr<ticket> t) {
 }
 
 asio::awaitable<bool> slot_limiter::acquire() {
+  if (try_acquire()) co_return true;
   // Plain statements: GCC 12 miscompiles some co_await inside larger expressions.
   const auto executor = co_await asio::this_coro::executor;
   const bool held = co_await acquire(std::make_shared<ticket>(executor));

@@ -52,6 +52,8 @@ class slot_limiter {
   boost::asio::awaitable<bool> acquire(std::shared_ptr<ticket> t);
   // acquire() with a ticket of its own, for runs that are only ever stopped all together.
   boost::asio::awaitable<bool> acquire();
+  // A free slot now, or false: no ticket, no timer (the common case, under the cap).
+  bool try_acquire();
   void release();
   // Wakes every waiter without a slot (a stop). Slots held stay held until released.
   void cancel_all();

@@ -363,9 +363,12 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
     } clear{*r};
     co_await wait_for_predecessors(r);
     if (r->stopped) co_return;
-    auto ticket = std::make_shared<slot_limiter::ticket>(executor_);
-    r->slot_ticket = ticket;
-    const bool held = co_await limiter_.acquire(std::move(ticket));
+    bool held = limiter_.try_acquire();
+    if (!held) {
+      auto ticket = std::make_shared<slot_limiter::ticket>(executor_);
+      r->slot_ticket = ticket;
+      held = co_await limiter_.acquire(std::move(ticket));
+    }
     r->has_slot = held;
   }
   if (r->stopped) {

@@ -115,6 +115,21 @@ TEST(slot_limiter, a_larger_cap_serves_waiters_at_once_and_a_smaller_one_waits_f
   EXPECT_EQ(log.granted, (std::vector<int>{0, 1, 2, 3}));
 }
 
+TEST(slot_limiter, try_acquire_takes_a_free_slot_but_never_overtakes_a_waiter) {
+  asio::io_context io;
+  slot_limiter limiter(2);
+  EXPECT_TRUE(limiter.try_acquire());
+  run_log log;
+  start_runs(io, limiter, 2, log);  // run 0 gets the second slot, run 1 waits
+  EXPECT_FALSE(limiter.try_acquire()) << "at the cap";
+  limiter.release();
+  io.poll();
+  EXPECT_EQ(log.granted, (std::vector<int>{0, 1})) << "the released slot went to the waiter";
+  EXPECT_FALSE(limiter.try_acquire());
+  limiter.release();
+  EXPECT_TRUE(limiter.try_acquire()) << "a free slot and nobody waiting";
+}
+
 TEST(slot_limiter, a_guard_gives_the_slot_back_when_a_run_throws) {
   asio::io_context io;
   slot_limiter limiter(1);
