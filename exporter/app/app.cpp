@@ -7,7 +7,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "exporter/dnsbl/metrics.hpp"
 #include "exporter/runtime/clock.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/web/gzip.hpp"
@@ -58,8 +57,8 @@ app::app(app_options options)
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
-  state_.check_families = [this] { return dnsbl_families(*dnsbl_->status()); };
-  scheduler_.host(dnsbl_);
+  state_.check_families = [this] { return check_families(checks_); };
+  for (const auto& check : checks_) scheduler_.host(check);
 }
 
 app::~app() {
@@ -88,7 +87,7 @@ void app::apply(prepared_config& prepared) {
   }
   scheduler_.apply(targets, std::move(prepared.tls_contexts));
   // Egress IPs are every replica's own; target addresses only this shard's.
-  dnsbl_->apply(prepared.config->dnsbl, targets);
+  for (const auto& check : checks_) check->apply(*prepared.config, targets);
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
 }
@@ -168,7 +167,7 @@ void app::wait_for_stop() {
     log::info("shutting down", {{"signal", std::to_string(signal)}});
     ready_ = false;
     http_.stop();
-    scheduler_.stop();  // and the hosted DNSBL runner
+    scheduler_.stop();  // and the hosted check runners
     reload_signals_.cancel();
     // Sessions in flight are abandoned: a prober has nothing to flush, and Kubernetes wants a
     // prompt exit.

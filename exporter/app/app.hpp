@@ -19,7 +19,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
-#include "exporter/dnsbl/runner.hpp"
+#include "exporter/checks/check_kinds.hpp"
 #include "exporter/app/prepared_config.hpp"
 #include "exporter/web/basic_auth.hpp"
 #include "exporter/web/http_server.hpp"
@@ -91,8 +91,9 @@ class app {
   metrics_collector collector_{store_, state_};
   shared_render shared_metrics_;
   scheduler scheduler_;
-  // Hosted by the scheduler (its second kind of runner), which stops it with the sessions.
-  std::shared_ptr<dnsbl_runner> dnsbl_ = std::make_shared<dnsbl_runner>(io_.get_executor());
+  // The kinds of check beside the sessions (DNSBL, …), hosted by the scheduler, which starts and
+  // stops them with the sessions; they read their files on the helper threads.
+  const check_runners checks_ = make_check_runners(io_.get_executor(), helpers_.get_executor());
   probe_endpoint probe_endpoint_;
   // The routes, behind the web config's basic auth; its bcrypt thread is stopped in ~app.
   basic_auth web_handler_;

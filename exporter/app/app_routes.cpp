@@ -8,7 +8,6 @@
 
 #include "common/text_escape.hpp"
 #include "exporter/app/app.hpp"
-#include "exporter/dnsbl/page.hpp"
 #include "exporter/runtime/clock.hpp"
 #include "exporter/views/status_page.hpp"
 #include "exporter/web/cross_site.hpp"
@@ -27,10 +26,10 @@ namespace {
 // The pages read the published records in place (shared_snapshot): no record is copied.
 asio::awaitable<std::string> render_status(const status_store* store,
                                            status_page_options options,
-                                           const dnsbl_runner* dnsbl) {
+                                           const check_runners* checks) {
   options.now = unix_now();
   co_return render_status_page(store->shared_snapshot(), options,
-                               render_dnsbl_section(*dnsbl->status()));
+                               check_sections(*checks));
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
@@ -95,7 +94,7 @@ asio::awaitable<http_response> app::serve_reload(const http_request& request) {
 asio::awaitable<http_response> app::serve_status_page(const http_request&) {
   // Off the event loop, like /metrics: the page reads every target's record.
   co_return html_response(co_await asio::co_spawn(
-      helpers_, render_status(&store_, status_options(), dnsbl_.get()), asio::use_awaitable));
+      helpers_, render_status(&store_, status_options(), &checks_), asio::use_awaitable));
 }
 
 asio::awaitable<http_response> app::serve_debug_page(const http_request& request) {

@@ -12,8 +12,8 @@
 #include "config/config.hpp"
 #include "config/presets.hpp"
 #include "exporter/views/advice.hpp"
+#include "exporter/checks/check_kinds.hpp"
 #include "exporter/runtime/clock.hpp"
-#include "exporter/cli/diagnose_dnsbl.hpp"
 #include "exporter/cli/diagnose_plan.hpp"
 #include "exporter/cli/diagnose_report.hpp"
 #include "exporter/cli/diagnose_run.hpp"
@@ -38,7 +38,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
   }
 
   std::vector<port_run> runs;
-  std::optional<dnsbl_diagnosis> dnsbl;
+  std::vector<check_diagnosis> checks;
   try {
     asio::io_context io{1};
     probes::dns_resolver resolver(io.get_executor());
@@ -51,8 +51,14 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       runs.push_back(run_port(io, resolver, p, port, options.json ? nullptr : &out));
       if (!options.json) print_port_result(out, p, runs.back(), options.verbose, unix_now());
     }
-    // The checklist's last item: is this machine's IP on a block list?
-    if (p.dnsbl) dnsbl = diagnose_dnsbl(io, *p.dnsbl, options.json ? nullptr : &out);
+    // The checklist's last items: the config's other kinds of check (is this machine's IP on a
+    // block list?).
+    if (p.config) {
+      for (const auto& kind : make_check_runners(io.get_executor(), io.get_executor())) {
+        auto d = kind->diagnose(io, *p.config, options.json ? nullptr : &out);
+        if (d) checks.push_back(std::move(*d));
+      }
+    }
   } catch (const std::exception& e) {
     err << "smtp_exporter diagnose: internal error: " << e.what() << "\n";
     return exit_code::internal_error;
@@ -80,7 +86,7 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     json::array ports;
     for (const auto& run : runs) ports.push_back(port_json(p, run, now));
     doc["ports"] = std::move(ports);
-    if (dnsbl) doc["dnsbl"] = std::move(dnsbl->lookups);
+    for (auto& check : checks) doc[check.json_key] = std::move(check.json);
     out << json::serialize(doc) << "\n";
     return code;
   }
@@ -96,19 +102,10 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
       out << probes::to_string(run.failure.reason) << ": " << headline(run.failure.reason) << "\n";
     }
   }
-  if (dnsbl) {
-    out << "  DNSBL             ";
-    if (dnsbl->listed > 0) {
-      out << "egress IP LISTED: " << dnsbl->listed << " listing(s), " << dnsbl->listed_blocking
-          << " on lists marked blocking\n";
-    } else if (dnsbl->egress_ips == 0) {
-      out << "no egress IP found to check\n";
-    } else {
-      out << "not listed" << (dnsbl->errors > 0 ? " where lists answered; " : "")
-          << (dnsbl->errors > 0 ? std::to_string(dnsbl->errors) + " lookup(s) failed (unknown)"
-                                : "")
-          << "\n";
-    }
+  for (const auto& check : checks) {
+    char label[32];
+    std::snprintf(label, sizeof label, "%-16s", check.verdict_label.c_str());
+    out << "  " << label << "  " << check.verdict << "\n";
   }
   if (failed == 0) {
     out << "all " << runs.size() << (runs.size() == 1 ? " port" : " ports")

@@ -71,7 +71,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
       error += o.config_file + ": configuration is invalid";
       return false;
     }
-    if (loaded.config->dnsbl.enabled) p.dnsbl = loaded.config->dnsbl;
+    p.config = std::make_shared<const config::exporter_config>(*loaded.config);
     for (const auto& candidate : loaded.config->targets) {
       if (candidate.name != o.target) continue;
       t = candidate;

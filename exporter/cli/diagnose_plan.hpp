@@ -33,7 +33,8 @@ struct plan {
   const config::provider_preset* provider = nullptr;
   std::vector<port_plan> ports;
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // set by prepare_plan()
-  std::optional<config::dnsbl_settings> dnsbl;  // [dnsbl] of the config file, when enabled
+  // The config file, when given: its check kinds' sections (exporter/checks) are diagnosed too.
+  std::shared_ptr<const config::exporter_config> config;
 };
 
 // "25" -> 25; nullopt unless 1..65535.

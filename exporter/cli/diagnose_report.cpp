@@ -101,16 +101,6 @@ json::object tls_json(const probes::tls_facts& tls, double now) {
 
 }  // namespace
 
-void print_line(std::ostream& out, std::string_view status, std::string_view label,
-                std::string_view duration, std::string_view text) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "  %-4.*s  %-9.*s %8.*s  ", static_cast<int>(status.size()),
-                status.data(), static_cast<int>(label.size()), label.data(),
-                static_cast<int>(duration.size()), duration.data());
-  out << buf << text << "\n";
-  out.flush();  // a step shows as it completes, even through a pipe
-}
-
 std::string probes_text(const port_run& run) {
   std::string out;
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {

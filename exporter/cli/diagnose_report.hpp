@@ -11,14 +11,12 @@
 
 #include "exporter/cli/diagnose_plan.hpp"
 #include "exporter/cli/diagnose_run.hpp"
+#include "exporter/views/report.hpp"  // print_line
 
 namespace smtp_exporter::exporter {
 
 std::string port_label(const port_plan& p);  // "587 (starttls)"
 std::string probes_text(const port_run& run);  // the probes that ran: "banner, tls, auth"
-// One step in diagnose's columns: status, label, duration (may be empty), then the text; flushed.
-void print_line(std::ostream& out, std::string_view status, std::string_view label,
-                std::string_view duration, std::string_view text);
 void print_header(std::ostream& out, const plan& p);
 void print_step(std::ostream& out, const probes::session_event& e);
 // After a port's run: TLS facts, the transcript (verbose), the outcome and what to do.

@@ -7,8 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
 
-#include "exporter/cli/diagnose_dnsbl.hpp"
 #include "exporter/cli/diagnose_report.hpp"
+#include "exporter/runtime/run_to_completion.hpp"
 #include "exporter/schedule/session_options.hpp"
 #include "probes/smtp/credentials.hpp"
 #include "probes/tls/context.hpp"

@@ -6,7 +6,7 @@
 
 #include <prometheus/metric_family.h>
 
-#include "exporter/dnsbl/runner.hpp"
+#include "exporter/dnsbl/status.hpp"
 
 namespace smtp_exporter::exporter {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "exporter/dnsbl/text.hpp"
 #include "exporter/runtime/clock.hpp"
 #include "exporter/views/status_page.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "exporter/dnsbl/runner.hpp"
+#include "exporter/dnsbl/status.hpp"
 
 namespace smtp_exporter::exporter {
 

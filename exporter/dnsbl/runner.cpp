@@ -1,12 +1,9 @@
 #include "exporter/dnsbl/runner.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <deque>
-#include <fstream>
+#include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +11,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "exporter/dnsbl/diagnose.hpp"
+#include "exporter/dnsbl/discovery.hpp"
+#include "exporter/dnsbl/metrics.hpp"
+#include "exporter/dnsbl/page.hpp"
+#include "exporter/dnsbl/resolver.hpp"
+#include "exporter/dnsbl/zones.hpp"
 #include "exporter/runtime/clock.hpp"
 #include "exporter/runtime/log.hpp"
 #include "probes/dns/dnsbl_lookup.hpp"
@@ -26,139 +29,6 @@ using probes::dnsbl_result;
 
 namespace {
 constexpr std::size_t max_discovered = 4;
-}  // namespace
-
-std::string return_codes_text(const std::vector<int>& codes) {
-  std::string out;
-  for (int c : codes) out += (out.empty() ? "127.0.0." : ", 127.0.0.") + std::to_string(c);
-  return out;
-}
-
-// The key never goes into `error`: it is a credential.
-std::optional<std::string> dnsbl_query_suffix(const config::dnsbl_zone& zone, std::string& error) {
-  std::string key;
-  if (!zone.dqs_key_env.empty()) {
-    const char* value = std::getenv(zone.dqs_key_env.c_str());
-    if (value == nullptr) {
-      error = "DQS key: environment variable " + zone.dqs_key_env + " is unset";
-      return std::nullopt;
-    }
-    key = value;
-  } else if (!zone.dqs_key_file.empty()) {
-    std::ifstream in(zone.dqs_key_file);
-    std::getline(in, key);
-    if (!in && !in.eof()) {
-      error = "DQS key: cannot read " + zone.dqs_key_file;
-      return std::nullopt;
-    }
-  } else {
-    return zone.name;
-  }
-  while (!key.empty() && (key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
-    key.pop_back();
-  const bool valid = !key.empty() && key.size() <= 63 &&
-                     std::all_of(key.begin(), key.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                              (c >= '0' && c <= '9');
-                     });
-  if (!valid) {
-    error = "DQS key: not a key (want letters and digits, one DNS label)";
-    return std::nullopt;
-  }
-  return key + "." + zone.name;
-}
-
-std::shared_ptr<probes::dns_resolver> make_dnsbl_resolver(const asio::any_io_executor& ex,
-                                                          const std::vector<std::string>& servers,
-                                                          std::chrono::milliseconds timeout,
-                                                          std::string& error) {
-  probes::dns_resolver_options options;
-  options.servers = servers;
-  // Two tries per server within the timeout; the deadline still bounds the whole lookup.
-  options.attempt_timeout = std::max(std::chrono::milliseconds(100), timeout / 2);
-  options.tries = 2;
-  options.final_error_answers = true;
-  try {
-    return std::make_shared<probes::dns_resolver>(ex, options);
-  } catch (const std::exception& e) {
-    error = e.what();
-    return nullptr;
-  }
-}
-
-std::vector<asio::ip::address> configured_egress_ips(const config::dnsbl_settings& settings) {
-  std::vector<asio::ip::address> out;
-  for (const auto& ip : settings.egress_ips) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(ip, ec);
-    if (!ec) out.push_back(a);
-  }
-  return out;
-}
-
-probes::egress_query discovery_query(const config::egress_discovery& d) {
-  probes::egress_query q;
-  if (const auto method = probes::parse_egress_method(d.method)) {
-    q = probes::egress_preset(*method, d.ip6).value_or(probes::egress_query{});
-  }
-  if (!d.name.empty()) q.name = d.name;
-  if (!d.server.empty()) q.server = d.server;
-  if (d.method == "custom") {
-    q.type = d.record == "TXT"    ? probes::dns_record_type::txt
-             : d.record == "AAAA" ? probes::dns_record_type::aaaa
-                                  : probes::dns_record_type::a;
-  }
-  return q;
-}
-
-namespace {
-
-// Bounds the queries in flight; FIFO. A waiter woken by stop() gets no slot.
-class limiter {
- public:
-  limiter(std::size_t max, std::shared_ptr<std::atomic<std::size_t>> in_flight)
-      : max_(max), in_flight_(std::move(in_flight)) {}
-
-  asio::awaitable<bool> acquire() {
-    if (used_ < max_) {
-      ++used_;
-      in_flight_->fetch_add(1, std::memory_order_relaxed);
-      co_return true;
-    }
-    auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
-    waiters_.push_back(w);
-    co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    co_return w->granted;
-  }
-
-  void release() {
-    if (!waiters_.empty()) {
-      auto next = std::move(waiters_.front());
-      waiters_.pop_front();
-      next->granted = true;
-      next->timer.cancel();
-      return;
-    }
-    --used_;
-    in_flight_->fetch_sub(1, std::memory_order_relaxed);
-  }
-
-  void wake_all() {
-    for (auto& w : waiters_) w->timer.cancel();
-    waiters_.clear();
-  }
-
- private:
-  struct waiter {
-    explicit waiter(const asio::any_io_executor& ex) : timer(ex, steady::time_point::max()) {}
-    asio::steady_timer timer;
-    bool granted = false;
-  };
-  std::size_t max_;
-  std::size_t used_ = 0;
-  std::shared_ptr<std::atomic<std::size_t>> in_flight_;  // the runner's, across generations
-  std::deque<std::shared_ptr<waiter>> waiters_;
-};
 
 struct subject {
   asio::ip::address ip;
@@ -175,12 +45,6 @@ struct cache_entry {
   steady::time_point next_due{};
 };
 
-// What a zone's answers depend on: a reload that keeps these keeps the answers.
-bool same_queries(const config::dnsbl_zone& a, const config::dnsbl_zone& b) {
-  return a.name == b.name && a.servers == b.servers && a.dqs_key_file == b.dqs_key_file &&
-         a.dqs_key_env == b.dqs_key_env && a.timeout == b.timeout;
-}
-
 }  // namespace
 
 struct dnsbl_runner::generation {
@@ -190,23 +54,24 @@ struct dnsbl_runner::generation {
     config::dnsbl_zone conf;
     std::string query_suffix;   // "KEY.zone" or "zone"; never logged
     std::string setup_error;    // a DQS key that could not be read, a resolver that would not start
+    bool key_pending = false;   // the DQS key file is still being read (off the event loop)
     std::shared_ptr<probes::dns_resolver> resolver;
     asio::steady_timer timer;
     std::map<std::string, cache_entry> cache;  // by ip text
     dnsbl_zone_status counters;
   };
 
-  generation(const asio::any_io_executor& ex, config::dnsbl_settings s,
-             std::shared_ptr<std::atomic<std::size_t>> in_flight)
-      : executor(ex), settings(std::move(s)), slots(settings.max_in_flight, std::move(in_flight)),
-        discovery_timer(ex),
-        targets_timer(ex) {}
+  generation(const asio::any_io_executor& ex, const asio::any_io_executor& blocking_ex,
+             config::dnsbl_settings s, std::shared_ptr<slot_limiter> limiter)
+      : executor(ex), blocking(blocking_ex), settings(std::move(s)), slots(std::move(limiter)),
+        discovery_timer(ex), targets_timer(ex) {}
 
   asio::any_io_executor executor;
+  asio::any_io_executor blocking;  // file reads
   config::dnsbl_settings settings;
   // (target name, host) of every target, when check_targets is on.
   std::vector<std::pair<std::string, std::string>> targets;
-  limiter slots;
+  std::shared_ptr<slot_limiter> slots;  // the runner's, shared by every generation
   dnsbl_runner* owner = nullptr;
   bool stopped = false;
 
@@ -245,7 +110,7 @@ struct dnsbl_runner::generation {
 
   void stop() {
     stopped = true;
-    slots.wake_all();
+    slots->cancel_all();
     discovery_timer.cancel();
     targets_timer.cancel();
     wake_zones();
@@ -258,11 +123,9 @@ using generation = dnsbl_runner::generation;
 using zone_state = generation::zone_state;
 
 asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subject s) {
-  if (!co_await g->slots.acquire()) co_return;
-  if (g->stopped) {
-    g->slots.release();
-    co_return;
-  }
+  const bool held = co_await g->slots->acquire();
+  slot_guard slot(*g->slots, held);
+  if (!held || g->stopped) co_return;
   const auto start = steady::now();
   dnsbl_check check;
   check.ip = s.ip_text;
@@ -281,7 +144,7 @@ asio::awaitable<void> lookup(std::shared_ptr<generation> g, zone_state* z, subje
   }
   check.duration_seconds = std::chrono::duration<double>(steady::now() - start).count();
   check.last_lookup_timestamp = unix_now();
-  g->slots.release();
+  slot.release();
   if (g->stopped) co_return;
 
   ++z->counters.lookups_total;
@@ -328,7 +191,31 @@ struct round_latch {
   std::size_t pending = 0;
 };
 
+// The zone's query suffix from its DQS key file, read on the blocking executor: a file on a hung
+// mount must not hold the event loop (FIFOs, devices and oversized files are refused outright).
+asio::awaitable<void> read_zone_key(std::shared_ptr<generation> g, zone_state* z) {
+  struct outcome {
+    std::optional<std::string> suffix;
+    std::string error;
+  };
+  auto read = [](config::dnsbl_zone zone) -> asio::awaitable<outcome> {
+    outcome o;
+    o.suffix = dnsbl_query_suffix(zone, o.error);
+    co_return o;
+  };
+  auto o = co_await asio::co_spawn(g->blocking, read(z->conf), asio::use_awaitable);
+  z->key_pending = false;
+  if (g->stopped) co_return;
+  if (o.suffix) {
+    z->query_suffix = std::move(*o.suffix);
+  } else {
+    z->setup_error = o.error;
+    log::error("dnsbl zone cannot be queried", {{"zone", z->conf.name}, {"err", o.error}});
+  }
+}
+
 asio::awaitable<void> run_zone(std::shared_ptr<generation> g, zone_state* z) {
+  if (z->key_pending) co_await read_zone_key(g, z);
   while (!g->stopped) {
     const auto now = steady::now();
     const auto subjects = g->subjects();
@@ -431,10 +318,12 @@ asio::awaitable<void> run_target_resolution(std::shared_ptr<generation> g) {
     std::map<std::string, std::vector<asio::ip::address>> by_host;
     for (const auto& [name, host] : g->targets) by_host.try_emplace(host);
     for (auto& [host, addresses] : by_host) {
-      if (!co_await g->slots.acquire()) co_return;
+      const bool held = co_await g->slots->acquire();
+      slot_guard slot(*g->slots, held);
+      if (!held) co_return;
       auto r = co_await g->system_resolver->resolve(host, 0,
                                                     steady::now() + std::chrono::seconds(10));
-      g->slots.release();
+      slot.release();
       if (g->stopped) co_return;
       for (const auto& e : r.endpoints) {
         if (addresses.size() >= g->settings.max_target_ips) break;
@@ -455,12 +344,20 @@ asio::awaitable<void> run_target_resolution(std::shared_ptr<generation> g) {
 
 }  // namespace
 
-dnsbl_runner::dnsbl_runner(asio::any_io_executor executor)
-    : executor_(std::move(executor)), published_(std::make_shared<dnsbl_status>()) {}
+dnsbl_runner::dnsbl_runner(asio::any_io_executor executor, asio::any_io_executor blocking)
+    : executor_(std::move(executor)),
+      blocking_(std::move(blocking)),
+      published_(std::make_shared<dnsbl_status>()) {}
 
 dnsbl_runner::~dnsbl_runner() { stop(); }
 
-void dnsbl_runner::start(asio::any_io_executor executor) { executor_ = std::move(executor); }
+// A config applied before (the app applies the first one before the scheduler runs) starts now.
+void dnsbl_runner::start(asio::any_io_executor executor) {
+  if (started_) return;
+  started_ = true;
+  executor_ = std::move(executor);
+  if (current_) launch(current_);
+}
 
 void dnsbl_runner::stop() {
   if (current_) current_->stop();
@@ -488,7 +385,8 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     return;
   }
 
-  auto g = std::make_shared<generation>(executor_, settings, in_flight_);
+  limiter_->set_max(settings.max_in_flight);
+  auto g = std::make_shared<generation>(executor_, blocking_, settings, limiter_);
   g->owner = this;
   g->targets = std::move(target_hosts);
   g->egress_configured = to_subjects(configured_egress_ips(settings), "");
@@ -504,7 +402,9 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
     z->counters.delist_url = zc.delist_url;
     z->counters.interval_seconds = std::chrono::duration<double>(zc.interval).count();
     std::string error;
-    if (auto suffix = dnsbl_query_suffix(zc, error)) {
+    if (reads_key_file(zc)) {
+      z->key_pending = true;  // run_zone reads it first
+    } else if (auto suffix = dnsbl_query_suffix(zc, error)) {
       z->query_suffix = *suffix;
     } else {
       z->setup_error = error;
@@ -560,9 +460,15 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
 
   current_ = g;
   publish(*g);
+  if (started_) launch(g);
+}
+
+void dnsbl_runner::launch(const std::shared_ptr<generation>& g) {
   for (auto& z : g->zones) asio::co_spawn(executor_, run_zone(g, z.get()), asio::detached);
   if (g->discovery_resolver) asio::co_spawn(executor_, run_discovery(g), asio::detached);
   if (g->system_resolver) asio::co_spawn(executor_, run_target_resolution(g), asio::detached);
+  const auto& settings = g->settings;
+  const auto& d = settings.discovery;
   log::info("dnsbl checks started",
             {{"zones", std::to_string(g->zones.size())},
              {"egress_ips", std::to_string(g->egress_configured.size())},
@@ -605,6 +511,20 @@ void dnsbl_runner::publish(const generation& g) {
   });
   std::lock_guard lock(mutex_);
   published_ = std::move(s);
+}
+
+std::vector<prometheus::MetricFamily> dnsbl_runner::families() const {
+  return dnsbl_families(*status());
+}
+
+std::string dnsbl_runner::status_section() const { return render_dnsbl_section(*status()); }
+
+std::optional<check_diagnosis> dnsbl_runner::diagnose(asio::io_context& io,
+                                                      const config::exporter_config& config,
+                                                      std::ostream* text) const {
+  if (!config.dnsbl.enabled) return std::nullopt;
+  auto d = diagnose_dnsbl(io, config.dnsbl, text);
+  return check_diagnosis{"dnsbl", std::move(d.lookups), "DNSBL", dnsbl_verdict(d)};
 }
 
 }  // namespace smtp_exporter::exporter

@@ -1,5 +1,5 @@
-// The scheduler's runners and the status store's records are vectors kept sorted by target name
-// (a map's node per target cost 96 bytes at 10,000 targets).
+// The scheduler's target entries and the status store's records are vectors kept sorted by target
+// name (a map's node per target cost 96 bytes at 10,000 targets).
 //
 // Thread-safety: a pure function over its argument.
 #pragma once

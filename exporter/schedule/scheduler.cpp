@@ -104,19 +104,21 @@ std::size_t tls_settings_hash::operator()(const config::tls_settings& tls) const
   return seed;
 }
 
-struct scheduler::runner {
-  runner(std::shared_ptr<const config::target> t, std::shared_ptr<asio::ssl::context> tls)
+struct scheduler::target_entry {
+  target_entry(std::shared_ptr<const config::target> t, std::shared_ptr<asio::ssl::context> tls)
       : target(std::move(t)), tls_context(std::move(tls)) {}
   std::shared_ptr<const config::target> target;
   // Each run's session_options hold a copy, which stays alive even if a reload replaces this one.
   // The options are made per run rather than kept here: 448 bytes a target (bench/README.md).
   std::shared_ptr<asio::ssl::context> tls_context;
-  clock::time_point scheduled{};  // when apply() started this runner
+  clock::time_point scheduled{};  // when apply() started this entry
   std::array<clock::time_point, probes::probe_kind_count> next_due{};
-  // The run's own timer while it waits for a slot or for its predecessors (it lives in the run's
-  // frame); null otherwise. Cancelling it wakes the run.
+  // The run's own timer while it waits for its predecessors (it lives in the run's frame); null
+  // otherwise. Cancelling it wakes the run.
   scheduler_timer* wait_timer = nullptr;
-  std::chrono::milliseconds startup_window{0};  // for this runner's first run
+  // The run's place in the slot queue while it waits for a slot; cancelling it wakes the run.
+  std::shared_ptr<slot_limiter::ticket> slot_ticket;
+  std::chrono::milliseconds startup_window{0};  // for this entry's first run
   bool first_run = true;
   bool stopped = false;
   bool has_slot = false;
@@ -124,14 +126,15 @@ struct scheduler::runner {
   bool waiting_for_predecessors = false;
   std::array<probes::failure_reason, probes::probe_kind_count> last_reason{};
   std::array<bool, probes::probe_kind_count> reported{};
-  // Across a reload: runners of the old config still in a session that this one must wait for,
-  // and the runners waiting for this one.
-  std::vector<std::shared_ptr<runner>> predecessors;
-  std::vector<std::weak_ptr<runner>> successors;
+  // Across a reload: entries of the old config still in a session that this one must wait for,
+  // and the entries waiting for this one.
+  std::vector<std::shared_ptr<target_entry>> predecessors;
+  std::vector<std::weak_ptr<target_entry>> successors;
 
   void stop() {
     stopped = true;
     if (wait_timer) wait_timer->cancel();
+    if (slot_ticket) slot_ticket->cancel();
   }
 };
 
@@ -140,41 +143,44 @@ scheduler::scheduler(asio::any_io_executor executor, status_store& store, settin
       store_(store),
       settings_(s),
       resolver_(executor),
-      session_runner_([this](const probes::session_options& o) {
+      session_function_([this](const probes::session_options& o) {
         return probes::run_session(o, resolver_);
       }),
-      timer_(executor) {
+      timer_(executor),
+      limiter_(settings_.max_in_flight) {
   if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
 }
 
 scheduler::~scheduler() { stop(); }
 
-void scheduler::set_session_runner(session_runner runner) { session_runner_ = std::move(runner); }
+void scheduler::set_session_function(session_function function) {
+  session_function_ = std::move(function);
+}
 
 void scheduler::apply(const std::vector<config::target>& targets,
                       std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
-  const auto by_name = [](const std::shared_ptr<runner>& r, const std::string& name) {
+  const auto by_name = [](const std::shared_ptr<target_entry>& r, const std::string& name) {
     return r->target->name < name;
   };
-  std::vector<bool> kept_runner(runners_.size(), false);  // by index in runners_ (sorted by name)
-  std::vector<std::shared_ptr<runner>> next;
+  std::vector<bool> kept_entry(entries_.size(), false);  // by index in entries_ (sorted by name)
+  std::vector<std::shared_ptr<target_entry>> next;
   next.reserve(targets.size());
-  std::vector<std::shared_ptr<runner>> fresh;
+  std::vector<std::shared_ptr<target_entry>> fresh;
   std::vector<std::shared_ptr<const config::target>> canonical;
   canonical.reserve(targets.size());
   std::size_t started = 0, kept = 0;
   for (const auto& t : targets) {
     auto tls_it = tls_contexts.find(t.name);
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
-    auto old = std::lower_bound(runners_.begin(), runners_.end(), t.name, by_name);
-    const auto index = static_cast<std::size_t>(old - runners_.begin());
-    if (old != runners_.end() && (*old)->target->name == t.name && !kept_runner[index] &&
+    auto old = std::lower_bound(entries_.begin(), entries_.end(), t.name, by_name);
+    const auto index = static_cast<std::size_t>(old - entries_.begin());
+    if (old != entries_.end() && (*old)->target->name == t.name && !kept_entry[index] &&
         *(*old)->target == t) {
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
       (*old)->tls_context = tls;
       canonical.push_back((*old)->target);
       next.push_back(*old);
-      kept_runner[index] = true;
+      kept_entry[index] = true;
       ++kept;
       continue;
     }
@@ -183,25 +189,26 @@ void scheduler::apply(const std::vector<config::target>& targets,
       copy.tls_config =
           config::shared_value<config::tls_settings>(tls_settings_.intern(*copy.tls_config));
     }
-    auto r = std::make_shared<runner>(std::make_shared<const config::target>(std::move(copy)), tls);
+    auto r = std::make_shared<target_entry>(
+        std::make_shared<const config::target>(std::move(copy)), tls);
     canonical.push_back(r->target);
     next.push_back(r);
     fresh.push_back(std::move(r));
     ++started;
   }
   // What was not kept was removed or changed.
-  for (std::size_t i = 0; i < runners_.size(); ++i) {
-    if (kept_runner[i]) runners_[i] = nullptr;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (kept_entry[i]) entries_[i] = nullptr;
   }
-  std::erase_if(runners_, [](const auto& r) { return r == nullptr; });
-  std::size_t stopped = runners_.size();
+  std::erase_if(entries_, [](const auto& r) { return r == nullptr; });
+  std::size_t stopped = entries_.size();
   std::erase_if(draining_, [](const auto& d) { return !d->in_session; });
-  for (auto& r : runners_) {
+  for (auto& r : entries_) {
     r->stop();
     if (r->in_session) draining_.push_back(r);
   }
   if (stopped > 0) queue_.erase_if([](const auto& r) { return r->stopped; });
-  // A new runner for the same target, or for the same server under another name, starts its first
+  // A new entry for the same target, or for the same server under another name, starts its first
   // session only after the old one's ends (within that one's timeout).
   for (auto& r : fresh) {
     for (auto& d : draining_) {
@@ -213,7 +220,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
     }
   }
   sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->target->name; });
-  runners_ = std::move(next);
+  entries_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);
   const auto now = clock::now();
@@ -232,10 +239,10 @@ void scheduler::apply(const std::vector<config::target>& targets,
     if (any) enqueue(std::move(r));
   }
   // The config's parse tree (freed by now, on the thread that parsed it) and the records and
-  // runners a reload replaced leave free pages in malloc's arenas; give them back, so the
+  // entries a reload replaced leave free pages in malloc's arenas; give them back, so the
   // exporter's RSS is what it holds (at 10,000 targets the parse alone leaves ~30 MiB).
   malloc_trim(0);
-  log::info("targets scheduled", {{"targets", std::to_string(runners_.size())},
+  log::info("targets scheduled", {{"targets", std::to_string(entries_.size())},
                                   {"started", std::to_string(started)},
                                   {"unchanged", std::to_string(kept)},
                                   {"stopped", std::to_string(stopped)}});
@@ -248,8 +255,13 @@ void scheduler::host(std::shared_ptr<check_runner> runner) {
   hosted_.push_back(std::move(runner));
 }
 
+std::vector<std::shared_ptr<check_runner>> scheduler::hosted() const {
+  std::lock_guard lock(hosted_mutex_);
+  return hosted_;
+}
+
 std::size_t scheduler::in_flight() const {
-  std::size_t n = in_flight_.load(std::memory_order_relaxed);
+  std::size_t n = limiter_.in_flight();
   std::lock_guard lock(hosted_mutex_);
   for (const auto& h : hosted_) n += h->in_flight();
   return n;
@@ -262,15 +274,15 @@ void scheduler::stop() {
     hosted.swap(hosted_);
   }
   for (auto& h : hosted) h->stop();
-  for (auto& r : runners_) r->stop();
-  runners_.clear();
+  for (auto& r : entries_) r->stop();
+  entries_.clear();
   queue_.clear();
   timer_armed_ = false;
   ++timer_generation_;
   timer_.cancel();
 }
 
-void scheduler::enqueue(std::shared_ptr<runner> r) {
+void scheduler::enqueue(std::shared_ptr<target_entry> r) {
   auto wake = clock::time_point::max();
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
     if (r->target->probes[p]) wake = std::min(wake, r->next_due[p]);
@@ -314,39 +326,14 @@ void scheduler::on_timer() {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        log::error("target runner failed", {{"target", name}, {"err", ex.what()}});
+        log::error("target run failed", {{"target", name}, {"err", ex.what()}});
       }
     });
   }
   arm_timer();
 }
 
-asio::awaitable<void> scheduler::acquire_slot(std::shared_ptr<runner> r) {
-  if (slots_used_ < settings_.max_in_flight) {
-    ++slots_used_;
-    r->has_slot = true;
-    co_return;
-  }
-  // A stopped waiter is woken by stop() and leaves; release_slot() skips it when it comes up,
-  // which keeps stopping many waiters linear.
-  slot_waiters_.push_back(r);
-  r->wait_timer->expires_at(clock::time_point::max());
-  co_await r->wait_timer->async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-void scheduler::release_slot() {
-  while (!slot_waiters_.empty()) {
-    auto next = std::move(slot_waiters_.front());
-    slot_waiters_.pop_front();
-    if (next->stopped) continue;  // it is leaving; the slot goes to the next waiter
-    next->has_slot = true;
-    if (next->wait_timer) next->wait_timer->cancel();
-    return;
-  }
-  --slots_used_;
-}
-
-asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<runner> r) {
+asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<target_entry> r) {
   while (!r->stopped) {
     std::erase_if(r->predecessors, [](const auto& p) { return !p->in_session; });
     if (r->predecessors.empty()) co_return;
@@ -357,45 +344,53 @@ asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<runner> r
   }
 }
 
-asio::awaitable<void> scheduler::run_once(std::shared_ptr<runner> r,
+asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
                                           std::array<bool, probes::probe_kind_count> due) {
   const config::target& t = *r->target;
   auto options = session_options_for(t);
   options.tls_context = r->tls_context;
   options.due = due;
   {
-    // The run's own timer, for waits that another runner or release_slot() ends.
+    // The run's own timer, for the wait that another entry's session ends.
     scheduler_timer wait_timer(executor_);
     r->wait_timer = &wait_timer;
     struct clear_on_exit {
-      runner& r;
-      ~clear_on_exit() { r.wait_timer = nullptr; }
+      target_entry& r;
+      ~clear_on_exit() {
+        r.wait_timer = nullptr;
+        r.slot_ticket = nullptr;
+      }
     } clear{*r};
     co_await wait_for_predecessors(r);
     if (r->stopped) co_return;
-    co_await acquire_slot(r);
+    bool held = limiter_.try_acquire();
+    if (!held) {
+      auto ticket = std::make_shared<slot_limiter::ticket>(executor_);
+      r->slot_ticket = ticket;
+      held = co_await limiter_.acquire(std::move(ticket));
+    }
+    r->has_slot = held;
   }
   if (r->stopped) {
     // Stopped while waiting (or just after being handed a slot): never probe a removed target,
-    // nor race the runner that replaced it.
+    // nor race the entry that replaced it.
     if (r->has_slot) {
       r->has_slot = false;
-      release_slot();
+      limiter_.release();
     }
     co_return;
   }
   probes::session_result result;
   bool session_failed = false;
   {
-    // However the session ends, an exception included, its slot goes back and the runners
+    // However the session ends, an exception included, its slot goes back and the entries
     // waiting for it (after a reload) are woken: a leaked slot is lost to every target for good.
     struct session_guard {
       scheduler& s;
-      runner& r;
+      target_entry& r;
       std::weak_ptr<const bool> alive;
       ~session_guard() {
         if (alive.expired()) return;
-        s.in_flight_.fetch_sub(1, std::memory_order_relaxed);
         r.in_session = false;
         for (auto& w : r.successors) {
           auto next = w.lock();
@@ -404,14 +399,13 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<runner> r,
         r.successors.clear();
         if (r.has_slot) {
           r.has_slot = false;
-          s.release_slot();
+          s.limiter_.release();
         }
       }
     } guard{*this, *r, alive_};
     r->in_session = true;
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
     try {
-      result = co_await session_runner_(options);
+      result = co_await session_function_(options);
     } catch (const std::exception& e) {
       // A session reports failures in its result; an exception is a bug. The target keeps its
       // last result (which then ages into SMTPProbeResultsStale) and tries again next time.

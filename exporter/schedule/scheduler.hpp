@@ -7,12 +7,13 @@
 //   of "pending"; its later runs go back to the stable spread.
 // - After a reload, a changed target's new runs wait for the run its old config had in flight
 //   (and so does a target taking over the same host:port): one server never sees both.
-// - A target never has two runs in flight: its runner awaits the session before planning the next.
+// - A target never has two runs in flight: its entry awaits the session before planning the next.
 // - A target waiting for its next run is one entry in a run queue that one timer serves; only a run
 //   (waiting for a slot or a predecessor, or in its session) has a coroutine frame and a timer.
 // - Every run has a hard deadline (the target's timeout), enforced inside the session.
-// - A global cap bounds the runs in flight; runs over the cap wait for a slot. A slot is given back
-//   however the session ends, an exception included.
+// - A global cap bounds the runs in flight; runs over the cap wait for a slot (slot_limiter,
+//   exporter/schedule/limiter.hpp, the limiter type every hosted check_runner uses too). A slot
+//   is given back however the session ends, an exception included.
 // - Scrapes never wait for runs: results go to the status_store, which scrapes snapshot.
 //
 // Thread-safety: apply() and stop() must be called on the scheduler's executor.
@@ -21,7 +22,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,7 +35,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "exporter/schedule/check_runner.hpp"
 #include "exporter/schedule/interner.hpp"
+#include "exporter/schedule/limiter.hpp"
 #include "exporter/schedule/run_queue.hpp"
 #include "exporter/schedule/target_status.hpp"
 #include "probes/dns/resolver.hpp"
@@ -75,24 +77,8 @@ struct scheduler_wait_traits {
 using scheduler_timer = boost::asio::basic_waitable_timer<scheduler_clock, scheduler_wait_traits>;
 
 // Runs one session; the default calls probes::run_session. Tests substitute their own.
-using session_runner = std::function<boost::asio::awaitable<probes::session_result>(
+using session_function = std::function<boost::asio::awaitable<probes::session_result>(
     const probes::session_options&)>;
-
-// A kind of check that is not an SMTP session (DNSBL lookups): it keeps its own schedule and its
-// own record (status), and runs on the scheduler's executor. The scheduler hosts it so that every
-// kind starts, reports runs in flight and stops together; it never dresses it up as a session.
-// Thread-safety: every call on the scheduler's executor, except in_flight() (any thread).
-class check_runner {
- public:
-  virtual ~check_runner() = default;
-  virtual std::string_view kind() const = 0;  // "dnsbl": for logs
-  // Starts the runner's own timers on `executor`; called once, when hosted.
-  virtual void start(boost::asio::any_io_executor executor) = 0;
-  // Stops every timer; a run in flight finishes and its result is dropped.
-  virtual void stop() = 0;
-  // Checks running right now (counted in smtp_exporter_probes_in_flight).
-  virtual std::size_t in_flight() const = 0;
-};
 
 // Delay of a target's first run after it is scheduled: a stable hash of its name, modulo the
 // interval. Public for tests.
@@ -148,53 +134,52 @@ class scheduler {
   void stop();
 
   // Replaces how sessions are run (tests).
-  void set_session_runner(session_runner runner);
+  void set_session_function(session_function function);
 
-  // Hosts another kind of check beside the SMTP sessions; stop() stops it too.
+  // Hosts another kind of check beside the SMTP sessions and starts it; stop() stops it too.
   void host(std::shared_ptr<check_runner> runner);
+  // The hosted runners, in the order hosted (for their metric families and page sections).
+  std::vector<std::shared_ptr<check_runner>> hosted() const;
 
   // SMTP sessions plus the hosted runners' checks in flight.
   std::size_t in_flight() const;
-  std::size_t target_count() const { return runners_.size(); }
+  std::size_t target_count() const { return entries_.size(); }
 
  private:
-  struct runner;
+  // One target's schedule and the state of its run.
+  struct target_entry;
   // Plans `r`'s next wake-up (the earliest of its probes' due times) in the run queue.
-  void enqueue(std::shared_ptr<runner> r);
+  void enqueue(std::shared_ptr<target_entry> r);
   // Points the scheduler's one timer at the earliest entry of the run queue.
   void arm_timer();
   // Starts a run for every entry of the run queue that is due.
   void on_timer();
-  // One run of the probes due now, then the runner's next wake-up; nothing when it was stopped
+  // One run of the probes due now, then the entry's next wake-up; nothing when it was stopped
   // meanwhile. Only runs have coroutine frames: a target waiting for its next run has none.
-  boost::asio::awaitable<void> run_once(std::shared_ptr<runner> r,
+  boost::asio::awaitable<void> run_once(std::shared_ptr<target_entry> r,
                                         std::array<bool, probes::probe_kind_count> due);
-  boost::asio::awaitable<void> acquire_slot(std::shared_ptr<runner> r);
-  void release_slot();
-  boost::asio::awaitable<void> wait_for_predecessors(std::shared_ptr<runner> r);
+  boost::asio::awaitable<void> wait_for_predecessors(std::shared_ptr<target_entry> r);
 
   boost::asio::any_io_executor executor_;
   status_store& store_;
   settings settings_;
   probes::dns_resolver resolver_;
-  session_runner session_runner_;
+  session_function session_function_;
   // Sorted by target name (a vector: a map's node per target cost 96 bytes).
-  std::vector<std::shared_ptr<runner>> runners_;
+  std::vector<std::shared_ptr<target_entry>> entries_;
   // The targets' TLS settings, one copy per distinct value (usually one per provider or CA file).
   interner<config::tls_settings, tls_settings_hash> tls_settings_;
-  // Runners waiting for their next run, earliest first, and the one timer that wakes them.
-  run_queue<scheduler_clock::time_point, std::shared_ptr<runner>> queue_;
+  // Entries waiting for their next run, earliest first, and the one timer that wakes them.
+  run_queue<scheduler_clock::time_point, std::shared_ptr<target_entry>> queue_;
   scheduler_timer timer_;
   bool timer_armed_ = false;
   scheduler_clock::time_point timer_expiry_{};
   std::uint64_t timer_generation_ = 0;  // a wait whose generation is older was replaced
-  std::atomic<std::size_t> in_flight_{0};
-  std::size_t slots_used_ = 0;
-  std::deque<std::shared_ptr<runner>> slot_waiters_;  // FIFO of runners waiting for a slot
+  slot_limiter limiter_;  // --probe.max-in-flight: the SMTP sessions' slots
   mutable std::mutex hosted_mutex_;  // in_flight() reads hosted_ from the scrape thread
   std::vector<std::shared_ptr<check_runner>> hosted_;
-  // Runners a reload stopped while their session was in flight; their successors wait for them.
-  std::vector<std::shared_ptr<runner>> draining_;
+  // Entries a reload stopped while their session was in flight; their successors wait for them.
+  std::vector<std::shared_ptr<target_entry>> draining_;
   // Expires with the scheduler: a session's frame destroyed after it (when the io_context goes)
   // must not give its slot back to a scheduler that is gone.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);

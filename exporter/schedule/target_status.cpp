@@ -126,8 +126,8 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
     if (it == targets_.end() || (*it)->config != target) return;
     current = *it;
   }
-  // Build the next record outside the lock; only the runner of this target records it, so the
-  // record cannot change meanwhile except by set_targets(), which the check below catches.
+  // Build the next record outside the lock; only the scheduler's entry for this target records it,
+  // so the record cannot change meanwhile except by set_targets(), which the check below catches.
   auto next = std::make_shared<target_status>(*current);
   next->record(result, end_timestamp, &pool_);
   std::lock_guard lock(mutex_);

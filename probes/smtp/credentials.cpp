@@ -1,9 +1,5 @@
 #include "probes/smtp/credentials.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -19,19 +15,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/bounded_read.hpp"
+
 namespace smtp_exporter::probes {
 namespace {
-
-class fd_closer {
- public:
-  explicit fd_closer(int fd) : fd_(fd) {}
-  fd_closer(const fd_closer&) = delete;
-  fd_closer& operator=(const fd_closer&) = delete;
-  ~fd_closer() { ::close(fd_); }
-
- private:
-  int fd_;
-};
 
 std::string describe(std::string_view key, std::string_view path) {
   std::string s(key);
@@ -47,51 +34,33 @@ std::string cannot_read(std::string_view key, std::string_view path, std::string
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-// Returns an error text, or "" with `out` set.
+// Returns an error text, or "" with `out` set. read_bounded_file refuses FIFOs and devices without
+// blocking and stops past the cap; the texts are this file's own (docs/configuration.md).
 std::string read_secret_file(std::string_view key, const std::string& path, secret_string& out) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return cannot_read(key, path, errno_text(errno));
-  const fd_closer closer(fd);
-
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return cannot_read(key, path, errno_text(errno));
-  if (!S_ISREG(info.st_mode)) return cannot_read(key, path, "not a regular file");
-
-  // One buffer, allocated once and never grown (a reallocation would leave a copy behind), one
-  // byte larger than the cap so an oversized file is told apart from one exactly at it. The file's
-  // st_size is not trusted: it changes under a concurrent rotation.
-  std::string buffer(max_secret_file_size + 1, '\0');
-  std::size_t length = 0;
-  while (length < buffer.size()) {
-    const ssize_t n = ::read(fd, buffer.data() + length, buffer.size() - length);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      cleanse(buffer);
-      return cannot_read(key, path, errno_text(error));
-    }
-    if (n == 0) break;
-    length += static_cast<std::size_t>(n);
+  const auto read = read_bounded_file(path, max_secret_file_size);
+  switch (read.failure) {
+    case read_failure::none:
+      break;
+    case read_failure::not_regular:
+      return cannot_read(key, path, "not a regular file");
+    case read_failure::read_failed:
+      // A directory is not a regular file either.
+      if (read.error_number == EISDIR) return cannot_read(key, path, "not a regular file");
+      return cannot_read(key, path, errno_text(read.error_number));
+    case read_failure::cannot_open:
+      return cannot_read(key, path, errno_text(read.error_number));
+    case read_failure::too_large:
+      return describe(key, path) + ": secret file too large (over " +
+             std::to_string(max_secret_file_size) + " bytes)";
   }
-  if (length > max_secret_file_size) {
-    cleanse(buffer);
-    return describe(key, path) + ": secret file too large (over " +
-           std::to_string(max_secret_file_size) + " bytes)";
-  }
-
-  std::string_view content(buffer.data(), length);
+  std::string_view content = read.text.reveal();
   if (content.ends_with("\r\n")) {
     content.remove_suffix(2);
   } else if (content.ends_with('\n')) {
     content.remove_suffix(1);
   }
-  if (content.empty()) {
-    cleanse(buffer);
-    return describe(key, path) + ": secret file is empty";
-  }
+  if (content.empty()) return describe(key, path) + ": secret file is empty";
   out = secret_string(content);
-  cleanse(buffer);
   return {};
 }
 

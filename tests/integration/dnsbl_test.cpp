@@ -3,7 +3,10 @@
 // /metrics scrape or the DNS server's query log. No zone of the default list is ever asked.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include "tests/support/harness.hpp"
@@ -479,6 +482,61 @@ dqs_key_file = ")" + key_file.string() + R"("
   EXPECT_EQ(result(text, "203.0.113.7", "zen.dq.spamhaus.net"), "listed") << text;
   EXPECT_EQ(text.find("abcdef0123456789"), std::string::npos);
   EXPECT_EQ(exporter.process().log().find("abcdef0123456789"), std::string::npos);
+}
+
+// A DQS key path at a device or a FIFO (a typo, a mount gone wrong): read through the bounded
+// reader, off the event loop. Before, /dev/zero filled memory without bound and a FIFO without a
+// writer froze the loop at start: no /metrics, no readiness.
+void expect_key_refused_and_exporter_answers(const temp_dir& dir, const std::string& key_path) {
+  auto dns = start_dns(dir, "dqs-bad", R"([{"name":"*.bl.test","rcode":"NXDOMAIN"}])");
+  ASSERT_NE(dns.port, 0);
+  exporter_process exporter(dir, R"([dnsbl]
+enabled = true
+egress_ips = ["203.0.113.7"]
+servers = [")" + dns.address() + R"("]
+[[dnsbl.zone]]
+name = "bl.test"
+[[dnsbl.zone]]
+name = "zen.dq.spamhaus.net"
+dqs_key_file = ")" + key_path + R"("
+)");
+  ASSERT_TRUE(exporter.started()) << key_path << "\n" << exporter.process().log();
+  auto text = exporter.scrape_until(
+      [](const std::string& t) {
+        return t.find("zone=\"zen.dq.spamhaus.net\",result=") != std::string::npos &&
+               t.find("zone=\"bl.test\",result=") != std::string::npos;
+      },
+      10s);
+  EXPECT_EQ(result(text, "203.0.113.7", "zen.dq.spamhaus.net"), "dns_error") << text;
+  EXPECT_EQ(result(text, "203.0.113.7", "bl.test"), "not_listed") << "other zones go on";
+  EXPECT_NE(exporter.process().log().find("not a regular file"), std::string::npos)
+      << exporter.process().log();
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto reply = http_request(exporter.port(), "GET", "/metrics", 2s);
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "/metrics answers promptly";
+  }
+  EXPECT_EQ(dns.queries("7.113.0.203.zen.dq.spamhaus.net"), 0) << "no query without the key";
+  // The key read took no memory to speak of (reading /dev/zero up to a newline takes it all).
+  std::ifstream status("/proc/" + std::to_string(exporter.process().pid()) + "/status");
+  std::string line;
+  long peak_kib = -1;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) peak_kib = std::stol(line.substr(6));
+  }
+  EXPECT_GT(peak_kib, 0);
+  EXPECT_LT(peak_kib, 256 * 1024) << "peak resident memory, KiB";
+}
+
+TEST_F(dnsbl, a_dqs_key_file_at_dev_zero_is_refused_and_the_exporter_answers) {
+  expect_key_refused_and_exporter_answers(dir_, "/dev/zero");
+}
+
+TEST_F(dnsbl, a_dqs_key_file_that_is_a_fifo_is_refused_and_the_exporter_answers) {
+  const auto fifo = dir_.path() / "dqs.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_key_refused_and_exporter_answers(dir_, fifo.string());
 }
 
 TEST_F(dnsbl, an_error_after_a_listing_neither_clears_it_nor_reads_as_not_listed) {

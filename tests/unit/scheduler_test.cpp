@@ -34,7 +34,7 @@ config::target make_target(const std::string& name, std::chrono::milliseconds in
   return t;
 }
 
-// A session runner that only sleeps (on the scheduler's clock, so manual time moves it too), and
+// A session function that only sleeps (on the scheduler's clock, so manual time moves it too), and
 // counts.
 struct fake_sessions {
   struct session {
@@ -52,7 +52,7 @@ struct fake_sessions {
   std::map<std::string, int> runs;
   std::map<std::string, std::array<int, probes::probe_kind_count>> due_counts;
 
-  session_runner runner() {
+  session_function function() {
     return [this](const probes::session_options& o) -> asio::awaitable<probes::session_result> {
       ++running;
       max_running = std::max(max_running, running);
@@ -99,7 +99,7 @@ TEST(scheduler, a_target_never_has_two_runs_in_flight) {
   fake_sessions fake;
   fake.run_time = 250ms;  // longer than the interval
   scheduler s(io.get_executor(), store, {});
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   auto t = make_target("slow", 100ms);
   t.host = "slow";
   s.apply({t}, {});
@@ -116,7 +116,7 @@ TEST(scheduler, global_cap_bounds_runs_in_flight_and_every_target_gets_its_turn)
   fake_sessions fake;
   fake.run_time = 100ms;
   scheduler s(io.get_executor(), store, scheduler::settings{2});
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   std::vector<config::target> targets;
   for (int i = 0; i < 10; ++i) {
     auto t = make_target("t" + std::to_string(i), 100ms);
@@ -135,7 +135,7 @@ TEST(scheduler, per_probe_intervals_share_sessions) {
   status_store store;
   fake_sessions fake;
   scheduler s(io.get_executor(), store, {});
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   auto t = make_target("mixed", 100ms);
   t.host = "mixed";
   t.tls = config::tls_mode::starttls;
@@ -157,7 +157,7 @@ TEST(scheduler, reload_keeps_unchanged_targets_running_and_stops_removed_ones) {
   status_store store;
   fake_sessions fake;
   scheduler s(io.get_executor(), store, {});
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   auto a = make_target("a", 100ms);
   a.host = "a";
   auto b = make_target("b", 100ms);
@@ -186,7 +186,7 @@ TEST(scheduler, changed_target_restarts_as_pending) {
   status_store store;
   fake_sessions fake;
   scheduler s(io.get_executor(), store, {});
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   auto a = make_target("a", 100ms);
   s.apply({a}, {});
   io.run_for(400ms);
@@ -270,7 +270,7 @@ TEST_F(manual_time, a_thousand_targets_all_start_within_the_startup_window_under
   const auto window = 10000ms;
   fake_.run_time = 100ms;  // 1,000 runs of 100 ms in 10 s: 10 in flight on average, more in bursts
   scheduler s(io_.get_executor(), store_, scheduler::settings{cap, window});
-  s.set_session_runner(fake_.runner());
+  s.set_session_function(fake_.function());
   std::vector<config::target> targets;
   for (int i = 0; i < 1000; ++i) {
     auto t = make_target("target-" + std::to_string(i), 60000ms);
@@ -318,7 +318,7 @@ TEST_F(manual_time, a_thousand_targets_all_start_within_the_startup_window_under
 TEST_F(manual_time, later_runs_go_back_to_the_stable_spread) {
   const auto interval = 60000ms, window = 10000ms;
   scheduler s(io_.get_executor(), store_, scheduler::settings{512, window});
-  s.set_session_runner(fake_.runner());
+  s.set_session_function(fake_.function());
   std::vector<config::target> targets;
   for (int i = 0; i < 20; ++i) {
     targets.push_back(make_target("spread-" + std::to_string(i), interval));
@@ -356,7 +356,7 @@ TEST_F(manual_time, a_session_that_throws_gives_its_slot_back_and_its_target_tri
   fake_.run_time = 10ms;
   fake_.throw_for_host = "buggy";
   scheduler s(io_.get_executor(), store_, scheduler::settings{1, 0ms});  // one slot for both
-  s.set_session_runner(fake_.runner());
+  s.set_session_function(fake_.function());
   s.apply({make_target("buggy", 100ms), make_target("healthy", 100ms)}, {});
   play(2000ms);
   // A leaked slot would have stopped both after the first throw.
@@ -382,7 +382,7 @@ void expect_no_overlap(const std::vector<fake_sessions::session>& sessions) {
 
 TEST_F(manual_time, a_reload_keeps_every_unchanged_target_among_many_removed_and_added) {
   scheduler s(io_.get_executor(), store_, scheduler::settings{512, 100ms});
-  s.set_session_runner(fake_.runner());
+  s.set_session_function(fake_.function());
   std::vector<config::target> before, after;
   for (int i = 0; i < 60; ++i) {
     auto t = make_target("t" + std::to_string(100 + i), 100ms);
@@ -448,7 +448,7 @@ class reload_mid_session : public manual_time {
  protected:
   void start(const std::string& name) {
     fake_.run_time = 900ms;
-    scheduler_.set_session_runner(fake_.runner());
+    scheduler_.set_session_function(fake_.function());
     target_ = make_target(name, 1000ms);
     target_.host = "mx.test";
     scheduler_.apply({target_}, {});
@@ -464,7 +464,7 @@ TEST_F(reload_mid_session, a_changed_target_waits_for_the_session_its_old_config
   auto a = target_;
   const auto old_end = fake_.sessions.back().start + 900ms;
 
-  a.port = 2525;  // changed: a new runner, while the old one is mid-session
+  a.port = 2525;  // changed: a new entry, while the old one is mid-session
   scheduler_.apply({a}, {});
   play(3000ms);
   ASSERT_GE(fake_.sessions.size(), 3u);
@@ -543,7 +543,7 @@ TEST(scheduler, hosts_a_second_kind_of_runner_with_its_own_record) {
   status_store store;
   scheduler s(io.get_executor(), store, {});
   fake_sessions fake;
-  s.set_session_runner(fake.runner());
+  s.set_session_function(fake.function());
   auto check = std::make_shared<ticking_check>();
   s.host(check);
   s.apply({make_target("smtp", 50ms)}, {});

@@ -1,14 +1,18 @@
-#include "exporter/cli/diagnose_dnsbl.hpp"
+#include "exporter/dnsbl/diagnose.hpp"
 
-#include <cstdio>
+#include <algorithm>
 #include <memory>
-#include <optional>
+#include <stdexcept>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/json.hpp>
 
-#include "exporter/cli/diagnose_report.hpp"
-#include "exporter/dnsbl/runner.hpp"
+#include "exporter/dnsbl/advice.hpp"
+#include "exporter/dnsbl/discovery.hpp"
+#include "exporter/dnsbl/resolver.hpp"
+#include "exporter/dnsbl/text.hpp"
+#include "exporter/dnsbl/zones.hpp"
+#include "exporter/runtime/run_to_completion.hpp"
+#include "exporter/views/report.hpp"
 #include "probes/dns/dnsbl_lookup.hpp"
 
 namespace smtp_exporter::exporter {
@@ -16,53 +20,6 @@ namespace smtp_exporter::exporter {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using probes::dnsbl_result;
-
-namespace {
-
-// The same columns as the session steps (diagnose_report's print_line); no duration when < 0.
-void line(std::ostream& out, std::string_view status, std::string_view label, double seconds,
-          std::string_view text) {
-  char duration[32] = "";
-  if (seconds >= 0) std::snprintf(duration, sizeof duration, "%.3fs", seconds);
-  print_line(out, status, label, duration, text);
-}
-
-}  // namespace
-
-std::vector<std::string> dnsbl_advice(dnsbl_result result, const std::string& zone,
-                                      const std::string& delist_url, bool blocking) {
-  switch (result) {
-    case dnsbl_result::listed:
-      return {
-          std::string(blocking ? "Your provider refuses mail from IPs on " + zone +
-                                     ": expect 554 rejections."
-                               : "Recipients that use " + zone + " may reject or junk the mail."),
-          "Find and remove the cause first (a compromised account or web form, an open relay, "
-          "other users of a shared NAT address), or the IP is listed again.",
-          delist_url.empty() ? "Request delisting at the list's site."
-                             : "Request delisting: " + delist_url,
-          "Until then, send through a relay (the provider's authenticated submission port from "
-          "another IP, a relay service) or from another IP.",
-      };
-    case dnsbl_result::not_listed: return {};
-    case dnsbl_result::resolver_refused:
-      return {"Not a listing: the list refuses queries through this resolver (public or shared). "
-              "Set the zone's servers to a resolver of your own, or use a Spamhaus DQS key."};
-    case dnsbl_result::rate_limited:
-      return {"Not a listing: too many queries through this resolver (often a shared one). Set "
-              "the zone's servers to a resolver of your own, or use a Spamhaus DQS key."};
-    case dnsbl_result::zone_typo:
-      return {"Not a listing: the zone name is wrong; check [[dnsbl.zone]] name."};
-    case dnsbl_result::answer_rewritten:
-      return {"Not a listing: the resolver rewrites answers (ISP NXDOMAIN redirection, Pi-hole, "
-              "captive portal). Use another resolver for the zone."};
-    case dnsbl_result::invalid_answer:
-      return {"Not a listing: the list answered with an error code."};
-    default:
-      return {"Unknown: the lookup failed; outbound DNS to the zone's resolver may be blocked. "
-              "Try `dig @SERVER 2.0.0.127." + zone + "` from this machine."};
-  }
-}
 
 dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_settings& settings,
                                std::ostream* text) {
@@ -89,7 +46,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     }
     if (found.addresses.empty()) ++d.errors;
     if (text) {
-      line(*text, found.addresses.empty() ? "FAIL" : "ok", "discovery", found.seconds,
+      print_line(*text, found.addresses.empty() ? "FAIL" : "ok", "discovery", found.seconds,
            found.addresses.empty()
                ? found.error + " (" + disc.method + ", " + name + " asked of " + server +
                      "): outbound DNS to it blocked? Set egress_ips instead."
@@ -97,9 +54,10 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     }
   }
   d.egress_ips = ips.size();
-  if (ips.empty() && text) line(*text, "FAIL", "dnsbl", -1, "no egress IP to check");
+  if (ips.empty() && text) print_line(*text, "FAIL", "dnsbl", -1, "no egress IP to check");
   if (settings.check_targets && text) {
-    line(*text, "", "dnsbl", -1, "the targets' addresses are checked by the exporter, not here");
+    print_line(*text, "", "dnsbl", -1,
+               "the targets' addresses are checked by the exporter, not here");
   }
 
   for (const auto& zone : settings.zones) {
@@ -140,13 +98,13 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
       if (!text) continue;
       const std::string who = ip.to_string();
       if (listed) {
-        line(*text, "FAIL", "dnsbl", r.seconds,
+        print_line(*text, "FAIL", "dnsbl", r.seconds,
              who + " LISTED on " + zone.name + " (" + return_codes_text(r.verdict.return_codes) +
                  (zone.blocking ? ", blocking" : "") + ")" + (r.txt.empty() ? "" : ": " + r.txt));
       } else if (result == dnsbl_result::not_listed) {
-        line(*text, "ok", "dnsbl", r.seconds, who + " not listed on " + zone.name);
+        print_line(*text, "ok", "dnsbl", r.seconds, who + " not listed on " + zone.name);
       } else {
-        line(*text, "warn", "dnsbl", r.seconds,
+        print_line(*text, "warn", "dnsbl", r.seconds,
              who + " on " + zone.name + ": " + std::string(probes::to_string(result)) +
                  (r.verdict.detail.empty() ? "" : " (" + r.verdict.detail + ")") +
                  ": unknown, not a listing");
@@ -158,6 +116,16 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     }
   }
   return d;
+}
+
+std::string dnsbl_verdict(const dnsbl_diagnosis& d) {
+  if (d.listed > 0) {
+    return "egress IP LISTED: " + std::to_string(d.listed) + " listing(s), " +
+           std::to_string(d.listed_blocking) + " on lists marked blocking";
+  }
+  if (d.egress_ips == 0) return "no egress IP found to check";
+  return std::string("not listed") + (d.errors > 0 ? " where lists answered; " : "") +
+         (d.errors > 0 ? std::to_string(d.errors) + " lookup(s) failed (unknown)" : "");
 }
 
 }  // namespace smtp_exporter::exporter
