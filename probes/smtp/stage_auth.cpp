@@ -99,7 +99,7 @@ asio::awaitable<bool> run_auth(session_run& run) {
 
 }  // namespace
 
-extern const stage auth_stage{
+extern constinit const stage auth_stage{
     {probe_kind::auth, auth_phases, "AUTH with the configured credentials", auth_reasons,
      "the final AUTH reply", applies},
     wanted, run_auth};

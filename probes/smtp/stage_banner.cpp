@@ -122,7 +122,7 @@ asio::awaitable<bool> run_banner(session_run& run) {
 
 }  // namespace
 
-extern const stage banner_stage{
+extern constinit const stage banner_stage{
     {probe_kind::banner, banner_phases, "connect, greeting (220) and EHLO", banner_reasons,
      "greeting", applies},
     wanted, run_banner};

@@ -71,7 +71,7 @@ asio::awaitable<bool> run_envelope(session_run& run) {
 
 }  // namespace
 
-extern const stage envelope_stage{
+extern constinit const stage envelope_stage{
     {probe_kind::envelope, envelope_phases,
      "MAIL FROM and RCPT TO accepted (then RSET; never DATA)", envelope_reasons,
      "RCPT TO (or a refused MAIL FROM)", applies},

@@ -94,7 +94,7 @@ asio::awaitable<bool> tls_handshake(session_run& run, probe_kind probe) {
   co_return true;
 }
 
-extern const stage tls_stage{
+extern constinit const stage tls_stage{
     {probe_kind::tls, tls_phases, "STARTTLS or implicit TLS, handshake, certificate verification",
      tls_reasons, "STARTTLS", applies},
     wanted, run_tls};

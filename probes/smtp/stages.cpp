@@ -9,7 +9,8 @@ namespace smtp_exporter::probes {
 namespace detail {
 
 // The registration: one entry per probe of common/probe_list.hpp, in session order, each
-// `<name>_stage` defined in its stage_<name>.cpp (a probe without one fails to link).
+// `<name>_stage` defined in its stage_<name>.cpp (a probe without one fails to link). Each is
+// constinit: the metrics' help is built from this table during static initialization.
 #define SMTP_EXPORTER_PROBE(name) extern const stage name##_stage;
 SMTP_EXPORTER_PROBES(SMTP_EXPORTER_PROBE)
 #undef SMTP_EXPORTER_PROBE
