@@ -19,6 +19,7 @@
 #include "config/allow_list.hpp"
 #include "config/indirect.hpp"
 #include "common/host_port.hpp"
+#include "common/probe_list.hpp"
 #include "common/secret.hpp"
 
 namespace smtp_exporter::config {
@@ -28,12 +29,9 @@ std::string_view to_string(tls_mode mode);
 // The inverse of to_string: "none", "starttls", "implicit"; nullopt on anything else.
 std::optional<tls_mode> parse_tls_mode(std::string_view text);
 
-// The probes a target can run, in session order. Mirrors probes::probe_kind (config/ does not
-// include probes/); exporter/schedule/session_options.cpp static_asserts that both lists are the same.
-enum class probe : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
-inline constexpr std::size_t probe_count = 4;
-inline constexpr std::array<std::string_view, probe_count> probe_names{"banner", "tls", "auth",
-                                                                        "envelope"};
+// The probes a target can run, in session order: made from common/probe_list.hpp, as
+// probes::probe_kind is, so the two are one list (config/ does not include probes/).
+SMTP_EXPORTER_DEFINE_PROBE_LIST(probe, probe_names, probe_count);
 std::string_view to_string(probe p);
 std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "auth", "envelope"
 

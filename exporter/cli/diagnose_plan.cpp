@@ -4,6 +4,9 @@
 #include <chrono>
 #include <utility>
 
+#include "exporter/schedule/session_options.hpp"
+#include "probes/smtp/stages.hpp"
+
 namespace smtp_exporter::exporter {
 
 namespace {
@@ -211,14 +214,15 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
 }
 
 
+config::target port_target(const plan& p, const port_plan& port) {
+  config::target t = p.target;
+  t.port = port.port;
+  t.tls = port.mode;
+  return t;
+}
+
 std::array<bool, probes::probe_kind_count> probes_due(const plan& p, const port_plan& port) {
-  std::array<bool, probes::probe_kind_count> due{};
-  auto set = [&due](probes::probe_kind k, bool value) { due[static_cast<std::size_t>(k)] = value; };
-  set(probes::probe_kind::banner, true);
-  set(probes::probe_kind::tls, port.mode != config::tls_mode::none);
-  set(probes::probe_kind::auth, p.target.auth.has_value());
-  set(probes::probe_kind::envelope, p.target.envelope.has_value());
-  return due;
+  return probes::applicable_probes(session_options_for(port_target(p, port)));
 }
 
 }  // namespace smtp_exporter::exporter

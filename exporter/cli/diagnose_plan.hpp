@@ -46,8 +46,11 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
 // Builds the plan from the flags; false with `error` set on a usage or configuration error.
 bool make_plan(const diagnose_options& o, plan& p, std::string& error);
 
-// The probes due on `port`, in stage order: banner always; tls unless plain text; auth with
-// credentials; envelope with addresses.
+// The plan's target on `port`.
+config::target port_target(const plan& p, const port_plan& port);
+// The probes due on `port`, in stage order: those whose stage applies to the settings
+// (stage_info::applies): banner always; tls unless plain text; auth with credentials; envelope
+// with addresses.
 std::array<bool, probes::probe_kind_count> probes_due(const plan& p, const port_plan& port);
 
 }  // namespace smtp_exporter::exporter

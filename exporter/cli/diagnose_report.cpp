@@ -5,6 +5,7 @@
 #include "exporter/views/advice.hpp"
 #include "exporter/runtime/clock.hpp"
 #include "exporter/views/display.hpp"
+#include "probes/smtp/stages.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -199,15 +200,22 @@ void print_header(std::ostream& out, const plan& p) {
     if (i) out << ", ";
     out << port_label(p.ports[i]);
   }
-  out << "\nprobes: banner";
-  bool any_tls = std::any_of(p.ports.begin(), p.ports.end(), [](const port_plan& x) {
-    return x.mode != config::tls_mode::none;
-  });
-  if (any_tls) out << ", tls";
-  if (p.target.auth) out << ", auth as " << p.target.auth->username;
-  if (p.target.envelope) {
-    out << ", envelope MAIL FROM:<" << p.target.envelope->mail_from << "> RCPT TO:<"
-        << p.target.envelope->rcpt_to << "> (then RSET; never DATA)";
+  // Every stage that applies on some port, from the stage table: a new stage shows by its name.
+  out << "\nprobes: ";
+  std::string_view separator;
+  for (const auto& stage : probes::stage_table()) {
+    const bool applies = std::any_of(p.ports.begin(), p.ports.end(), [&](const port_plan& x) {
+      return probes_due(p, x)[static_cast<std::size_t>(stage.probe)];
+    });
+    if (!applies) continue;
+    out << separator << probes::to_string(stage.probe);
+    separator = ", ";
+    // What the stages that send the operator's data send.
+    if (stage.probe == probe_kind::auth) out << " as " << p.target.auth->username;
+    if (stage.probe == probe_kind::envelope) {
+      out << " MAIL FROM:<" << p.target.envelope->mail_from << "> RCPT TO:<"
+          << p.target.envelope->rcpt_to << "> (then RSET; never DATA)";
+    }
   }
   out << "; timeout " << config::format_duration(p.target.timeout) << " per port";
   if (!p.target.auth) out << "; no auth (give --username and --password-file or --password-env)";

@@ -11,6 +11,7 @@
 #include "exporter/runtime/run_to_completion.hpp"
 #include "exporter/schedule/session_options.hpp"
 #include "probes/smtp/credentials.hpp"
+#include "probes/smtp/stages.hpp"
 #include "probes/tls/context.hpp"
 
 namespace smtp_exporter::exporter {
@@ -45,13 +46,10 @@ port_run run_port(asio::io_context& io, probes::dns_resolver& resolver, const pl
                   const port_plan& port, std::ostream* live) {
   port_run run;
   run.port = port;
-  config::target t = p.target;
-  t.port = port.port;
-  t.tls = port.mode;
-  auto options = session_options_for(t);
+  auto options = session_options_for(port_target(p, port));
   const bool tls = port.mode != config::tls_mode::none;
   if (tls) options.tls_context = p.tls_context;
-  options.due = probes_due(p, port);
+  options.due = probes::applicable_probes(options);
   options.on_event = [&run, live](const probes::session_event& e) {
     run.events.push_back(e);
     if (live) print_step(*live, e);

@@ -6,6 +6,7 @@
 
 #include "exporter/render/exposition_text.hpp"
 #include "exporter/render/process_metrics.hpp"
+#include "probes/smtp/stages.hpp"
 #include "probes/tls/facts.hpp"
 #include "exporter/runtime/version.hpp"
 
@@ -328,10 +329,26 @@ void write_tls_ocsp_next_update(const snapshot& snap, series_sink& out) {
   });
 }
 
+// smtp_reply_code's help names, per stage, the reply that decides its probe (the stage table's
+// deciding_reply), so a new stage needs no edit here.
+std::string_view reply_code_help() {
+  static const std::string help = [] {
+    std::string text = "The SMTP reply code that decided the probe (";
+    std::string_view separator;
+    for (const auto& stage : probes::stage_table()) {
+      text.append(separator).append(stage.deciding_reply).append(" for ");
+      text.append(probes::to_string(stage.probe));
+      separator = ", ";
+    }
+    return text + "); 0 when no reply was received.";
+  }();
+  return help;
+}
+
 // A per-target family: its name, help, type and the function that writes its series.
 struct target_family {
   const char* name;
-  const char* help;
+  std::string_view help;
   MetricType type;
   bool from_last_run;  // /metrics adds from_last_run to the help
   bool per_run;        // meaningful for one /probe run (render_probe_run)
@@ -339,14 +356,16 @@ struct target_family {
 
   // A /probe run was made for its request: "scrapes never trigger probes" is not true there.
   std::string help_text(bool probe_run) const {
-    return from_last_run && !probe_run ? std::string(help) + exporter::from_last_run : help;
+    return from_last_run && !probe_run ? std::string(help) + exporter::from_last_run
+                                       : std::string(help);
   }
 };
 
 constexpr MetricType gauge = MetricType::Gauge;
 constexpr MetricType counter = MetricType::Counter;
 
-constexpr target_family target_families[] = {
+// Not constexpr: smtp_reply_code's help is made from the stage table at start-up.
+const target_family target_families[] = {
     {"smtp_probe_success", "1 if the probe succeeded, 0 if it failed; absent while pending.", gauge,
      true, true, write_probe_success},
     {"smtp_probe_result_info",
@@ -370,11 +389,7 @@ constexpr target_family target_families[] = {
     {"smtp_probe_last_run_timestamp_seconds",
      "Unix time at which the last run that included the probe ended; absent while pending.", gauge,
      false, true, write_last_run},
-    {"smtp_reply_code",
-     "The SMTP reply code that decided the probe (greeting for banner, STARTTLS for tls, the "
-     "final AUTH reply for auth, RCPT TO (or a refused MAIL FROM) for envelope); 0 when no reply "
-     "was received.",
-     gauge, true, true, write_reply_code},
+    {"smtp_reply_code", reply_code_help(), gauge, true, true, write_reply_code},
     {"smtp_probe_interval_seconds", "The configured interval of the probe; for staleness alerts.",
      gauge, false, false, write_probe_interval},
     {"smtp_ehlo_extension_info",

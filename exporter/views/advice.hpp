@@ -18,26 +18,36 @@
 
 namespace smtp_exporter::exporter {
 
-// The stage a failure belongs to; each has its own `diagnose` exit code.
+// The step a failure belongs to; each has its own `diagnose` exit code. Before any SMTP: resolve
+// and connect; then one class per stage of probes/smtp/stages.hpp, in stage order, whose name and
+// exit code are that stage's row in advice.cpp (a new stage needs no enumerator here: its class is
+// class_of_stage(p)). The stage enumerators name the classes of today's stages.
 enum class failure_class : std::uint8_t { none, resolve, connect, smtp, tls, auth, envelope };
-// "none", "resolve", "connect", "smtp", "tls", "auth", "envelope"
+// "none", "resolve", "connect", then the stage's class name: "smtp", "tls", "auth", "envelope"
 std::string_view to_string(failure_class c);
+constexpr failure_class class_of_stage(probes::probe_kind p) {
+  return static_cast<failure_class>(static_cast<std::size_t>(failure_class::smtp) +
+                                    static_cast<std::size_t>(p));
+}
+static_assert(class_of_stage(probes::probe_kind::banner) == failure_class::smtp &&
+              class_of_stage(probes::probe_kind::tls) == failure_class::tls &&
+              class_of_stage(probes::probe_kind::auth) == failure_class::auth &&
+              class_of_stage(probes::probe_kind::envelope) == failure_class::envelope);
 
-// The class of a failure. Most reasons name their stage; the generic ones (connection_closed,
-// protocol_error, timeout) take the class of the probe that failed first with them.
+// The class of a failure. Most reasons belong to a stage (stage_info::reasons); the generic ones
+// (connection_closed, protocol_error, timeout) take the class of the probe that failed first
+// with them.
 failure_class class_of(probes::failure_reason reason, probes::probe_kind failed_probe);
 
-// `diagnose` exit codes (docs/diagnose.md lists them; scripts branch on them).
+// `diagnose` exit codes (docs/diagnose.md lists them; scripts branch on them). Each stage's own
+// code (5 smtp: greeting, EHLO or the dialogue; 6 tls; 7 auth; 8 envelope) is its row in
+// advice.cpp.
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int internal_error = 1;
 inline constexpr int usage = 2;  // bad flags, unknown target, unreadable config, CA or secret file
 inline constexpr int resolve = 3;
 inline constexpr int connect = 4;
-inline constexpr int smtp = 5;  // greeting, EHLO, or the dialogue itself
-inline constexpr int tls = 6;   // STARTTLS, handshake, certificate
-inline constexpr int auth = 7;
-inline constexpr int envelope = 8;  // MAIL FROM or RCPT TO refused
 }  // namespace exit_code
 int exit_code_for(failure_class c);
 

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/probe_list.hpp"
+
 namespace smtp_exporter::probes {
 
 // One enum, one stable string each (docs/metrics.md). Alerts and dashboards match these strings.
@@ -68,14 +70,9 @@ std::optional<failure_reason> parse_failure_reason(std::string_view s);
 // full): a failed resolve or connect is then the exporter's problem, not the target's.
 bool descriptors_exhausted_now();
 
-// The probes, in session order: one per stage of probes/smtp/stages.cpp (which checks the order when
-// it builds the table). config::probe mirrors this list; exporter/schedule/session_options.cpp ties the
-// two together.
-enum class probe_kind : std::uint8_t { banner = 0, tls = 1, auth = 2, envelope = 3 };
-inline constexpr std::size_t probe_kind_count = 4;
-inline constexpr std::array<std::string_view, probe_kind_count> probe_kind_names{
-    "banner", "tls", "auth", "envelope"};
-static_assert(static_cast<std::size_t>(probe_kind::envelope) + 1 == probe_kind_count);
+// The probes, in session order: one per stage of probes/smtp/stages.cpp. Made from
+// common/probe_list.hpp, as config::probe is, so the two cannot drift.
+SMTP_EXPORTER_DEFINE_PROBE_LIST(probe_kind, probe_kind_names, probe_kind_count);
 std::string_view to_string(probe_kind p);
 
 // Phases in session order; each belongs to exactly one stage (probes/smtp/stages.cpp lists them).

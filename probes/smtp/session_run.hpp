@@ -1,6 +1,7 @@
 // Internal to probes/: the state of one SMTP session as it moves through its stages, and what a
 // stage is. The frame (running the table, bookkeeping, commands, EHLO, QUIT) is session.cpp; each
-// stage is one file, probes/stage_<name>.cpp, registered by one line in probes/smtp/stages.cpp.
+// stage is one file, probes/smtp/stage_<name>.cpp, registered by its line in common/probe_list.hpp
+// (probes/smtp/stages.hpp lists what else a new stage touches).
 //
 // A stage describes what it saw and asks probes/core/verdicts.hpp what that means; it never picks a
 // failure_reason itself.

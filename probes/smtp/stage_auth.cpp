@@ -8,6 +8,13 @@ namespace {
 
 constexpr phase auth_phases[] = {phase::auth};
 
+constexpr failure_reason auth_reasons[] = {
+    failure_reason::auth_unsupported, failure_reason::auth_requires_tls,
+    failure_reason::auth_rejected, failure_reason::auth_tempfail,
+    failure_reason::credentials_unavailable};
+
+bool applies(const session_options& o) { return o.auth.has_value(); }
+
 // Runs for its own probe, and before the envelope when credentials are configured (a sending
 // application authenticates before MAIL FROM).
 bool wanted(const session_run& run) {
@@ -92,7 +99,9 @@ asio::awaitable<bool> run_auth(session_run& run) {
 
 }  // namespace
 
-extern const stage auth_stage{
-    {probe_kind::auth, auth_phases, "AUTH with the configured credentials"}, wanted, run_auth};
+extern constinit const stage auth_stage{
+    {probe_kind::auth, auth_phases, "AUTH with the configured credentials", auth_reasons,
+     "the final AUTH reply", applies},
+    wanted, run_auth};
 
 }  // namespace smtp_exporter::probes::detail

@@ -13,7 +13,12 @@ namespace {
 constexpr phase banner_phases[] = {phase::resolve, phase::connect, phase::banner, phase::ehlo,
                                    phase::quit};
 
+constexpr failure_reason banner_reasons[] = {
+    failure_reason::banner_timeout, failure_reason::banner_rejected,
+    failure_reason::banner_tempfail, failure_reason::ehlo_rejected};
+
 bool wanted(const session_run&) { return true; }
+bool applies(const session_options&) { return true; }
 
 asio::awaitable<bool> resolve_and_connect(session_run& run, asio::ip::tcp::endpoint& endpoint) {
   const auto& o = run.options;
@@ -117,7 +122,9 @@ asio::awaitable<bool> run_banner(session_run& run) {
 
 }  // namespace
 
-extern const stage banner_stage{
-    {probe_kind::banner, banner_phases, "connect, greeting (220) and EHLO"}, wanted, run_banner};
+extern constinit const stage banner_stage{
+    {probe_kind::banner, banner_phases, "connect, greeting (220) and EHLO", banner_reasons,
+     "greeting", applies},
+    wanted, run_banner};
 
 }  // namespace smtp_exporter::probes::detail

@@ -9,6 +9,13 @@ namespace {
 
 constexpr phase envelope_phases[] = {phase::mail_from, phase::rcpt_to};
 
+constexpr failure_reason envelope_reasons[] = {
+    failure_reason::envelope_requires_tls, failure_reason::sender_rejected,
+    failure_reason::sender_tempfail, failure_reason::recipient_rejected,
+    failure_reason::recipient_tempfail};
+
+bool applies(const session_options& o) { return o.envelope.has_value(); }
+
 bool wanted(const session_run& run) {
   return run.due(probe_kind::envelope) && run.options.envelope.has_value();
 }
@@ -64,9 +71,10 @@ asio::awaitable<bool> run_envelope(session_run& run) {
 
 }  // namespace
 
-extern const stage envelope_stage{
+extern constinit const stage envelope_stage{
     {probe_kind::envelope, envelope_phases,
-     "MAIL FROM and RCPT TO accepted (then RSET; never DATA)"},
+     "MAIL FROM and RCPT TO accepted (then RSET; never DATA)", envelope_reasons,
+     "RCPT TO (or a refused MAIL FROM)", applies},
     wanted, run_envelope};
 
 }  // namespace smtp_exporter::probes::detail

@@ -8,6 +8,16 @@ namespace {
 
 constexpr phase tls_phases[] = {phase::starttls, phase::tls_handshake};
 
+// unverified_tls_refused is recorded for auth and envelope, but what failed is the TLS.
+constexpr failure_reason tls_reasons[] = {
+    failure_reason::starttls_unsupported, failure_reason::starttls_rejected,
+    failure_reason::tls_handshake_failed, failure_reason::tls_timeout,
+    failure_reason::cert_expired,         failure_reason::cert_not_yet_valid,
+    failure_reason::cert_untrusted,       failure_reason::cert_hostname_mismatch,
+    failure_reason::unverified_tls_refused};
+
+bool applies(const session_options& o) { return o.mode != transport::plain; }
+
 // Runs for its own probe and for any later one (auth and envelope go over TLS), unless the
 // target speaks plain text.
 bool wanted(const session_run& run) {
@@ -84,8 +94,9 @@ asio::awaitable<bool> tls_handshake(session_run& run, probe_kind probe) {
   co_return true;
 }
 
-extern const stage tls_stage{
-    {probe_kind::tls, tls_phases, "STARTTLS or implicit TLS, handshake, certificate verification"},
+extern constinit const stage tls_stage{
+    {probe_kind::tls, tls_phases, "STARTTLS or implicit TLS, handshake, certificate verification",
+     tls_reasons, "STARTTLS", applies},
     wanted, run_tls};
 
 }  // namespace smtp_exporter::probes::detail

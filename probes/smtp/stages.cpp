@@ -8,10 +8,16 @@
 namespace smtp_exporter::probes {
 namespace detail {
 
-// The registration: one entry per stage, in session order (each defined in its stage_*.cpp).
-extern const stage banner_stage, tls_stage, auth_stage, envelope_stage;
+// The registration: one entry per probe of common/probe_list.hpp, in session order, each
+// `<name>_stage` defined in its stage_<name>.cpp (a probe without one fails to link). Each is
+// constinit: the metrics' help is built from this table during static initialization.
+#define SMTP_EXPORTER_PROBE(name) extern const stage name##_stage;
+SMTP_EXPORTER_PROBES(SMTP_EXPORTER_PROBE)
+#undef SMTP_EXPORTER_PROBE
 extern const std::array<const stage*, probe_kind_count> registered{
-    &banner_stage, &tls_stage, &auth_stage, &envelope_stage,
+#define SMTP_EXPORTER_PROBE(name) &name##_stage,
+    SMTP_EXPORTER_PROBES(SMTP_EXPORTER_PROBE)
+#undef SMTP_EXPORTER_PROBE
 };
 
 namespace {
@@ -40,6 +46,21 @@ std::span<const stage_info> stage_table() {
 
 const stage_info& stage_of(probe_kind p) {
   return stage_table()[static_cast<std::size_t>(p) % probe_kind_count];
+}
+
+std::optional<probe_kind> stage_owning(failure_reason r) {
+  for (const auto& s : stage_table()) {
+    for (failure_reason owned : s.reasons) {
+      if (owned == r) return s.probe;
+    }
+  }
+  return std::nullopt;
+}
+
+std::array<bool, probe_kind_count> applicable_probes(const session_options& options) {
+  std::array<bool, probe_kind_count> out{};
+  for (const auto& s : stage_table()) out[static_cast<std::size_t>(s.probe)] = s.applies(options);
+  return out;
 }
 
 probe_kind stage_owning(phase p) {
