@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/host_port.hpp"
 #include "exporter/schedule/session_options.hpp"
 #include "probes/smtp/stages.hpp"
 
@@ -14,47 +15,35 @@ constexpr auto default_timeout = std::chrono::seconds(10);
 constexpr config::duration max_diagnose_timeout = std::chrono::minutes(10);
 }  // namespace
 
-std::optional<std::uint16_t> parse_port(std::string_view text) {
-  if (text.empty() || text.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value == 0 || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
 bool split_address(const std::string& text, std::string& host, std::uint16_t& port,
                    std::string& error) {
   port = 0;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos) {
-      error = "missing ] in " + text;
-      return false;
+  host_port_problem problem;
+  const auto parts = split_host_port(text, problem);
+  if (!parts) {
+    error = problem == host_port_problem::unclosed_bracket ? "missing ] in " + text
+                                                           : "bad port in " + text;
+    return false;
+  }
+  host = std::string(parts->host);
+  if (parts->bracketed) {
+    if (parts->port) {
+      const auto p = parse_port(*parts->port);
+      if (!p) {
+        error = "bad port in " + text;
+        return false;
+      }
+      port = *p;
     }
-    host = text.substr(1, close - 1);
-    std::string rest = text.substr(close + 1);
-    if (rest.empty()) return !host.empty();
-    if (rest.front() != ':' || !parse_port(rest.substr(1))) {
-      error = "bad port in " + text;
-      return false;
-    }
-    port = *parse_port(rest.substr(1));
     return !host.empty();
   }
-  auto colon = text.find(':');
-  if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
-    host = text.substr(0, colon);
-    auto p = parse_port(text.substr(colon + 1));
+  if (parts->port) {
+    const auto p = parse_port(*parts->port);
     if (!p) {
       error = "bad port in " + text + " (want 1..65535)";
       return false;
     }
     port = *p;
-  } else {
-    host = text;  // a name, or a bare IPv6 address
   }
   if (host.empty() ||
       std::any_of(host.begin(), host.end(), [](char c) { return c == ' ' || c < 0x20; })) {

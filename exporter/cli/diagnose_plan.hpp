@@ -37,9 +37,7 @@ struct plan {
   std::shared_ptr<const config::exporter_config> config;
 };
 
-// "25" -> 25; nullopt unless 1..65535.
-std::optional<std::uint16_t> parse_port(std::string_view text);
-// "host:port", "[v6]:port", "host", "v6". Port 0 when absent.
+// "host:port", "[v6]:port", "host", "v6" (common/host_port.hpp splits). Port 0 when absent.
 bool split_address(const std::string& text, std::string& host, std::uint16_t& port,
                    std::string& error);
 

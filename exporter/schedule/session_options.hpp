@@ -11,8 +11,8 @@ namespace smtp_exporter::exporter {
 // TLS context is loaded by the caller).
 probes::session_options session_options_for(const config::target& target);
 
-// config::probe and probes::probe_kind are one list written twice (config/ does not include
-// probes/): the same index is the same probe.
+// config::probe and probes::probe_kind are made from one list (common/probe_list.hpp): the same
+// index is the same probe.
 inline probes::probe_kind probe_kind_of(config::probe p) {
   return static_cast<probes::probe_kind>(static_cast<std::size_t>(p));
 }
