@@ -10,10 +10,11 @@
 //   SMTP_EXPORTER_FAILURE_REASONS; probes/core/verdicts.{hpp,cpp}: the rows deciding them;
 // - exporter/views/advice.cpp: its row in stage_rows (class name, diagnose exit code) and a row
 //   per new reason in reason_rows (headline, advice): static_asserts refuse a missing row;
-// - its settings, if it has any: config/config.hpp and config.cpp (keys, the per-probe interval
-//   key), probes/smtp/session.hpp (the option), exporter/schedule/session_options.cpp (the
-//   mapping), and diagnose's flags (exporter/cli/main.cpp, diagnose.hpp, diagnose_plan.cpp) and
-//   plan line (diagnose_report.cpp's print_header).
+// - its settings, if it has any: config/config.hpp (the struct), config/detail/loader.hpp's key
+//   table and config/targets.cpp (keys, the per-probe interval key), probes/smtp/session.hpp
+//   (the option), exporter/schedule/session_options.cpp (the mapping), and diagnose's flags
+//   (exporter/cli/main.cpp, diagnose.hpp, diagnose_plan.cpp) and plan line (diagnose_report.cpp's
+//   print_header).
 // Nothing else names a stage: the session, metrics and their help, the status page, diagnose's
 // probes, exit codes and report iterate this table; tests/unit/stage_mirrors_test.cpp fails when a
 // mirror lacks a stage (and docs/diagnose.md must list its exit code).
