@@ -25,7 +25,7 @@ build smtp_reply_fuzz "$here/smtp_reply_fuzz.cpp" "$root/probes/smtp/reply.cpp" 
 # debug asserts and unreachable-markers fire on inputs the shipped library rejects cleanly.
 # config/ reads its files through common/ (bounded_read) and holds the YAML web config too.
 build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp "$root"/common/*.cpp \
-  -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -- -ltomlplusplus -lyaml-cpp -lcrypto
+  -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -- -ltomlplusplus -lyaml-cpp -lssl -lcrypto
 build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/config/web_config.cpp" \
   "$root/common/bounded_read.cpp" -- -lyaml-cpp -lcrypto
 build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common/base64.cpp" \
