@@ -282,6 +282,38 @@ constexpr reason_row reason_rows[] = {
      [](const advice_context&) -> lines {
        return {"The server could not check the credentials now (4xx). Try again later."};
      }},
+    {failure_reason::auth_basic_disabled, "password sign-in (basic auth) is off for this account",
+     [](const advice_context& c) -> lines {
+       return {
+           "The server says passwords (\"basic authentication\") are turned off for this account "
+           "or tenant" + reply_text(c) + ": no password will work, a new one included.",
+           "Microsoft turns SMTP AUTH with passwords off for every Exchange Online tenant by "
+           "default at the end of December 2026 and never enabled it for new tenants; "
+           "Outlook.com and Hotmail have required OAuth since September 2024.",
+           "Switch this target to OAuth 2.0: mechanism XOAUTH2 with an access token "
+           "(`token_file`). A tenant admin can still enable SMTP AUTH for one mailbox where the "
+           "tenant allows it.",
+       };
+     }},
+    {failure_reason::auth_app_password_required, "the account needs an app password",
+     [](const advice_context& c) -> lines {
+       return {
+           "The server wants an application-specific password" + reply_text(c) +
+               ", not the account's password: 2-Step Verification is on for it.",
+           "Create an app password in the account's security settings (Google: "
+           "myaccount.google.com/apppasswords) and use it as the password, or use OAuth 2.0 "
+           "(XOAUTH2).",
+       };
+     }},
+    {failure_reason::auth_web_login_required, "the account must sign in once in a browser",
+     [](const advice_context& c) -> lines {
+       return {
+           "The server wants an interactive sign-in before it accepts this account over SMTP" +
+               reply_text(c) + ": a security check, often after a sign-in from a new place.",
+           "Sign in to the account in a browser (from this network if you can) and follow the "
+           "prompts, then wait for the next probe; or use an app password or OAuth 2.0 (XOAUTH2).",
+       };
+     }},
     {failure_reason::credentials_unavailable, "the secret could not be read here",
      [](const advice_context&) -> lines {
        return {

@@ -43,6 +43,9 @@ namespace smtp_exporter::probes {
   X(auth_requires_tls)                    \
   X(auth_rejected)                        \
   X(auth_tempfail)                        \
+  X(auth_basic_disabled)                  \
+  X(auth_app_password_required)           \
+  X(auth_web_login_required)              \
   X(credentials_unavailable)              \
   X(unverified_tls_refused)               \
   X(envelope_requires_tls)                \

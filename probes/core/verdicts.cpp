@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -60,6 +61,20 @@ failure_reason refusal_reason(smtp_step step, int code) {
                         : failure_reason::protocol_error;
   }
   return failure_reason::protocol_error;
+}
+
+// A refusal of AUTH whose enhanced code names what the account must change, not a wrong password
+// nor a refusal of this client: providers keep these codes stable and document them (Microsoft's
+// 5.7.139 and 5.7.30, "basic authentication is disabled"; Google's 5.7.9, "application-specific
+// password required", and 5.7.14, "please log in via your web browser").
+std::optional<failure_reason> account_setting_reason(int code, std::string_view enhanced_code) {
+  if (code / 100 != 5) return std::nullopt;
+  if (enhanced_code == "5.7.139" || enhanced_code == "5.7.30") {
+    return failure_reason::auth_basic_disabled;
+  }
+  if (enhanced_code == "5.7.9") return failure_reason::auth_app_password_required;
+  if (enhanced_code == "5.7.14") return failure_reason::auth_web_login_required;
+  return std::nullopt;
 }
 
 bool accepted(smtp_step step, int code) {
@@ -129,6 +144,12 @@ verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::
   if (accepted(step, code)) return v;
   v.reason = refusal_reason(step, code);
   v.policy_rejected = is_policy_refusal(step, code, enhanced_code);
+  if (step == smtp_step::auth) {
+    if (auto account = account_setting_reason(code, enhanced_code)) {
+      v.reason = *account;
+      v.policy_rejected = false;  // the account's setting, which no other client would get past
+    }
+  }
   std::string said = std::to_string(code);
   if (!text.empty()) said += " " + printable_excerpt(text, max_reply_excerpt);
   if (v.reason == failure_reason::protocol_error) {

@@ -11,7 +11,8 @@ constexpr phase auth_phases[] = {phase::auth};
 constexpr failure_reason auth_reasons[] = {
     failure_reason::auth_unsupported, failure_reason::auth_requires_tls,
     failure_reason::auth_rejected, failure_reason::auth_tempfail,
-    failure_reason::credentials_unavailable};
+    failure_reason::auth_basic_disabled, failure_reason::auth_app_password_required,
+    failure_reason::auth_web_login_required, failure_reason::credentials_unavailable};
 
 bool applies(const session_options& o) { return o.auth.has_value(); }
 

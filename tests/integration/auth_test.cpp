@@ -97,6 +97,13 @@ INSTANTIATE_TEST_SUITE_P(
                       scripted_auth_case{"auth_538", inline_password, "auth_requires_tls", 538},
                       scripted_auth_case{"auth_454", inline_password, "auth_tempfail", 454},
                       scripted_auth_case{"auth_504", inline_password, "auth_unsupported", 504},
+                      // Replies naming an account setting (issue 20): Microsoft's and Google's.
+                      scripted_auth_case{"auth_535_57139", inline_password, "auth_basic_disabled",
+                                         535},
+                      scripted_auth_case{"auth_534_579", inline_password,
+                                         "auth_app_password_required", 534},
+                      scripted_auth_case{"auth_534_5714", inline_password,
+                                         "auth_web_login_required", 534},
                       scripted_auth_case{"auth_334_loop", inline_password, "protocol_error", 334},
                       // The unexpected 334 decides, whatever happens to our "*" cancel after it.
                       scripted_auth_case{"auth_334_cancel_closed", inline_password,

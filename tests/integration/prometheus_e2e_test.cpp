@@ -399,6 +399,9 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPSlowGreeting", {"slow"}},
       {"SMTPAuthFailing", {"badauth"}},
       {"SMTPAuthCredentialsUnavailable", {"nosecret"}},
+      // No peer here says "basic authentication is disabled" (auth_test's auth_535_57139 shows
+      // the reason; the promtool tests show this alert firing).
+      {"SMTPBasicAuthDisabled", {}},
       // The exporter probes on schedule here; stale results are shown by the promtool tests.
       {"SMTPProbeResultsStale", {}},
       {"SMTPStartTLSMissing", {"notls"}},

@@ -70,8 +70,18 @@ const std::vector<row>& rows() {
       // AUTH.
       {"auth_535_578", [] { return reply(smtp_step::auth, 535, "5.7.8"); }, fr::auth_rejected, 535,
        "5.7.8", false},
-      {"auth_535_57139", [] { return reply(smtp_step::auth, 535, "5.7.139"); }, fr::auth_rejected,
-       535, "5.7.139", true},
+      // Replies naming an account setting (issue 20): not a wrong password, not this client.
+      {"auth_535_57139", [] { return reply(smtp_step::auth, 535, "5.7.139"); },
+       fr::auth_basic_disabled, 535, "5.7.139", false},
+      {"auth_550_5730", [] { return reply(smtp_step::auth, 550, "5.7.30"); },
+       fr::auth_basic_disabled, 550, "5.7.30", false},
+      {"auth_534_579", [] { return reply(smtp_step::auth, 534, "5.7.9"); },
+       fr::auth_app_password_required, 534, "5.7.9", false},
+      {"auth_534_5714", [] { return reply(smtp_step::auth, 534, "5.7.14"); },
+       fr::auth_web_login_required, 534, "5.7.14", false},
+      // The same codes to MAIL FROM are that step's refusals.
+      {"mail_550_5730", [] { return reply(smtp_step::mail_from, 550, "5.7.30"); },
+       fr::sender_rejected, 550, "5.7.30", true},
       {"auth_454", [] { return reply(smtp_step::auth, 454, "4.3.0"); }, fr::auth_tempfail, 454,
        "4.3.0"},
       {"auth_530", [] { return reply(smtp_step::auth, 530, "5.7.0"); }, fr::auth_requires_tls, 530,
