@@ -2,7 +2,8 @@
 """Scripted OAuth 2.0 token endpoint over HTTPS (loopback only), for tests/integration/oauth_*.
 
 Binds, prints "READY <port>" on stdout, then answers POSTs until SIGTERM/SIGINT. Each request is
-one JSON line appended to --log (no secrets in it): {"n", "grant", "result", "refresh_token_ok"}.
+one JSON line appended to --log (no secrets in it): {"n", "grant", "result", "refresh_token_ok"},
+written just before its answer (a "hang" request: when it starts hanging).
 The behaviour is the JSON object in --script, read again at each request (tests rewrite it):
 
   mode          "ok" (default) | "invalid_grant" | "invalid_client" | "unauthorized_client" |
@@ -46,6 +47,10 @@ class Handler(BaseHTTPRequestHandler):
         log(fmt % args)
 
     def answer(self, status, body, headers=()):
+        # Logged before the answer leaves: a client that has read it finds its request counted.
+        if not self.entry.get("logged"):
+            write_log(self.server.log_path, self.entry)
+            self.entry["logged"] = True
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -74,17 +79,20 @@ class Handler(BaseHTTPRequestHandler):
             if state["refresh_token"] is None:
                 state["refresh_token"] = script.get("refresh_token", "")
         entry = {"n": n, "grant": grant, "refresh_token_ok": None, "result": "ok"}
+        self.entry = entry
         try:
             self.serve(script, form, field, grant, n, entry)
         finally:
-            with open(self.server.log_path, "a") as f:
-                f.write(json.dumps(entry) + "\n")
+            if not entry.get("logged"):
+                write_log(self.server.log_path, entry)
 
     def serve(self, script, form, field, grant, n, entry):
         time.sleep(script.get("delay_ms", 0) / 1000)
         mode = script.get("mode", "ok")
         entry["result"] = mode
         if mode == "hang":
+            write_log(self.server.log_path, entry)  # counted now: it never answers
+            entry["logged"] = True
             time.sleep(60)
             return
         if mode == "redirect":
@@ -150,6 +158,11 @@ class Handler(BaseHTTPRequestHandler):
         if refresh:
             body["refresh_token"] = refresh
         self.answer(200, body)
+
+
+def write_log(path, entry):
+    with lock, open(path, "a") as f:
+        f.write(json.dumps({k: v for k, v in entry.items() if k != "logged"}) + "\n")
 
 
 def verify_jwt(expect, assertion):
