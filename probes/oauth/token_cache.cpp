@@ -130,6 +130,19 @@ void cleanse_json_strings(json::object& object) {
 
 std::string credential_key(const credential& c) { return identity_of(c) + "|" + origin_of(c); }
 
+refresh_schedule schedule_for(std::chrono::seconds lifetime, const token_cache_options& options) {
+  using duration = std::chrono::steady_clock::duration;
+  const auto whole = std::chrono::duration_cast<duration>(lifetime);
+  const auto early = std::min<duration>(
+      std::chrono::duration_cast<duration>(whole * options.refresh_fraction),
+      whole - std::chrono::duration_cast<duration>(options.refresh_lead));
+  // Never before half the lifetime: a short-lived token is not fetched on every call.
+  const auto refresh_after = std::max<duration>(whole / 2, early);
+  // A probe never starts with a token about to die mid-session.
+  const auto safety = std::min<duration>(30s, whole / 10);
+  return {refresh_after, whole - safety};
+}
+
 std::uint64_t token_counters::total_requests() const {
   std::uint64_t total = 0;
   for (auto n : requests) total += n;
@@ -272,15 +285,10 @@ asio::awaitable<void> token_source::fetch(std::shared_ptr<in_flight> signal) {
   const auto system_now = std::chrono::system_clock::now();
   bool rotated = false;
   if (response.ok()) {
-    const auto lifetime = std::chrono::duration_cast<clock::duration>(response.expires_in);
-    const auto early = std::min<clock::duration>(
-        std::chrono::duration_cast<clock::duration>(lifetime * options_.refresh_fraction),
-        lifetime - std::chrono::duration_cast<clock::duration>(options_.refresh_lead));
-    const auto refresh_after = std::max<clock::duration>(lifetime / 2, early);
-    const auto safety = std::min<clock::duration>(30s, lifetime / 10);
+    const auto schedule = schedule_for(response.expires_in, options_);
     token_ = std::make_shared<const secret_string>(std::move(response.access_token));
-    refresh_at_ = now + refresh_after;
-    usable_until_ = now + lifetime - safety;
+    refresh_at_ = now + schedule.refresh_after;
+    usable_until_ = now + schedule.usable_for;
     failures_ = 0;
     next_attempt_ = {};
     last_failure_ = {};
@@ -316,9 +324,10 @@ asio::awaitable<void> token_source::fetch(std::shared_ptr<in_flight> signal) {
 }
 
 token_source::clock::duration token_source::backoff_delay() {
-  const unsigned doublings = std::min(failures_ - 1, 30u);
-  auto delay = options_.backoff_initial * (1ULL << doublings);
-  if (delay > options_.backoff_max || delay < options_.backoff_initial) delay = options_.backoff_max;
+  auto delay = std::min(options_.backoff_initial, options_.backoff_max);
+  for (unsigned i = 1; i < failures_ && delay < options_.backoff_max; ++i) {
+    delay = delay > options_.backoff_max / 2 ? options_.backoff_max : delay * 2;
+  }
   // xorshift64: cheap, per source, seeded from random_device; the jitter needs no quality beyond
   // "different exporters do not retry in step".
   jitter_state_ ^= jitter_state_ << 13;

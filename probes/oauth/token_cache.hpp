@@ -81,6 +81,14 @@ struct token_cache_options {
   std::chrono::seconds refresh_lead = std::chrono::minutes(5);
 };
 
+// When a token of `lifetime` is refreshed and until when it is handed out, both counted from its
+// arrival (the rules at the top of this file).
+struct refresh_schedule {
+  std::chrono::steady_clock::duration refresh_after;
+  std::chrono::steady_clock::duration usable_for;
+};
+refresh_schedule schedule_for(std::chrono::seconds lifetime, const token_cache_options& options);
+
 // What get() hands out. The token is shared, not copied: it stays valid while a probe holds it,
 // even after a refresh replaced it.
 struct token_result {

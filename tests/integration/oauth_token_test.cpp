@@ -526,6 +526,26 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
   }
 }
 
+TEST(oauth_token_cache, a_state_file_that_cannot_be_written_is_counted_and_named) {
+  temp_dir dir;
+  test_pki pki(dir.path() / "pki");
+  token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok","rotate":true})");
+  auto c = canary_credential(endpoint.url(), pki);
+  const auto state_file = dir.path() / "no-such-dir" / "state.json";
+  c.state_file = state_file.string();
+  asio::io_context io;
+  oauth::token_cache cache(io.get_executor(), quick_options());
+  auto source = cache.source(std::move(c));
+  const auto r = run(io, source->get(clock_type::now() + std::chrono::seconds(3)));
+  EXPECT_TRUE(r.ok()) << r.detail;  // the token is good; only keeping the rotation failed
+  const auto counters = source->counters();
+  EXPECT_EQ(counters.refresh_token_rotations, 1u);
+  EXPECT_EQ(counters.state_write_failures, 1u);
+  EXPECT_EQ(counters.state_error, "state file: cannot create \"" + state_file.string() +
+                                      ".tmp\": No such file or directory");
+  expect_no_canary(counters.state_error);
+}
+
 std::string rsa_private_pem(EVP_PKEY* key) {
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);

@@ -99,5 +99,28 @@ TEST(oauth_credential_key, names_the_credential_and_hashes_the_secrets) {
   EXPECT_NE(credential_key(sample_credential("ab", "c")), credential_key(sample_credential("a", "bc")));
 }
 
+TEST(oauth_refresh_schedule, refreshes_at_80_percent_or_5_min_before_never_before_half) {
+  using std::chrono::seconds;
+  using std::chrono::milliseconds;
+  struct {
+    long lifetime_s;
+    milliseconds refresh_after, usable_for;
+  } cases[] = {
+      {3600, seconds(2880), seconds(3570)},  // Google, Microsoft: 80% comes first
+      {4223, milliseconds(3378400), seconds(4193)},  // Microsoft's 60-90 min: 80% too
+      {1200, seconds(900), seconds(1170)},   // 5 min before comes first (L < 25 min)
+      {600, seconds(300), seconds(570)},     // 5 min before = half
+      {60, seconds(30), seconds(54)},        // both rules before half: half
+      {2, milliseconds(1000), milliseconds(1800)},
+  };
+  for (const auto& c : cases) {
+    const auto s = schedule_for(seconds(c.lifetime_s), token_cache_options{});
+    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(s.refresh_after), c.refresh_after)
+        << c.lifetime_s;
+    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(s.usable_for), c.usable_for)
+        << c.lifetime_s;
+  }
+}
+
 }  // namespace
 }  // namespace smtp_exporter::probes::oauth
