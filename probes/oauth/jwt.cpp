@@ -11,6 +11,7 @@
 
 #include "common/base64url.hpp"
 #include "common/bounded_read.hpp"
+#include "probes/oauth/json_wipe.hpp"
 
 namespace smtp_exporter::probes::oauth {
 
@@ -65,7 +66,7 @@ std::optional<service_account_key> parse_service_account_key(std::string_view js
     out->private_key = secret_string(std::string_view(*key));
     out->token_uri = std::string(*uri);
   }
-  if (key != nullptr) OPENSSL_cleanse(key->data(), key->size());
+  wipe_string_members(object);
   return out;
 }
 

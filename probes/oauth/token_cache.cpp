@@ -1,9 +1,5 @@
 #include "probes/oauth/token_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,29 +7,20 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
-#include <cmath>
-#include <cstring>
-#include <filesystem>
 #include <random>
 #include <vector>
 
-#include "common/bounded_read.hpp"
+#include "probes/oauth/state_file.hpp"
 #include "probes/tls/context.hpp"
 
 namespace smtp_exporter::probes::oauth {
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A state file holds one refresh token (Microsoft's are ~1.5 KiB) and a few short fields.
-constexpr std::size_t max_state_file_bytes = 64 * 1024;
 
 // The first 8 bytes of SHA-256 over the parts (each followed by a NUL), in hex: enough to tell
 // credentials apart, useless for recovering a secret.
@@ -76,54 +63,6 @@ std::string identity_of(const credential& c) {
 
 std::string origin_of(const credential& c) {
   return c.refresh_token.empty() ? "-" : digest_prefix({c.refresh_token.reveal()});
-}
-
-std::string errno_words(int error_number) { return std::strerror(error_number); }
-
-// Writes `content` to `path` atomically: a temp file beside it (mode 0600 from the start, so the
-// token is never readable by others even briefly), fsync, rename over, fsync of the directory.
-// Empty on success, else the words of the failing step.
-std::string write_file_atomically(const std::string& path, std::string_view content) {
-  const std::string temp = path + ".tmp";
-  ::unlink(temp.c_str());  // a leftover of a crash; O_EXCL below refuses anything racing us
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return "cannot create \"" + temp + "\": " + errno_words(errno);
-  std::size_t written = 0;
-  std::string failure;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      failure = "cannot write \"" + temp + "\": " + errno_words(errno);
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (failure.empty() && ::fsync(fd) != 0) failure = "cannot sync \"" + temp + "\": " + errno_words(errno);
-  ::close(fd);
-  if (failure.empty() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    failure = "cannot rename to \"" + path + "\": " + errno_words(errno);
-  }
-  if (!failure.empty()) {
-    ::unlink(temp.c_str());
-    return failure;
-  }
-  // The rename itself survives a crash only once the directory is synced.
-  const auto dir = std::filesystem::path(path).parent_path();
-  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return {};
-}
-
-void cleanse_json_strings(json::object& object) {
-  for (auto& member : object) {
-    if (auto* s = member.value().if_string(); s != nullptr && !s->empty()) {
-      OPENSSL_cleanse(s->data(), s->size());
-    }
-  }
 }
 
 }  // namespace
@@ -340,64 +279,30 @@ token_source::clock::duration token_source::backoff_delay() {
 
 void token_source::load_state() {
   if (credential_.state_file.empty() || credential_.flow != grant_kind::refresh_token) return;
-  auto read = read_bounded_file(credential_.state_file, max_state_file_bytes);
-  if (!read.ok()) {
-    if (!(read.failure == read_failure::cannot_open && read.error_number == ENOENT)) {
-      std::lock_guard lock(counters_mutex_);
-      counters_.state_error = "cannot read state file \"" + credential_.state_file + "\": " +
-                              read.why(max_state_file_bytes);
-    }
-    return;
+  std::string error;
+  auto saved = read_state_file(credential_.state_file, error);
+  if (saved && saved->identity != identity_of(credential_)) {
+    error = "state file \"" + credential_.state_file +
+            "\" ignored: written for another credential (client, endpoint, scope or secret differ)";
+    saved.reset();
   }
-  boost::system::error_code ec;
-  json::value value = json::parse(read.text.reveal(), ec);
-  std::string problem;
-  if (ec || !value.is_object()) {
-    problem = "not a JSON object";
-  } else {
-    auto& object = value.as_object();
-    const auto* identity = object.if_contains("identity");
-    const auto* origin = object.if_contains("origin");
-    const auto* saved_at = object.if_contains("saved_at");
-    const auto* token = object.if_contains("refresh_token");
-    if (!identity || !identity->is_string() || !origin || !origin->is_string() || !saved_at ||
-        !saved_at->is_int64() || !token || !token->is_string() || token->as_string().empty()) {
-      problem = "not a state file of this program";
-    } else if (identity->as_string() != identity_of(credential_)) {
-      problem = "written for another credential (client, endpoint, scope or secret differ)";
-    } else {
-      const auto saved = std::chrono::system_clock::time_point(std::chrono::seconds(saved_at->as_int64()));
-      const bool same_origin = origin->as_string() == origin_;
-      const bool newer = credential_.refresh_token_updated.time_since_epoch().count() != 0 &&
-                         saved > credential_.refresh_token_updated;
-      if (same_origin || newer || credential_.refresh_token.empty()) {
-        refresh_token_ = secret_string(std::string_view(token->as_string()));
-        std::lock_guard lock(counters_mutex_);
-        counters_.state_loaded = true;
-      }
-    }
-    cleanse_json_strings(object);
-  }
-  if (!problem.empty()) {
-    std::lock_guard lock(counters_mutex_);
-    counters_.state_error = "state file \"" + credential_.state_file + "\" ignored: " + problem;
-  }
+  // The saved token descends from the configured one (nothing re-consented since), or was saved
+  // after the configured one last changed: it is the newer of the two.
+  const bool configured_time_known = credential_.refresh_token_updated.time_since_epoch().count() != 0;
+  const bool preferred = saved && (saved->origin == origin_ || credential_.refresh_token.empty() ||
+                                   (configured_time_known &&
+                                    saved->saved_at > credential_.refresh_token_updated));
+  if (preferred) refresh_token_ = std::move(saved->refresh_token);
+  std::lock_guard lock(counters_mutex_);
+  counters_.state_loaded = preferred;
+  counters_.state_error = error;
 }
 
 void token_source::save_state() {
   if (credential_.state_file.empty()) return;
-  json::object object;
-  object["identity"] = identity_of(credential_);
-  object["origin"] = origin_;
-  object["saved_at"] = static_cast<std::int64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  object["refresh_token"] = refresh_token_.reveal();
-  std::string content = json::serialize(object);
-  cleanse_json_strings(object);
-  const std::string failure = write_file_atomically(credential_.state_file, content);
-  cleanse(content);
+  saved_refresh_token state{identity_of(credential_), origin_, std::chrono::system_clock::now(),
+                            secret_string(refresh_token_.reveal())};
+  const std::string failure = write_state_file(credential_.state_file, state);
   std::lock_guard lock(counters_mutex_);
   if (!failure.empty()) {
     ++counters_.state_write_failures;

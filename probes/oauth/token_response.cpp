@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/text_escape.hpp"
+#include "probes/oauth/json_wipe.hpp"
 
 namespace smtp_exporter::probes::oauth {
 
@@ -74,16 +75,6 @@ std::optional<json::object> parse_object(std::string_view body) {
   return std::move(value.as_object());
 }
 
-// Tokens inside a parsed JSON value are plain strings in Boost.JSON's storage: wiped before the
-// value goes away, as secret_string would do.
-void cleanse_strings(json::object& object) {
-  for (auto& member : object) {
-    if (auto* s = member.value().if_string(); s != nullptr && !s->empty()) {
-      OPENSSL_cleanse(s->data(), s->size());
-    }
-  }
-}
-
 }  // namespace
 
 std::string_view token_error_name(token_error error) {
@@ -145,7 +136,7 @@ token_response parse_token_response(int http_status, std::string_view body,
         out.scope = printable_excerpt(*scope, 512);
       }
     }
-    cleanse_strings(*object);
+    wipe_string_members(*object);
     return out;
   }
   // 1xx cannot reach here (Beast reads past them); 4xx, 5xx and anything odd.
@@ -168,7 +159,7 @@ token_response parse_token_response(int http_status, std::string_view body,
   std::string first_line(description_text.substr(0, description_text.find_first_of("\r\n")));
   redact_secrets(first_line, sent_secrets);
   out.description = printable_excerpt(first_line, max_description_bytes);
-  cleanse_strings(*object);
+  wipe_string_members(*object);
   return out;
 }
 
