@@ -307,16 +307,17 @@ TEST(oauth_token_cache, refreshes_ahead_of_expiry_and_never_makes_a_caller_wait_
   }());
   ASSERT_GT(seen.size(), 100u);
   std::set<std::string> tokens;
-  std::size_t slow = 0;
+  clock_type::duration slowest_after_first{};
   for (std::size_t i = 0; i < seen.size(); ++i) {
     EXPECT_TRUE(seen[i].ok) << seen[i].token;
     EXPECT_GT(seen[i].expires_at, seen[i].at) << "an expired token was handed out at call " << i;
     tokens.insert(seen[i].token);
-    if (i > 0 && seen[i].took > std::chrono::milliseconds(20)) ++slow;
+    if (i > 0) slowest_after_first = std::max(slowest_after_first, seen[i].took);
   }
-  EXPECT_EQ(slow, 0u) << "after the first, no call waits for the endpoint";
   const auto counters = source->counters();
+  // Only the very first call waited for the endpoint; every refresh ran behind the callers.
   EXPECT_EQ(counters.waits, 1u);
+  EXPECT_EQ(counters.served_cached, seen.size() - 1);
   // A 2 s token is refreshed at half its lifetime: ~7 requests in 7 s, however many calls.
   const auto requests = endpoint.count();
   EXPECT_GE(requests, 5u);
@@ -324,8 +325,10 @@ TEST(oauth_token_cache, refreshes_ahead_of_expiry_and_never_makes_a_caller_wait_
   EXPECT_EQ(tokens.size(), requests);
   EXPECT_EQ(counters.requests[0], requests);
   EXPECT_EQ(counters.total_requests(), requests);
-  std::printf("[ measured ] %zu calls over 7 s with expires_in=2: %zu token requests\n",
-              seen.size(), requests);
+  std::printf("[ measured ] %zu calls over 7 s with expires_in=2: %zu token requests; slowest "
+              "call after the first %.3f ms\n",
+              seen.size(), requests,
+              std::chrono::duration<double, std::milli>(slowest_after_first).count());
 }
 
 TEST(oauth_token_cache, one_request_however_many_concurrent_users) {
@@ -410,10 +413,10 @@ TEST(oauth_token_cache, failures_back_off_and_callers_get_the_last_error_at_once
   std::this_thread::sleep_for(std::chrono::milliseconds(450));  // past d(1) = 400 ms
   burst(5);
   EXPECT_EQ(endpoint.count(), 2u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(450));  // inside d(2) = 800 ms
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // well inside d(2) = 800 ms
   burst(5);
   EXPECT_EQ(endpoint.count(), 2u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(450));  // past d(2)
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past d(2)
   endpoint.set_script(R"({"mode":"ok"})");
   r = burst(5);
   EXPECT_TRUE(r.ok()) << r.detail;
