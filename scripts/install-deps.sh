@@ -16,6 +16,8 @@ test_pkgs=(
   iproute2 procps
   # tests/peers/fake_dns.py: the scripted DNS server of the DNSBL tests
   python3-dnslib
+  # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
+  python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules
   chromium
   # tests/fuzz: libFuzzer with ASan and UBSan
