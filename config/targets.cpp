@@ -473,8 +473,19 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   if (const toml::node* node = find(table, "labels", node_type::table, base))
     parse_labels(*node->as_table(), join(base, "labels"), out);
 
-  if (const toml::node* node = find(table, "auth", node_type::table, base))
+  if (const toml::node* node = find(table, "auth", node_type::table, base)) {
     out.auth = parse_auth(*node->as_table(), join(base, "auth"), out.name);
+    // SendGrid's SMTP user name is the literal "apikey", with an API key as the password; the
+    // account's user name (what the provider sheet says) is refused.
+    if (out.auth && preset != nullptr && preset->name == "sendgrid" &&
+        out.auth->username != "apikey") {
+      const toml::node* user = node->as_table()->get("username");
+      warning(user != nullptr ? user->source().begin : node->source().begin,
+              join(join(base, "auth"), "username"),
+              "SendGrid's SMTP user name is \"apikey\" (with an API key as the password), not " +
+                  quote_value(out.auth->username));
+    }
+  }
   if (probes_valid && out.has(probe::auth) && !table.contains("auth"))
     error(at, join(base, "auth"), "auth is required when probes include \"auth\"");
   if (const toml::node* node = find(table, "envelope", node_type::table, base))

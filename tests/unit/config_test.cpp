@@ -166,6 +166,23 @@ std::vector<good_case> good_cases() {
          EXPECT_NE(c.warnings[0].find("allow_unverified_credentials"), std::string::npos)
              << c.warnings[0];
        }},
+      // SendGrid's SMTP user name is the literal "apikey" (the API key is the password): the seed's
+      // "SendGrid account user name" is refused today (issue 20).
+      {"sendgrid_with_an_account_user_name_warns",
+       lines({"[[target]]", "name = \"sg\"", "provider = \"sendgrid\"",
+              "probes = [\"banner\", \"auth\"]",
+              "auth = { username = \"alice@example.com\", password_env = \"P\" }"}),
+       [](const exporter_config& c) {
+         ASSERT_EQ(c.warnings.size(), 1u);
+         EXPECT_EQ(c.warnings[0],
+                   "test.toml:5:21: target[0].auth.username: SendGrid's SMTP user name is "
+                   "\"apikey\" (with an API key as the password), not \"alice@example.com\"");
+       }},
+      {"sendgrid_with_apikey_does_not_warn",
+       lines({"[[target]]", "name = \"sg\"", "provider = \"sendgrid\"",
+              "probes = [\"banner\", \"auth\"]",
+              "auth = { username = \"apikey\", password_env = \"P\" }"}),
+       [](const exporter_config& c) { EXPECT_TRUE(c.warnings.empty()); }},
       {"labels_are_sorted_by_name",
        lines({"[[target]]", "name = \"a\"", "provider = \"gmail\"",
               "labels = { zone = \"eu\", app = \"mail\", team = \"billing\" }", "[[target]]",
