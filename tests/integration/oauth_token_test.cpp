@@ -549,31 +549,11 @@ TEST(oauth_token_cache, a_state_file_that_cannot_be_written_is_counted_and_named
   expect_no_canary(counters.state_error);
 }
 
-std::string rsa_private_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-std::string rsa_public_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
 TEST(oauth_token_cache, service_account_assertion_is_verified_by_the_endpoint) {
   temp_dir dir;
   test_pki pki(dir.path() / "pki");
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  ASSERT_NE(key, nullptr);
-  const auto public_key = dir.write("sa.pub.pem", rsa_public_pem(key));
+  const auto key = smtp_test::make_rsa_key();
+  const auto public_key = dir.write("sa.pub.pem", key.public_pem());
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok"})");
   auto expect = [&](const std::string& subject) {
     json::object jwt{{"public_key", public_key.string()},
@@ -586,9 +566,8 @@ TEST(oauth_token_cache, service_account_assertion_is_verified_by_the_endpoint) {
   endpoint.set_script(expect("alerts@example.com"));
   json::object key_file{{"type", "service_account"},
                         {"client_email", "prober@p.iam.gserviceaccount.com"},
-                        {"private_key", rsa_private_pem(key)},
+                        {"private_key", key.private_pem()},
                         {"token_uri", endpoint.url()}};
-  EVP_PKEY_free(key);
   const auto key_path = dir.write("sa.json", json::serialize(key_file));
   std::string error;
   auto loaded = oauth::load_service_account_key(key_path.string(), error);

@@ -107,6 +107,12 @@ std::string key_pair::private_pem() const {
   return bio_string(bio.get());
 }
 
+std::string key_pair::public_pem() const {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (!bio.get() || PEM_write_bio_PUBKEY(bio.get(), get()) != 1) fail("PEM_write_bio_PUBKEY");
+  return bio_string(bio.get());
+}
+
 certificate::certificate(const certificate& other)
     : not_before(other.not_before), not_after(other.not_after), subject_cn(other.subject_cn) {
   if (other.x509 && X509_up_ref(other.x509.get()) == 1) x509.reset(other.x509.get());
@@ -133,6 +139,13 @@ key_pair make_key() {
   key_pair k;
   k.pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!k.pkey) fail("EC P-256 key generation");
+  return k;
+}
+
+key_pair make_rsa_key() {
+  key_pair k;
+  k.pkey.reset(EVP_RSA_gen(2048));
+  if (!k.pkey) fail("RSA key generation");
   return k;
 }
 

@@ -35,6 +35,7 @@ struct key_pair {
 
   EVP_PKEY* get() const { return pkey.get(); }
   std::string private_pem() const;  // PKCS#8, unencrypted
+  std::string public_pem() const;   // SubjectPublicKeyInfo
 };
 
 // A signed certificate. not_before/not_after are read back from the encoded certificate.
@@ -65,6 +66,8 @@ struct cert_spec {
 };
 
 key_pair make_key();
+// An RSA key pair, 2048 bits: service-account keys (RS256) are RSA.
+key_pair make_rsa_key();
 
 // Signs `spec` for `subject_key` with `issuer_key`. `issuer` nullptr: self-signed (then
 // issuer_key must be subject_key). Extensions: basicConstraints (critical; CA:TRUE for CAs),

@@ -20,23 +20,6 @@
 namespace smtp_exporter::probes::oauth {
 namespace {
 
-struct pkey_free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
-
-pkey_ptr rsa_key() { return pkey_ptr(EVP_RSA_gen(2048)); }
-
-std::string private_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
 // RS256 verification, independent of the signer: EVP_DigestVerify with the public half.
 bool verifies(EVP_PKEY* key, const std::string& jwt) {
   const auto last_dot = jwt.rfind('.');
@@ -74,9 +57,9 @@ TEST(oauth_jwt, claims_are_compact_json_with_exp_one_hour_after_iat) {
 }
 
 TEST(oauth_jwt, rs256_assertion_verifies_with_the_public_key_and_carries_the_claims) {
-  auto key = rsa_key();
+  auto key = smtp_test::make_rsa_key();
   std::string error;
-  const auto assertion = sign_rs256_assertion(sample_claims(), private_pem(key.get()), error);
+  const auto assertion = sign_rs256_assertion(sample_claims(), key.private_pem(), error);
   ASSERT_TRUE(assertion.has_value()) << error;
   const std::string jwt(assertion->reveal());
   EXPECT_TRUE(verifies(key.get(), jwt));
@@ -94,10 +77,10 @@ TEST(oauth_jwt, rs256_assertion_verifies_with_the_public_key_and_carries_the_cla
 }
 
 TEST(oauth_jwt, a_changed_claim_or_another_key_does_not_verify) {
-  auto key = rsa_key();
-  auto other = rsa_key();
+  auto key = smtp_test::make_rsa_key();
+  auto other = smtp_test::make_rsa_key();
   std::string error;
-  const std::string jwt(sign_rs256_assertion(sample_claims(), private_pem(key.get()), error)->reveal());
+  const std::string jwt(sign_rs256_assertion(sample_claims(), key.private_pem(), error)->reveal());
   EXPECT_FALSE(verifies(other.get(), jwt));
   auto tampered_claims = sample_claims();
   tampered_claims.subject = "ceo@example.com";
@@ -130,8 +113,8 @@ std::string key_file_json(const std::string& pem) {
 }
 
 TEST(oauth_jwt, parses_a_service_account_key_file) {
-  auto key = rsa_key();
-  const std::string pem = private_pem(key.get());
+  auto key = smtp_test::make_rsa_key();
+  const std::string pem = key.private_pem();
   std::string error;
   const auto parsed = parse_service_account_key(key_file_json(pem), error);
   ASSERT_TRUE(parsed.has_value()) << error;
