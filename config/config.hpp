@@ -37,11 +37,37 @@ std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "a
 
 using duration = std::chrono::milliseconds;
 
-enum class auth_mechanism : std::uint8_t { automatic, plain, login, cram_md5, xoauth2 };
-std::string_view to_string(auth_mechanism m);  // "auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"
+enum class auth_mechanism : std::uint8_t { automatic, plain, login, cram_md5, xoauth2, oauthbearer };
+// "auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"
+std::string_view to_string(auth_mechanism m);
 std::optional<auth_mechanism> parse_auth_mechanism(std::string_view text);  // case-insensitive
 
-// Where the auth probe's secret comes from. Exactly one source is set per target.
+// [target.auth.oauth2]: an OAuth 2.0 token source the exporter fetches and refreshes itself
+// (issue 20). Resolved at load: token_url and scope filled from the provider preset (and
+// `tenant`) when not written; exactly one source per secret is set.
+enum class oauth2_flow : std::uint8_t { refresh_token, client_credentials, service_account };
+std::string_view to_string(oauth2_flow f);  // "refresh_token", "client_credentials", "service_account"
+std::optional<oauth2_flow> parse_oauth2_flow(std::string_view text);
+
+struct oauth2_settings {
+  oauth2_flow flow = oauth2_flow::refresh_token;
+  std::string client_id;           // refresh_token, client_credentials
+  std::string client_secret_file;  // read at load and reload, never at --config.check
+  std::string client_secret_env;
+  std::string refresh_token_file;  // refresh_token flow
+  std::string refresh_token_env;
+  std::string service_account_key_file;  // service_account flow; opened by --config.check
+  std::string subject;    // service_account: the mailbox acted for (default: auth.username)
+  std::string tenant;     // Microsoft: "common", "organizations", a tenant id or domain
+  std::string token_url;  // resolved: written, or from the preset (with tenant); https:// only
+  std::string scope;      // resolved: written, or from the preset and flow
+  std::string ca_file;    // token endpoint's trust store; empty: the system store
+  std::string refresh_token_state_file;  // rotated refresh tokens kept here (mode 0600)
+  bool operator==(const oauth2_settings&) const = default;
+};
+
+// Where the auth probe's secret comes from. Exactly one source is set per target: a password
+// source, token_file, or oauth2.
 struct auth_settings {
   std::string username;
   std::string password_file;  // re-read at every probe
@@ -49,6 +75,7 @@ struct auth_settings {
   shared_secret password;     // inline secret (wiped buffer); allowed, with a warning at load time
   std::string token_file;     // XOAUTH2 bearer token, re-read at every probe
   auth_mechanism mechanism = auth_mechanism::automatic;
+  std::optional<oauth2_settings> oauth2;  // [target.auth.oauth2]
   bool operator==(const auth_settings&) const = default;
 };
 
@@ -112,6 +139,12 @@ struct tls_file_sources {
   key_source ca_file, cert_file, key_file;
 };
 
+// Where a target's [auth.oauth2] files were named (opened at load; the key file also by
+// --config.check).
+struct oauth2_file_sources {
+  key_source service_account_key_file, ca_file;
+};
+
 // A [module.NAME] table: what GET /probe?module=NAME&target=HOST:PORT runs. A target template
 // without host and port, plus the targets it may probe and a cap on concurrent /probe sessions.
 struct probe_module {
@@ -124,6 +157,7 @@ struct probe_module {
   allow_list allowed;
   std::size_t max_concurrent = 0;
   tls_file_sources tls_files;  // where the module's TLS files were named
+  oauth2_file_sources oauth2_files;
 };
 
 // The target a /probe request runs: the module's settings with `host` and `port`, named
@@ -134,6 +168,9 @@ target module_target(const probe_module& module, std::string_view host, std::uin
 struct exporter_config {
   std::vector<target> targets;  // in file order
   std::vector<tls_file_sources> tls_files;  // one per target, in the same order
+  // Where each target's oauth2 service_account_key_file and ca_file were named (one per target,
+  // in the same order; empty without an oauth2 block).
+  std::vector<oauth2_file_sources> oauth2_files;
   dnsbl_settings dnsbl;                     // [dnsbl]; off unless enabled
   std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret

@@ -33,6 +33,16 @@ std::string_view to_string(auth_mechanism m) {
     case auth_mechanism::login: return "LOGIN";
     case auth_mechanism::cram_md5: return "CRAM-MD5";
     case auth_mechanism::xoauth2: return "XOAUTH2";
+    case auth_mechanism::oauthbearer: return "OAUTHBEARER";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(oauth2_flow f) {
+  switch (f) {
+    case oauth2_flow::refresh_token: return "refresh_token";
+    case oauth2_flow::client_credentials: return "client_credentials";
+    case oauth2_flow::service_account: return "service_account";
   }
   return "unknown";
 }
@@ -71,7 +81,11 @@ std::optional<probe> parse_probe(std::string_view text) {
 }
 
 std::optional<auth_mechanism> parse_auth_mechanism(std::string_view text) {
-  return parse_enum<auth_mechanism, 5>(text, equals_ignoring_ascii_case);
+  return parse_enum<auth_mechanism, 6>(text, equals_ignoring_ascii_case);
+}
+
+std::optional<oauth2_flow> parse_oauth2_flow(std::string_view text) {
+  return parse_enum<oauth2_flow, 3>(text, equals);
 }
 
 std::string default_ehlo_name() {

@@ -50,6 +50,9 @@ probes::session_options session_options_for(const config::target& target) {
       case config::auth_mechanism::login: auth.mechanism = probes::sasl_mechanism::login; break;
       case config::auth_mechanism::cram_md5: auth.mechanism = probes::sasl_mechanism::cram_md5; break;
       case config::auth_mechanism::xoauth2: auth.mechanism = probes::sasl_mechanism::xoauth2; break;
+      case config::auth_mechanism::oauthbearer:
+        auth.mechanism = probes::sasl_mechanism::oauthbearer;
+        break;
     }
     o.auth = std::move(auth);
   }

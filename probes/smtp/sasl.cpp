@@ -114,6 +114,7 @@ std::string_view to_string(sasl_mechanism m) {
     case sasl_mechanism::login: return "LOGIN";
     case sasl_mechanism::cram_md5: return "CRAM-MD5";
     case sasl_mechanism::xoauth2: return "XOAUTH2";
+    case sasl_mechanism::oauthbearer: return "OAUTHBEARER";
   }
   return "unknown";
 }
@@ -190,6 +191,7 @@ std::optional<std::string> sasl_client::respond(std::string_view challenge_base6
       }
       break;
     case sasl_mechanism::xoauth2:
+    case sasl_mechanism::oauthbearer:  // TODO(issue 20): the RFC 7628 gs2 header
       if (!secret_sent_) {
         reply = credentials_base64();
         secret_sent_ = true;

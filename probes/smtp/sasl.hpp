@@ -26,8 +26,8 @@
 
 namespace smtp_exporter::probes {
 
-enum class sasl_mechanism : std::uint8_t { plain, login, cram_md5, xoauth2 };
-// The name as sent after AUTH: "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2".
+enum class sasl_mechanism : std::uint8_t { plain, login, cram_md5, xoauth2, oauthbearer };
+// The name as sent after AUTH: "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER".
 std::string_view to_string(sasl_mechanism m);
 
 // Picks the strongest mechanism the server offers among those usable with the secret kind:

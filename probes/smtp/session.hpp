@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "probes/oauth/token_cache.hpp"
 #include "probes/smtp/credentials.hpp"
 #include "probes/dns/resolver.hpp"
 #include "probes/smtp/sasl.hpp"
@@ -31,6 +32,13 @@ enum class transport : std::uint8_t { plain, starttls, implicit_tls };
 struct auth_options {
   credential_source credentials;             // read at every probe: rotated secrets are picked up
   std::optional<sasl_mechanism> mechanism;   // nullopt: the strongest the server offers
+  // [auth.oauth2] (issue 20): the shared, self-refreshing token of this credential set. When set,
+  // the stage asks it for a token (never a request per probe: see probes/oauth/token_cache.hpp)
+  // instead of reading `credentials`' secret; `credentials.username` is still the SASL user.
+  std::shared_ptr<oauth::token_source> token;
+  // Why the token source could not be made (a secret file unreadable at load): the stage fails
+  // with credentials_unavailable and this text. Never a secret.
+  std::string token_setup_error;
 };
 
 // The envelope probe: MAIL FROM:<mail_from>, RCPT TO:<rcpt_to>, RSET. Never DATA or BDAT.

@@ -29,6 +29,7 @@ bool offered(const capabilities& ehlo, sasl_mechanism m) {
     case sasl_mechanism::login: return ehlo.has(auth_mechanism::login);
     case sasl_mechanism::cram_md5: return ehlo.has(auth_mechanism::cram_md5);
     case sasl_mechanism::xoauth2: return ehlo.has(auth_mechanism::xoauth2);
+    case sasl_mechanism::oauthbearer: return ehlo.has(auth_mechanism::oauthbearer);
   }
   return false;
 }

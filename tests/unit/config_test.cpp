@@ -246,11 +246,11 @@ std::vector<good_case> good_cases() {
        [](const exporter_config& c) {
          ASSERT_EQ(c.targets.size(), 4u);
          EXPECT_EQ(c.targets[0].auth, (auth_settings{"u@example.com", "/run/secrets/p", "", {}, "",
-                                                     auth_mechanism::automatic}));
+                                                     auth_mechanism::automatic, {}}));
          EXPECT_EQ(c.targets[1].auth,
-                   (auth_settings{"u", "", "SMTP_PASS", {}, "", auth_mechanism::cram_md5}));
+                   (auth_settings{"u", "", "SMTP_PASS", {}, "", auth_mechanism::cram_md5, {}}));
          EXPECT_EQ(c.targets[2].auth,
-                   (auth_settings{"u", "", "", {}, "/t", auth_mechanism::xoauth2}));
+                   (auth_settings{"u", "", "", {}, "/t", auth_mechanism::xoauth2, {}}));
          EXPECT_EQ(c.targets[3].auth->mechanism, auth_mechanism::automatic);
          EXPECT_TRUE(c.warnings.empty());
        }},
