@@ -20,8 +20,9 @@ namespace {
 
 // Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
 // lambda captures of coroutines passed to co_spawn (double free seen on reload).
-asio::awaitable<prepared_config> prepare_config_async(std::string path) {
-  co_return prepare_config(path);
+asio::awaitable<prepared_config> prepare_config_async(std::string path,
+                                                     probes::oauth::token_cache* tokens) {
+  co_return prepare_config(path, tokens);
 }
 
 std::string render_metrics(const metrics_collector& collector, bool gzip) {
@@ -57,7 +58,11 @@ app::app(app_options options)
   };
   state_.shard_index = options_.shard.index;
   state_.shard_count = options_.shard.count;
-  state_.check_families = [this] { return check_families(checks_); };
+  state_.check_families = [this] {
+    auto families = check_families(checks_);
+    for (auto& f : token_registry_.families()) families.push_back(std::move(f));
+    return families;
+  };
   for (const auto& check : checks_) scheduler_.host(check);
 }
 
@@ -85,11 +90,19 @@ void app::apply(prepared_config& prepared) {
   if (options_.shard.sharded()) {
     std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
   }
-  scheduler_.apply(targets, std::move(prepared.tls_contexts));
+  // This replica's targets only, on /metrics and the status page as in the scheduler.
+  std::map<std::string, oauth_binding> target_tokens;
+  for (const auto& t : targets) {
+    if (auto it = prepared.tokens.targets.find(t.name); it != prepared.tokens.targets.end())
+      target_tokens.emplace(t.name, it->second);
+  }
+  token_registry_.set(target_tokens);
+  scheduler_.apply(targets, std::move(prepared.tls_contexts), std::move(target_tokens));
   // Egress IPs are every replica's own; target addresses only this shard's.
   for (const auto& check : checks_) check->apply(*prepared.config, targets);
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
-  probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts));
+  probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts),
+                        std::move(prepared.tokens.modules));
 }
 
 bool app::start() {
@@ -113,7 +126,7 @@ bool app::start() {
                {"basic_auth_users", std::to_string(state->config.users.size())}});
     if (!state->cost_warning.empty()) log::warn("web configuration", {{"warning", state->cost_warning}});
   }
-  auto loaded = prepare_config(options_.config_file);
+  auto loaded = prepare_config(options_.config_file, &tokens_);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) log::error("invalid configuration", {{"err", e}});
     return false;
@@ -207,7 +220,7 @@ asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
   reload_outcome outcome;
   prepared_config prepared;
   try {
-    prepared = co_await asio::co_spawn(helpers_, prepare_config_async(options_.config_file),
+    prepared = co_await asio::co_spawn(helpers_, prepare_config_async(options_.config_file, &tokens_),
                                        asio::use_awaitable);
   } catch (const std::exception& e) {
     prepared.errors.push_back(options_.config_file + ": " + e.what());

@@ -95,6 +95,10 @@ class app {
   // stops them with the sessions; they read their files on the helper threads.
   const check_runners checks_ = make_check_runners(io_.get_executor(), helpers_.get_executor());
   probe_endpoint probe_endpoint_;
+  // One token source per [auth.oauth2] credential set, shared by targets and modules and kept
+  // across reloads while the credential is unchanged (its gets run on io_).
+  probes::oauth::token_cache tokens_{io_.get_executor()};
+  token_registry token_registry_;
   // The routes, behind the web config's basic auth; its bcrypt thread is stopped in ~app.
   basic_auth web_handler_;
   http_server http_;

@@ -26,10 +26,11 @@ namespace {
 // The pages read the published records in place (shared_snapshot): no record is copied.
 asio::awaitable<std::string> render_status(const status_store* store,
                                            status_page_options options,
-                                           const check_runners* checks) {
+                                           const check_runners* checks,
+                                           const token_registry* tokens) {
   options.now = unix_now();
   co_return render_status_page(store->shared_snapshot(), options,
-                               check_sections(*checks));
+                               check_sections(*checks) + tokens->status_section());
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
@@ -94,7 +95,7 @@ asio::awaitable<http_response> app::serve_reload(const http_request& request) {
 asio::awaitable<http_response> app::serve_status_page(const http_request&) {
   // Off the event loop, like /metrics: the page reads every target's record.
   co_return html_response(co_await asio::co_spawn(
-      helpers_, render_status(&store_, status_options(), &checks_), asio::use_awaitable));
+      helpers_, render_status(&store_, status_options(), &checks_, &token_registry_), asio::use_awaitable));
 }
 
 asio::awaitable<http_response> app::serve_debug_page(const http_request& request) {

@@ -29,7 +29,7 @@ std::string module_tls_file_error(const config::probe_module& module,
 
 // Parses the file and loads every TLS context it needs (CA bundles, client certificates): all the
 // file I/O of a reload, so that it can run off the event loop.
-prepared_config prepare_config(const std::string& path) {
+prepared_config prepare_config(const std::string& path, probes::oauth::token_cache* tokens) {
   prepared_config out;
   auto loaded = config::load_file(path);
   if (!loaded.ok()) {
@@ -76,6 +76,7 @@ prepared_config prepare_config(const std::string& path) {
     });
     if (ctx) out.module_tls_contexts[m.name] = std::move(ctx);
   }
+  out.tokens = make_token_bindings(*loaded.config, tokens, out.errors);
   if (out.errors.empty()) out.config = std::move(loaded.config);
   return out;
 }

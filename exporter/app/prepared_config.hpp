@@ -14,6 +14,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "config/config.hpp"
+#include "exporter/app/oauth_tokens.hpp"
 #include "probes/tls/context.hpp"
 
 namespace smtp_exporter::exporter {
@@ -23,13 +24,17 @@ struct prepared_config {
   std::optional<config::exporter_config> config;
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> module_tls_contexts;
+  token_bindings tokens;  // [auth.oauth2] sources by target and module (empty without a cache)
   std::vector<std::string> errors;
 };
 
-// Parses `path` and loads what start-up loads without the network: every target's TLS files. Each
-// error is "FILE:LINE:COLUMN: KEY: message"; all of them, not just the first. Secrets
-// (password_file, token_file, password_env) are read at every probe, not here.
-prepared_config prepare_config(const std::string& path);
+// Parses `path` and loads what start-up loads without the network: every target's TLS files and
+// the [auth.oauth2] key files and CA files. Each error is "FILE:LINE:COLUMN: KEY: message"; all
+// of them, not just the first. Secrets (password_file, token_file, password_env) are read at
+// every probe, not here; OAuth secrets are read here when `tokens` is given (start and reload;
+// never for --config.check), which then hands out the token sources (oauth_tokens.hpp).
+prepared_config prepare_config(const std::string& path,
+                               probes::oauth::token_cache* tokens = nullptr);
 
 // The error for a TLS file that did not load, at the key that named it.
 std::string tls_file_error(const config::exporter_config& config, std::size_t target,

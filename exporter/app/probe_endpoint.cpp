@@ -25,6 +25,7 @@ using clock = std::chrono::steady_clock;
 struct probe_endpoint::module_state {
   config::probe_module module;
   std::shared_ptr<asio::ssl::context> tls_context;
+  oauth_binding token;  // [module.NAME.auth.oauth2]
   // Shared by a module's successive versions across reloads, so the cap holds through a reload.
   std::shared_ptr<std::size_t> in_flight;
 };
@@ -126,13 +127,15 @@ probe_endpoint::~probe_endpoint() = default;
 
 void probe_endpoint::apply(
     const std::vector<config::probe_module>& modules,
-    std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
+    std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+    std::map<std::string, oauth_binding> tokens) {
   std::map<std::string, std::shared_ptr<module_state>, std::less<>> next;
   for (const auto& m : modules) {
     auto state = std::make_shared<module_state>();
     state->module = m;
     if (auto it = tls_contexts.find(m.name); it != tls_contexts.end())
       state->tls_context = it->second;
+    if (auto it = tokens.find(m.name); it != tokens.end()) state->token = it->second;
     auto old = modules_.find(m.name);
     state->in_flight =
         old != modules_.end() ? old->second->in_flight : std::make_shared<std::size_t>(0);
@@ -239,6 +242,7 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
 
   probes::session_options options = session_options_for(t);
   options.tls_context = module->tls_context;
+  bind_token(options, module->token);
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) options.due[p] = t.probes[p];
   if (check_addresses) {
     options.address_allowed = [module](const asio::ip::address& address) {

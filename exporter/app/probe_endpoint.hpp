@@ -30,6 +30,7 @@
 
 #include "config/config.hpp"
 #include "exporter/web/http_server.hpp"
+#include "exporter/schedule/session_options.hpp"
 #include "probes/dns/resolver.hpp"
 
 namespace boost::asio::ssl {
@@ -66,9 +67,11 @@ class probe_endpoint {
   ~probe_endpoint();
 
   // Makes `modules` the running set (on load and reload). `tls_contexts` maps module names to
-  // their TLS context. Sessions in flight finish with the module they started with.
+  // their TLS context, `tokens` to their [auth.oauth2] token source. Sessions in flight finish
+  // with the module they started with.
   void apply(const std::vector<config::probe_module>& modules,
-             std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts);
+             std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts,
+             std::map<std::string, oauth_binding> tokens = {});
 
   // A GET (the route table answers other methods with a 405, routes.hpp).
   boost::asio::awaitable<http_response> handle(const http_request& request);

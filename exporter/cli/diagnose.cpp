@@ -39,10 +39,12 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
 
   std::vector<port_run> runs;
   std::vector<check_diagnosis> checks;
+  token_step token;
   try {
     asio::io_context io{1};
     probes::dns_resolver resolver(io.get_executor());
     if (!options.json) print_header(out, p);
+    token = fetch_token(io, p, options.json ? nullptr : &out);
     for (const auto& port : p.ports) {
       if (!options.json) {
         out << "\n" << config::host_port(p.target.host, port.port) << " ("
@@ -86,6 +88,15 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     json::array ports;
     for (const auto& run : runs) ports.push_back(port_json(p, run, now));
     doc["ports"] = std::move(ports);
+    if (token.ran) {
+      doc["oauth2_token"] = json::object{{"flow", token.flow},
+                                         {"endpoint", token.endpoint},
+                                         {"ok", token.ok},
+                                         {"seconds", token.seconds},
+                                         {"expires_in_seconds", token.expires_in_seconds},
+                                         {"error", token.error},
+                                         {"detail", token.detail}};
+    }
     for (auto& check : checks) doc[check.json_key] = std::move(check.json);
     out << json::serialize(doc) << "\n";
     return code;

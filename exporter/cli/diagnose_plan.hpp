@@ -14,6 +14,7 @@
 #include "config/presets.hpp"
 #include "exporter/cli/diagnose.hpp"
 #include "probes/core/result.hpp"
+#include "probes/oauth/token_cache.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -35,6 +36,10 @@ struct plan {
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // set by prepare_plan()
   // The config file, when given: its check kinds' sections (exporter/checks) are diagnosed too.
   std::shared_ptr<const config::exporter_config> config;
+  // [auth.oauth2] of a config target: its credential (set by prepare_plan) and, once the token
+  // step ran (which takes the credential), its source, which the sessions then use (no second token request).
+  std::shared_ptr<probes::oauth::credential> oauth;
+  std::shared_ptr<probes::oauth::token_source> token;
 };
 
 // "host:port", "[v6]:port", "host", "v6" (common/host_port.hpp splits). Port 0 when absent.

@@ -2,6 +2,7 @@
 // one SMTP session per port with the exporter's own session code, each step reported as it ends.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +30,21 @@ struct port_run {
 // Reads the secret once (a typo in its path is this machine's problem: said before connecting
 // anywhere) and loads the TLS context; false with `error` set.
 bool prepare_plan(plan& p, std::string& error);
+
+// The token step of a target with [auth.oauth2]: one request to the token endpoint, timed.
+struct token_step {
+  bool ran = false;
+  bool ok = false;
+  std::string flow;       // "refresh_token", "client_credentials", "service_account"
+  std::string endpoint;   // the token endpoint's host
+  double seconds = 0;
+  std::int64_t expires_in_seconds = 0;  // ok
+  std::string error;      // the error class (token_error_name); empty when ok
+  std::string detail;     // describe() of the failure; never a secret
+};
+// Fetches the plan's token once (p.token is set for the sessions); `live` gets the line
+// "token: refresh_token grant at login.microsoftonline.com -> ok in 180 ms, expires in 59 min".
+token_step fetch_token(boost::asio::io_context& io, plan& p, std::ostream* live);
 
 // Runs one session on `port`; `live`, when set, gets each step as it completes.
 port_run run_port(boost::asio::io_context& io, probes::dns_resolver& resolver, const plan& p,

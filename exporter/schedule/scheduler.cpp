@@ -111,6 +111,7 @@ struct scheduler::target_entry {
   // Each run's session_options hold a copy, which stays alive even if a reload replaces this one.
   // The options are made per run rather than kept here: 448 bytes a target (bench/README.md).
   std::shared_ptr<asio::ssl::context> tls_context;
+  oauth_binding token;  // [auth.oauth2]: shared with every target of the same credential
   clock::time_point scheduled{};  // when apply() started this entry
   std::array<clock::time_point, probes::probe_kind_count> next_due{};
   // The run's own timer while it waits for its predecessors (it lives in the run's frame); null
@@ -158,7 +159,8 @@ void scheduler::set_session_function(session_function function) {
 }
 
 void scheduler::apply(const std::vector<config::target>& targets,
-                      std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
+                      std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+                      std::map<std::string, oauth_binding> tokens) {
   const auto by_name = [](const std::shared_ptr<target_entry>& r, const std::string& name) {
     return r->target->name < name;
   };
@@ -172,12 +174,15 @@ void scheduler::apply(const std::vector<config::target>& targets,
   for (const auto& t : targets) {
     auto tls_it = tls_contexts.find(t.name);
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
+    auto token_it = tokens.find(t.name);
+    oauth_binding token = token_it == tokens.end() ? oauth_binding{} : token_it->second;
     auto old = std::lower_bound(entries_.begin(), entries_.end(), t.name, by_name);
     const auto index = static_cast<std::size_t>(old - entries_.begin());
     if (old != entries_.end() && (*old)->target->name == t.name && !kept_entry[index] &&
         *(*old)->target == t) {
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
       (*old)->tls_context = tls;
+      (*old)->token = std::move(token);
       canonical.push_back((*old)->target);
       next.push_back(*old);
       kept_entry[index] = true;
@@ -191,6 +196,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
     }
     auto r = std::make_shared<target_entry>(
         std::make_shared<const config::target>(std::move(copy)), tls);
+    r->token = std::move(token);
     canonical.push_back(r->target);
     next.push_back(r);
     fresh.push_back(std::move(r));
@@ -349,6 +355,7 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
   const config::target& t = *r->target;
   auto options = session_options_for(t);
   options.tls_context = r->tls_context;
+  bind_token(options, r->token);
   options.due = due;
   {
     // The run's own timer, for the wait that another entry's session ends.

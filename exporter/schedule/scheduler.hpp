@@ -39,6 +39,7 @@
 #include "exporter/schedule/interner.hpp"
 #include "exporter/schedule/limiter.hpp"
 #include "exporter/schedule/run_queue.hpp"
+#include "exporter/schedule/session_options.hpp"
 #include "exporter/schedule/target_status.hpp"
 #include "probes/dns/resolver.hpp"
 #include "probes/smtp/session.hpp"
@@ -128,9 +129,12 @@ class scheduler {
 
   // Makes `targets` the running set. Unchanged targets keep running undisturbed; changed ones are
   // restarted; removed ones stop (a run in flight finishes and its result is dropped).
-  // `tls_contexts` maps each target name to its TLS context (may be absent for plain targets).
+  // `tls_contexts` maps each target name to its TLS context (may be absent for plain targets);
+  // `tokens` each target with [auth.oauth2] to its token source (an unchanged target takes the
+  // new binding too: the cache hands out the same source while the credential is the same).
   void apply(const std::vector<config::target>& targets,
-             std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts);
+             std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_contexts,
+             std::map<std::string, oauth_binding> tokens = {});
   void stop();
 
   // Replaces how sessions are run (tests).

@@ -62,4 +62,10 @@ probes::session_options session_options_for(const config::target& target) {
   return o;
 }
 
+void bind_token(probes::session_options& options, const oauth_binding& binding) {
+  if (!options.auth || binding.empty()) return;
+  options.auth->token = binding.source;
+  options.auth->token_setup_error = binding.setup_error;
+}
+
 }  // namespace smtp_exporter::exporter

@@ -8,8 +8,18 @@
 namespace smtp_exporter::exporter {
 
 // Maps a validated target to the options of one session (the probes due are set per run; the
-// TLS context is loaded by the caller).
+// TLS context and the OAuth token source are made by the caller, at load).
 probes::session_options session_options_for(const config::target& target);
+
+// A target's (or module's) [auth.oauth2] token source, made at load (exporter/app/oauth_tokens.hpp)
+// and shared by every target with the same credential set; or why none could be made.
+struct oauth_binding {
+  std::shared_ptr<probes::oauth::token_source> source;
+  std::string setup_error;  // e.g. "cannot read client_secret_file /x: …"; never a secret
+  bool empty() const { return !source && setup_error.empty(); }
+};
+// Puts the binding into the options' auth (no-op without auth or binding).
+void bind_token(probes::session_options& options, const oauth_binding& binding);
 
 // config::probe and probes::probe_kind are made from one list (common/probe_list.hpp): the same
 // index is the same probe.

@@ -34,7 +34,9 @@ std::string cannot_read(std::string_view key, std::string_view path, std::string
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-// Returns an error text, or "" with `out` set. read_bounded_file refuses FIFOs and devices without
+}  // namespace
+
+// read_bounded_file refuses FIFOs and devices without
 // blocking and stops past the cap; the texts are this file's own (docs/configuration.md).
 std::string read_secret_file(std::string_view key, const std::string& path, secret_string& out) {
   const auto read = read_bounded_file(path, max_secret_file_size);
@@ -63,8 +65,6 @@ std::string read_secret_file(std::string_view key, const std::string& path, secr
   out = secret_string(content);
   return {};
 }
-
-}  // namespace
 
 loaded_credentials load_credentials(const credential_source& source) {
   loaded_credentials result;

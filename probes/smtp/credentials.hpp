@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -43,6 +44,10 @@ struct loaded_credentials {
 inline constexpr std::size_t max_secret_file_size = 64 * 1024;
 
 loaded_credentials load_credentials(const credential_source& source);
+
+// One secret file, by the rules above: "" with `out` set, or the error text naming `key` and
+// `path` (e.g. "cannot read client_secret_file /x: No such file or directory"). Blocking.
+std::string read_secret_file(std::string_view key, const std::string& path, secret_string& out);
 
 // The same, for the probe loop: a file is read on a small pool of worker threads, never on the
 // loop, so a hung NFS or CSI mount stalls only the probes that need it. Gives up at `deadline`
