@@ -35,6 +35,7 @@
 #include "probes/smtp/session.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/token_endpoint.hpp"
 
 namespace asio = boost::asio;
 namespace oauth = smtp_exporter::probes::oauth;
@@ -52,44 +53,21 @@ struct options {
   int sessions = 200;
 };
 
-std::size_t count_lines(const path& file) {
-  std::ifstream in(file);
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-struct endpoint {
-  std::unique_ptr<smtp_test::child_process> process;
-  path log;
-  std::uint16_t port = 0;
-  std::string url() const { return "https://127.0.0.1:" + std::to_string(port) + "/token"; }
-};
-
-endpoint start_endpoint(const smtp_test::temp_dir& dir, const smtp_test::test_pki& pki,
-                        const std::string& name, int expires_in) {
-  endpoint e;
-  const path script = dir.path() / (name + ".json");
-  std::ofstream(script) << R"({"mode":"ok","expires_in":)" << expires_in << "}";
-  e.log = dir.path() / (name + ".jsonl");
-  e.process = std::make_unique<smtp_test::child_process>(
-      std::vector<std::string>{"/usr/bin/python3",
-                               (smtp_test::source_dir() / "tests/peers/token_endpoint.py").string(),
-                               "--cert", pki.valid.chain_file.string(), "--key",
-                               pki.valid.key_file.string(), "--script", script.string(), "--log",
-                               e.log.string()},
-      dir.path() / (name + ".log"));
-  e.port = e.process->wait_ready();
-  return e;
+// A scripted endpoint handing out tokens of `expires_in` seconds.
+std::unique_ptr<smtp_test::token_endpoint> start_endpoint(const smtp_test::temp_dir& dir,
+                                                          const smtp_test::test_pki& pki,
+                                                          int expires_in) {
+  return std::make_unique<smtp_test::token_endpoint>(
+      dir, pki.valid, R"({"mode":"ok","expires_in":)" + std::to_string(expires_in) + "}");
 }
 
-oauth::credential credential_for(const endpoint& e, const smtp_test::test_pki& pki) {
+oauth::credential credential_for(const smtp_test::token_endpoint& e, const smtp_test::test_pki& pki) {
   oauth::credential c;
   c.flow = oauth::grant_kind::refresh_token;
   c.token_url = e.url();
@@ -117,23 +95,23 @@ asio::awaitable<void> one_target(std::shared_ptr<oauth::token_source> source,
 
 void bench_requests(const options& o, const smtp_test::temp_dir& dir,
                     const smtp_test::test_pki& pki) {
-  auto e = start_endpoint(dir, pki, "shared", o.lifetime);
+  auto e = start_endpoint(dir, pki, o.lifetime);
   asio::io_context io{1};
   oauth::token_cache cache(io.get_executor());
-  auto source = cache.source(credential_for(e, pki));
+  auto source = cache.source(credential_for(*e, pki));
   std::size_t failures = 0;
   const auto end = clock_type::now() + std::chrono::seconds(o.seconds);
   std::mt19937 random(42);
   for (int i = 0; i < o.targets; ++i) {
     // Every target shares the credential: the cache hands out the one source.
-    auto same = cache.source(credential_for(e, pki));
+    auto same = cache.source(credential_for(*e, pki));
     auto offset = std::chrono::milliseconds(random() % 1000);
     asio::co_spawn(io, one_target(same, end, offset, failures), asio::detached);
   }
   const auto started = clock_type::now();
   io.run();
   const double elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
-  const auto requests = count_lines(e.log);
+  const auto requests = e->count();
   const auto schedule = oauth::schedule_for(std::chrono::seconds(o.lifetime), {});
   const double refresh_every = std::chrono::duration<double>(schedule.refresh_after).count();
   const double gets = static_cast<double>(o.targets) * elapsed;  // one per target per second
@@ -152,10 +130,10 @@ void bench_requests(const options& o, const smtp_test::temp_dir& dir,
 }
 
 void bench_cached_get(const smtp_test::temp_dir& dir, const smtp_test::test_pki& pki) {
-  auto e = start_endpoint(dir, pki, "cached", 3600);
+  auto e = start_endpoint(dir, pki, 3600);
   asio::io_context io{1};
   oauth::token_cache cache(io.get_executor());
-  auto source = cache.source(credential_for(e, pki));
+  auto source = cache.source(credential_for(*e, pki));
   constexpr int calls = 1'000'000;
   double ns = 0;
   asio::co_spawn(
@@ -171,16 +149,16 @@ void bench_cached_get(const smtp_test::temp_dir& dir, const smtp_test::test_pki&
       asio::detached);
   io.run();
   std::printf("cached get(): %.0f ns per call over %d calls (%zu request)\n", ns, calls,
-              count_lines(e.log));
+              e->count());
 }
 
 void bench_token_step(const smtp_test::temp_dir& dir, const smtp_test::test_pki& pki) {
-  auto e = start_endpoint(dir, pki, "step", 3600);
+  auto e = start_endpoint(dir, pki, 3600);
   std::vector<double> ms;
   for (int i = 0; i < 30; ++i) {
     asio::io_context io{1};
     oauth::token_cache cache(io.get_executor());
-    auto c = credential_for(e, pki);
+    auto c = credential_for(*e, pki);
     c.client_id = "bench-" + std::to_string(i);  // a new credential: a new request
     auto source = cache.source(std::move(c));
     asio::co_spawn(
@@ -203,7 +181,7 @@ void bench_token_step(const smtp_test::temp_dir& dir, const smtp_test::test_pki&
 
 void bench_sessions(const options& o, const smtp_test::temp_dir& dir,
                     const smtp_test::test_pki& pki) {
-  auto e = start_endpoint(dir, pki, "smtp", 3600);
+  auto e = start_endpoint(dir, pki, 3600);
   // The endpoint's first token is "at-1": the SMTP peer accepts exactly that one.
   const path token_file = dir.path() / "token";
   std::ofstream(token_file) << "at-1\n";
@@ -215,7 +193,7 @@ void bench_sessions(const options& o, const smtp_test::temp_dir& dir,
   asio::io_context io{1};
   probes::dns_resolver resolver(io.get_executor());
   oauth::token_cache cache(io.get_executor());
-  auto source = cache.source(credential_for(e, pki));
+  auto source = cache.source(credential_for(*e, pki));
 
   probes::session_options base;
   base.host = "127.0.0.1";
@@ -269,7 +247,7 @@ void bench_sessions(const options& o, const smtp_test::temp_dir& dir,
               percentile(source_ms, 0.5), percentile(source_ms, 0.9), percentile(source_auth, 0.5));
   std::printf("  ratio (source / file), session median: %.3f; token requests: %zu\n",
               percentile(source_ms, 0.5) / std::max(percentile(file_ms, 0.5), 1e-9),
-              count_lines(e.log));
+              e->count());
 }
 
 }  // namespace

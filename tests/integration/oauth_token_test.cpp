@@ -28,6 +28,7 @@
 #include "probes/tls/context.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/token_endpoint.hpp"
 
 namespace smtp_exporter::probes::oauth {
 // A failing comparison prints the class's name, not its byte.
@@ -47,47 +48,6 @@ using clock_type = std::chrono::steady_clock;
 // Canaries: if any of these shows up in an error text, a secret leaked.
 constexpr std::string_view canary_secret = "CANARY-SECRET-5d1f9c";
 constexpr std::string_view canary_refresh = "CANARY-REFRESH-a83e21";
-
-// The endpoint process and its script; `leaf` selects the certificate it serves.
-class token_endpoint {
- public:
-  token_endpoint(const temp_dir& dir, const test_pki::leaf& leaf, const std::string& script)
-      : script_(dir.path() / ("script" + std::to_string(++instances_) + ".json")),
-        log_(dir.path() / ("requests" + std::to_string(instances_) + ".jsonl")) {
-    set_script(script);
-    process_ = std::make_unique<child_process>(
-        std::vector<std::string>{"/usr/bin/python3",
-                                 (source_dir() / "tests/peers/token_endpoint.py").string(),
-                                 "--cert", leaf.chain_file.string(), "--key",
-                                 leaf.key_file.string(), "--script", script_.string(), "--log",
-                                 log_.string()},
-        dir.path() / ("endpoint" + std::to_string(instances_) + ".log"));
-    port_ = process_->wait_ready();
-  }
-  void set_script(const std::string& script) {
-    if (fs::exists(script_)) {
-      replace_file(script_, script);
-    } else {
-      std::ofstream(script_) << script;
-    }
-  }
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/token"; }
-  std::vector<json::object> requests() const {
-    std::vector<json::object> out;
-    std::ifstream in(log_);
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).as_object());
-    return out;
-  }
-  std::size_t count() const { return requests().size(); }
-  std::string log() const { return process_->log(); }
-
- private:
-  static inline int instances_ = 0;
-  fs::path script_, log_;
-  std::unique_ptr<child_process> process_;
-  std::uint16_t port_ = 0;
-};
 
 // Runs `task` on `io` to completion (with whatever it started in the background).
 template <typename T>
