@@ -103,6 +103,10 @@ void app::apply(prepared_config& prepared) {
   // Every replica answers /probe for every module: Prometheus picks the replica it scrapes.
   probe_endpoint_.apply(prepared.config->modules, std::move(prepared.module_tls_contexts),
                         std::move(prepared.tokens.modules));
+  // The sources of the previous config that this one no longer uses (a session in flight still
+  // holds its own).
+  prepared.tokens = {};
+  tokens_.prune_unused();
 }
 
 bool app::start() {

@@ -331,6 +331,11 @@ std::shared_ptr<token_source> token_cache::source(credential c) {
   return created;
 }
 
+std::size_t token_cache::prune_unused() {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(sources_, [](const auto& entry) { return entry.second.use_count() == 1; });
+}
+
 std::size_t token_cache::size() const {
   std::lock_guard lock(mutex_);
   return sources_.size();

@@ -169,6 +169,9 @@ class token_cache {
   // argument is then dropped), else a new one. Reads the state file and the CA file (blocking:
   // call at config load, off the event loop).
   std::shared_ptr<token_source> source(credential c);
+  // Forgets the sources nobody else holds (a credential a reload removed or changed), so a
+  // long-lived exporter keeps only the tokens its config uses. Returns how many it forgot.
+  std::size_t prune_unused();
   std::size_t size() const;
 
  private:
