@@ -5,7 +5,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -298,16 +300,31 @@ void token_source::load_state() {
   counters_.state_error = error;
 }
 
+namespace {
+
+// One thread, never destroyed, for state file writes: an fsync must not stall the event loop, and
+// one thread keeps each credential's writes in order (the newest token is written last).
+asio::thread_pool& state_writer() {
+  static auto* pool = new asio::thread_pool(1);
+  return *pool;
+}
+
+}  // namespace
+
 void token_source::save_state() {
   if (credential_.state_file.empty()) return;
-  saved_refresh_token state{identity_of(credential_), origin_, std::chrono::system_clock::now(),
-                            secret_string(refresh_token_.reveal())};
-  const std::string failure = write_state_file(credential_.state_file, state);
-  std::lock_guard lock(counters_mutex_);
-  if (!failure.empty()) {
-    ++counters_.state_write_failures;
-    counters_.state_error = "state file: " + failure;
-  }
+  auto state = std::make_shared<saved_refresh_token>(
+      saved_refresh_token{identity_of(credential_), origin_, std::chrono::system_clock::now(),
+                          secret_string(refresh_token_.reveal())});
+  asio::post(state_writer(), [self = shared_from_this(), state] {
+    const std::string failure = write_state_file(self->credential_.state_file, *state);
+    std::lock_guard lock(self->counters_mutex_);
+    ++self->counters_.state_writes;
+    if (!failure.empty()) {
+      ++self->counters_.state_write_failures;
+      self->counters_.state_error = "state file: " + failure;
+    }
+  });
 }
 
 token_cache::token_cache(asio::any_io_executor executor, token_cache_options options)

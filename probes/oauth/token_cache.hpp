@@ -18,7 +18,8 @@
 //   5 min and several exporters sharing a client do not retry in step. Meanwhile get() returns the
 //   last failure at once (or the current token while it is still usable).
 // A refresh token the provider rotates replaces the configured one in memory; with `state_file`
-// it is also written there (temp file, fsync, rename; mode 0600) and read back at start-up when
+// it is also written there, on a writer thread off the loop (temp file, fsync, rename; mode
+// 0600), and read back at start-up when
 // newer than the configured one (see credential::refresh_token_updated).
 //
 // Secrets: client secret, refresh tokens, assertions and access tokens live in secret_string;
@@ -110,6 +111,7 @@ struct token_counters {
   std::chrono::system_clock::time_point expiry{};  // of the current token; epoch: none
   std::chrono::steady_clock::duration last_request_duration{};
   bool state_loaded = false;             // the refresh token came from state_file at start
+  std::uint64_t state_writes = 0;  // finished writes of the state file, whether or not they failed
   std::uint64_t state_write_failures = 0;
   std::string state_error;               // last state file problem (path and errno words)
   std::uint64_t total_requests() const;

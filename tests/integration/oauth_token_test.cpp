@@ -64,6 +64,14 @@ T run(asio::io_context& io, asio::awaitable<T> task) {
   return std::move(*out);
 }
 
+// The state file is written on a writer thread: waits (up to 5 s) until `n` writes finished.
+void wait_for_state_writes(const oauth::token_source& source, std::uint64_t n) {
+  const auto end = clock_type::now() + std::chrono::seconds(5);
+  while (source.counters().state_writes < n && clock_type::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 asio::awaitable<void> sleep_for(clock_type::duration d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(asio::use_awaitable);
@@ -434,6 +442,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
     std::this_thread::sleep_for(std::chrono::milliseconds(1900));
     EXPECT_TRUE(get(io, *source).ok());
     EXPECT_EQ(source->counters().refresh_token_rotations, 2u);
+    wait_for_state_writes(*source, 2);
     EXPECT_EQ(source->counters().state_error, "");
   }
   auto sent = endpoint.requests();
@@ -468,6 +477,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
     EXPECT_TRUE(source->counters().state_loaded);
     const auto r = get(io, *source);
     EXPECT_TRUE(r.ok()) << r.detail;
+    wait_for_state_writes(*source, 1);
   }
   sent = endpoint.requests();
   ASSERT_EQ(sent.size(), 4u);
@@ -501,6 +511,7 @@ TEST(oauth_token_cache, a_state_file_that_cannot_be_written_is_counted_and_named
   auto source = cache.source(std::move(c));
   const auto r = run(io, source->get(clock_type::now() + std::chrono::seconds(3)));
   EXPECT_TRUE(r.ok()) << r.detail;  // the token is good; only keeping the rotation failed
+  wait_for_state_writes(*source, 1);
   const auto counters = source->counters();
   EXPECT_EQ(counters.refresh_token_rotations, 1u);
   EXPECT_EQ(counters.state_write_failures, 1u);
