@@ -172,6 +172,7 @@ std::optional<oauth2_settings> loader::parse_oauth2(const toml::table& table,
 }
 
 // token_url and scope from the preset unless written; `tenant` only ever fills the preset's URL.
+// An empty token_url is left only for a service account: its key file's token_uri.
 void loader::read_oauth2_endpoint(const toml::table& table, std::string_view base,
                                   const provider_preset* preset, oauth2_settings& out) {
   const toml::source_position at = table.source().begin;
@@ -200,7 +201,9 @@ void loader::read_oauth2_endpoint(const toml::table& table, std::string_view bas
 
   if (!url_written) {
     if (!knows_flow) {
-      error(at, join(base, "token_url"), missing("token_url"));
+      // A service-account key names its own endpoint (token_uri), which is then used.
+      if (out.flow != oauth2_flow::service_account)
+        error(at, join(base, "token_url"), missing("token_url"));
     } else if (!facts->has_tenant()) {
       out.token_url = std::string(facts->token_url);
     } else if (out.flow == oauth2_flow::client_credentials && tenant == nullptr) {

@@ -153,6 +153,13 @@ std::vector<good_case> good_cases() {
          EXPECT_EQ(oauth2_of(c).token_url, "https://127.0.0.1:8443/oauth2/token?x=1");
          EXPECT_EQ(oauth2_of(c).scope, "smtp");
        }},
+      {"service_account_without_a_preset_uses_the_key_files_token_uri",
+       custom_endpoint({"flow = \"service_account\"", "service_account_key_file = \"/k\"",
+                        "scope = \"https://mail.google.com/\""}),
+       [](const exporter_config& c) {
+         EXPECT_EQ(oauth2_of(c).token_url, "");
+         EXPECT_EQ(oauth2_of(c).scope, "https://mail.google.com/");
+       }},
       {"written_scope_overrides_the_preset",
        with_oauth2("gmail", {"flow = \"refresh_token\"", "client_id = \"id\"",
                              "refresh_token_file = \"/rt\"", "scope = \"https://x/ y\""}),
@@ -387,8 +394,7 @@ std::vector<bad_case> bad_cases() {
         "client_credentials grant"}},
       {"microsoft_has_no_service_account_grant",
        with_oauth2("office365", {"flow = \"service_account\"",
-                                 "service_account_key_file = \"/k\"",
-                                 "token_url = \"https://login.example/t\""}),
+                                 "service_account_key_file = \"/k\""}),
        {"test.toml:6:1: target[0].auth.oauth2.scope: scope is required: the office365 preset has "
         "no service_account grant"}},
       {"tenant_outside_the_microsoft_presets",

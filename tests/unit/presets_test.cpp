@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +15,10 @@
 
 #include "config/config.hpp"
 #include "config/presets.hpp"
+
+#ifndef SMTP_SOURCE_DIR
+#error "SMTP_SOURCE_DIR must name the repository root (CMake defines it for unit_tests)"
+#endif
 
 namespace smtp_exporter::config {
 namespace {
@@ -150,6 +156,26 @@ TEST(config_presets, oauth2_token_facts) {
   }
   for (const std::string_view other : {"qq", "163", "aliyun", "sendgrid", "yahoo", "icloud", "zoho"})
     EXPECT_FALSE(facts(other).has_value()) << other;
+}
+
+// docs/providers.md prints both tables from the code's values: a preset edited without its page
+// (or the page without the code) fails here.
+TEST(config_presets, providers_page_states_what_the_code_holds) {
+  std::ifstream in(SMTP_SOURCE_DIR "/docs/providers.md");
+  ASSERT_TRUE(in.good());
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const provider_preset& preset : provider_presets()) {
+    SCOPED_TRACE(std::string(preset.name));
+    const std::string name = "| `" + std::string(preset.name) + "` | ";
+    const std::string preset_row = name + std::string(preset.display_name) + " | `" +
+                                   std::string(preset.host) + "` | ";
+    EXPECT_NE(page.find(preset_row), std::string::npos) << preset_row;
+    const credential_rule& rule = preset.credentials;
+    const std::string rule_row = name + std::string(rule.sheet_said) + " | " +
+                                 std::string(rule.works_now) + " | " +
+                                 (rule.oauth_only ? "yes" : "no") + " |";
+    EXPECT_NE(page.find(rule_row), std::string::npos) << rule_row;
+  }
 }
 
 TEST(config_presets, unknown_names_are_not_found) {
