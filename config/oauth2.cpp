@@ -158,6 +158,22 @@ std::optional<oauth2_settings> loader::parse_oauth2(const toml::table& table,
 
   read_oauth2_endpoint(table, base, preset, out);
 
+  // Two credentials rotating refresh tokens into one file would overwrite each other's; the
+  // same credential used by several targets shares one cache entry, and so may share the file.
+  if (const toml::node* node = table.get("refresh_token_state_file");
+      node != nullptr && !out.refresh_token_state_file.empty() && errors_.size() == errors_before) {
+    const std::string credential = out.token_url + '\n' + out.client_id + '\n' + out.scope +
+                                   '\n' + out.refresh_token_file + '\n' + out.refresh_token_env;
+    const std::string path = join(base, "refresh_token_state_file");
+    const auto [owner, inserted] =
+        state_file_owners_.try_emplace(out.refresh_token_state_file, state_file_owner{credential, path});
+    if (!inserted && owner->second.credential != credential) {
+      error(*node, path,
+            "also written for another credential by " + owner->second.key +
+                "; give each credential its own state file");
+    }
+  }
+
   if (out.flow == oauth2_flow::service_account && !table.contains("subject")) {
     // The JWT's `sub` is the mailbox the token acts for: by default the SASL user.
     if (address_problem(username)) {

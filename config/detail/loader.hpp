@@ -259,6 +259,12 @@ class loader {
   defaults_block defaults_;                  // [defaults], resolved; read before any target
   shared_value<tls_settings> defaults_tls_;  // the last defaults' TLS settings, shared by targets
   std::unordered_map<std::string, std::uint32_t> first_line_of_name_;
+  // refresh_token_state_file -> the credential that writes it and the key that named it first.
+  struct state_file_owner {
+    std::string credential;
+    std::string key;
+  };
+  std::unordered_map<std::string, state_file_owner> state_file_owners_;
 };
 
 }  // namespace smtp_exporter::config::detail

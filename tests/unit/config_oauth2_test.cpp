@@ -197,6 +197,14 @@ std::vector<good_case> good_cases() {
          EXPECT_EQ(c.oauth2_files[0].service_account_key_file.position, "");
          EXPECT_EQ(c.oauth2_files[1].service_account_key_file.position, "test.toml:11:28");
        }},
+      {"one_credential_shares_its_state_file",
+       lines({"[[target]]", "name = \"a\"", "provider = \"outlook\"",
+              "auth = { username = \"u\", oauth2 = { flow = \"refresh_token\", client_id = \"id\", "
+              "refresh_token_file = \"/rt\", refresh_token_state_file = \"/st\" } }",
+              "[[target]]", "name = \"b\"", "provider = \"hotmail\"",
+              "auth = { username = \"u\", oauth2 = { flow = \"refresh_token\", client_id = \"id\", "
+              "refresh_token_file = \"/rt\", refresh_token_state_file = \"/st\" } }"}),
+       [](const exporter_config& c) { EXPECT_EQ(c.targets.size(), 2u); }},
       {"a_module_takes_oauth2",
        lines({"[module.m365]", "provider = \"office365\"", "probes = [\"auth\"]",
               "allowed_hosts = [\"smtp.office365.com\"]", "allowed_ports = [587]",
@@ -425,6 +433,16 @@ std::vector<bad_case> bad_cases() {
        with_oauth2("gmail", {"flow = \"refresh_token\"", cc_keys, "refresh_token_env = \"R\"",
                              "scope = \"a\\nb\""}),
        {"test.toml:10:9: target[0].auth.oauth2.scope: must not contain control characters"}},
+      {"two_credentials_in_one_state_file",
+       lines({"[[target]]", "name = \"a\"", "provider = \"outlook\"",
+              "auth = { username = \"u\", oauth2 = { flow = \"refresh_token\", client_id = \"id\", "
+              "refresh_token_file = \"/rt\", refresh_token_state_file = \"/st\" } }",
+              "[[target]]", "name = \"b\"", "provider = \"outlook\"",
+              "auth = { username = \"u\", oauth2 = { flow = \"refresh_token\", client_id = \"id\", "
+              "refresh_token_file = \"/other\", refresh_token_state_file = \"/st\" } }"}),
+       {"test.toml:8:137: target[1].auth.oauth2.refresh_token_state_file: also written for another "
+        "credential by target[0].auth.oauth2.refresh_token_state_file; give each credential its "
+        "own state file"}},
       {"oauth2_not_a_table",
        lines({"[[target]]", "name = \"a\"", "provider = \"gmail\"",
               "auth = { username = \"u\", oauth2 = \"yes\" }"}),
