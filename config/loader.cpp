@@ -34,8 +34,8 @@ std::string position_text(const std::string& source, toml::source_position at) {
 }
 
 // toml++ quotes the text it could not read ("'…' is not representable in 64 bits"). On a line
-// that sets a password that text may be the secret (digits written without quotes): there the
-// quoted parts are left out.
+// that may set a secret (a password, a client secret, a token) that text may be the secret
+// (digits written without quotes): there the quoted parts are left out.
 std::string description_for_line(std::string_view description, std::string_view text,
                                  std::size_t line) {
   std::size_t start = 0;
@@ -45,7 +45,12 @@ std::string description_for_line(std::string_view description, std::string_view 
   }
   if (start == std::string_view::npos) start = text.size();
   const std::string_view this_line = text.substr(start, text.find('\n', start) - start);
-  if (this_line.find("password") == std::string_view::npos) return std::string(description);
+  constexpr std::string_view secret_words[] = {"password", "secret", "token"};
+  if (std::none_of(std::begin(secret_words), std::end(secret_words), [&](std::string_view word) {
+        return this_line.find(word) != std::string_view::npos;
+      })) {
+    return std::string(description);
+  }
   std::string out;
   bool quoted = false;
   for (char c : description) {

@@ -47,11 +47,16 @@ constexpr std::string_view envelope_keys[] = {"mail_from", "rcpt_to"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.
 constexpr std::string_view tls_keys[] = {"server_name", "ca_file", "cert_file", "key_file",
                                          "min_tls_version", "insecure_skip_verify", "mode"};
-// [target.auth]: the user, the mechanism, and exactly one of the secret sources.
+// [target.auth]: the user, the mechanism, and exactly one credential source: a secret (string
+// keys) or the [target.auth.oauth2] table, a token source of its own.
 constexpr std::string_view secret_keys[] = {"password_file", "password_env", "password",
                                             "token_file"};
-constexpr std::string_view auth_keys[] = {"username", "mechanism", secret_keys[0], secret_keys[1],
-                                          secret_keys[2], secret_keys[3]};
+constexpr std::string_view source_keys[] = {secret_keys[0], secret_keys[1], secret_keys[2],
+                                            secret_keys[3], "oauth2"};
+constexpr std::string_view password_keys[] = {secret_keys[0], secret_keys[1], secret_keys[2]};
+constexpr std::string_view auth_keys[] = {"username",     "mechanism",    source_keys[0],
+                                          source_keys[1], source_keys[2], source_keys[3],
+                                          source_keys[4]};
 
 // A probe's interval when it has no <name>_interval: the target's, but never below 15m for the
 // envelope probe.
@@ -235,7 +240,9 @@ std::optional<envelope_settings> loader::parse_envelope(
 }
 
 std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::string_view base,
-                                                const std::string& target_name) {
+                                                const std::string& target_name,
+                                                const provider_preset* preset,
+                                                oauth2_file_sources& oauth2_files) {
   check_keys(table, auth_keys, base);
   const std::size_t errors_before = errors_.size();
   auth_settings auth;
@@ -256,13 +263,13 @@ std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::s
     } else {
       error(*mechanism, join(base, "mechanism"),
             "unknown mechanism " + quote_value(value) +
-                " (expected auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2)");
+                " (expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER)");
     }
   }
 
   // In file order, so a conflict is reported on the source written second.
   std::vector<std::pair<const toml::node*, std::string_view>> sources;
-  for (const std::string_view key : secret_keys) {
+  for (const std::string_view key : source_keys) {
     if (const toml::node* node = table.get(key)) sources.emplace_back(node, key);
   }
   std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
@@ -271,7 +278,7 @@ std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::s
   for (std::size_t i = 1; i < sources.size(); ++i) {
     error(*sources[i].first, join(base, sources[i].second),
           "conflicts with " + std::string(sources[0].second) + "; set exactly one of " +
-              one_of(secret_keys));
+              one_of(source_keys));
   }
   std::string* const fields[] = {&auth.password_file, &auth.password_env, nullptr,
                                  &auth.token_file};
@@ -299,22 +306,40 @@ std::optional<auth_settings> loader::parse_auth(const toml::table& table, std::s
     }
   }
 
-  const bool wants_token = auth.mechanism == auth_mechanism::xoauth2;
+  if (const toml::node* node = find(table, "oauth2", node_type::table, base))
+    auth.oauth2 = parse_oauth2(*node->as_table(), join(base, "oauth2"), preset, auth.username,
+                               oauth2_files);
+
+  // XOAUTH2 and OAUTHBEARER carry a bearer token; a token source works with nothing else.
+  const bool wants_token = auth.mechanism == auth_mechanism::xoauth2 ||
+                           auth.mechanism == auth_mechanism::oauthbearer;
+  const std::string mechanism_name(to_string(auth.mechanism));
   if (sources.empty()) {
     error(table.source().begin, base,
-          wants_token ? "token_file is required for mechanism XOAUTH2"
-                      : "one of " + one_of(secret_keys) + " is required");
+          wants_token ? "token_file or oauth2 is required for mechanism " + mechanism_name
+                      : "one of " + one_of(source_keys) + " is required");
   } else if (sources.size() == 1 && mechanism_valid) {
-    const bool has_token = sources[0].second == "token_file";
+    const std::string_view source = sources[0].second;
+    const bool has_token = source == "token_file" || source == "oauth2";
     if (wants_token && !has_token) {
-      error(*mechanism, join(base, "mechanism"), "XOAUTH2 takes token_file, not a password");
+      error(*mechanism, join(base, "mechanism"),
+            mechanism_name + " takes token_file or oauth2, not a password");
     } else if (has_token && !wants_token && auth.mechanism != auth_mechanism::automatic) {
       error(*mechanism, join(base, "mechanism"),
-            "token_file works only with mechanism XOAUTH2 or auto");
+            std::string(source) + " works only with mechanism XOAUTH2, OAUTHBEARER or auto");
     }
   }
   if (errors_.size() != errors_before) return std::nullopt;
   return auth;
+}
+
+void loader::warn_on_password(const toml::table& auth, std::string_view base,
+                              const provider_preset* preset) {
+  if (preset == nullptr || preset->credentials.password_warning.empty()) return;
+  for (const std::string_view key : password_keys) {
+    if (const toml::node* node = auth.get(key))
+      return warning(node->source().begin, join(base, key), preset->credentials.password_warning);
+  }
 }
 
 void loader::parse_labels(const toml::table& table, std::string_view base, target& out) {
@@ -473,8 +498,11 @@ void loader::parse_target(const toml::table& table, const std::string& base,
   if (const toml::node* node = find(table, "labels", node_type::table, base))
     parse_labels(*node->as_table(), join(base, "labels"), out);
 
+  oauth2_file_sources oauth2_files;
   if (const toml::node* node = find(table, "auth", node_type::table, base)) {
-    out.auth = parse_auth(*node->as_table(), join(base, "auth"), out.name);
+    out.auth =
+        parse_auth(*node->as_table(), join(base, "auth"), out.name, preset, oauth2_files);
+    if (out.auth) warn_on_password(*node->as_table(), join(base, "auth"), preset);
     // SendGrid's SMTP user name is the literal "apikey", with an API key as the password; the
     // account's user name (what the provider sheet says) is refused.
     if (out.auth && preset != nullptr && preset->name == "sendgrid" &&
@@ -520,9 +548,11 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     out.port = 0;
     module->settings = std::move(out);
     module->tls_files = std::move(tls_files);
+    module->oauth2_files = std::move(oauth2_files);
   } else if (errors_.size() == errors_before) {
     config.targets.push_back(std::move(out));
     config.tls_files.push_back(std::move(tls_files));
+    config.oauth2_files.push_back(std::move(oauth2_files));
   }
 }
 

@@ -4,6 +4,7 @@
 //   targets.cpp  [defaults], [[target]] with its auth, envelope, TLS and labels
 //   modules.cpp  [module.NAME]
 //   dnsbl.cpp    [dnsbl]
+//   oauth2.cpp   [target.auth.oauth2] (and a module's)
 // A new top-level section is a parse member here, its own file, and a row of `sections` in
 // loader.cpp.
 //
@@ -23,6 +24,10 @@
 #include <vector>
 
 #include "config/config.hpp"
+
+namespace smtp_exporter::config {
+struct provider_preset;
+}
 
 namespace smtp_exporter::config::detail {
 
@@ -75,6 +80,44 @@ inline constexpr target_key target_keys[] = {
     {"allowed_cidrs", in_module},
     {"allowed_ports", in_module},
     {"max_concurrent", in_module},
+};
+
+// ---- The keys of [target.auth.oauth2] (oauth2.cpp) ---------------------------------------
+// Which flows take a key and which need it. A secret is one source written as a file or an
+// environment variable: `other` names the key it pairs with, and the pair is required (on the
+// _file row) or optional as one; writing both is an error.
+
+enum flow_bit : std::uint8_t {
+  for_refresh_token = 1 << static_cast<int>(oauth2_flow::refresh_token),
+  for_client_credentials = 1 << static_cast<int>(oauth2_flow::client_credentials),
+  for_service_account = 1 << static_cast<int>(oauth2_flow::service_account),
+};
+inline constexpr std::uint8_t every_flow =
+    for_refresh_token | for_client_credentials | for_service_account;
+inline constexpr std::uint8_t client_flows = for_refresh_token | for_client_credentials;
+
+struct oauth2_key {
+  std::string_view name;
+  std::uint8_t taken_by;     // flows that accept the key; any other flow refuses it
+  std::uint8_t required_by;  // flows that need it (for a pair: it or `other`)
+  std::string_view other = {};  // the other half of a _file/_env pair
+};
+
+inline constexpr oauth2_key oauth2_keys[] = {
+    {"flow", every_flow, every_flow},
+    {"client_id", client_flows, client_flows},
+    // Optional for refresh_token: a public client (a desktop app registration) has no secret.
+    {"client_secret_file", client_flows, for_client_credentials, "client_secret_env"},
+    {"client_secret_env", client_flows, 0, "client_secret_file"},
+    {"refresh_token_file", for_refresh_token, for_refresh_token, "refresh_token_env"},
+    {"refresh_token_env", for_refresh_token, 0, "refresh_token_file"},
+    {"service_account_key_file", for_service_account, for_service_account},
+    {"subject", for_service_account, 0},  // default: auth.username
+    {"tenant", client_flows, 0},          // Microsoft presets only
+    {"token_url", every_flow, 0},         // required when the preset has none for the flow
+    {"scope", every_flow, 0},             // likewise
+    {"ca_file", every_flow, 0},
+    {"refresh_token_state_file", for_refresh_token, 0},
 };
 
 // ---- Text helpers shared by every part (loader.cpp) -----------------------------------------
@@ -167,7 +210,12 @@ class loader {
   void parse_tls(const toml::table& table, std::string_view base, tls_settings& out,
                  tls_file_sources& files);
   std::optional<auth_settings> parse_auth(const toml::table& table, std::string_view base,
-                                          const std::string& target_name);
+                                          const std::string& target_name,
+                                          const provider_preset* preset,
+                                          oauth2_file_sources& oauth2_files);
+  // A password source on a preset whose provider refuses passwords (or soon will) is warned of.
+  void warn_on_password(const toml::table& auth, std::string_view base,
+                        const provider_preset* preset);
   std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
                                                   const indirect_optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
@@ -177,6 +225,15 @@ class loader {
   void check_timeout(const toml::table& table, std::string_view base,
                      const std::array<bool, probe_count>& probes,
                      const std::array<duration, probe_count>& intervals, duration timeout);
+
+  // ---- oauth2.cpp: [target.auth.oauth2] ----
+  // `username` is auth.username (the default subject); files' positions go to `files`.
+  std::optional<oauth2_settings> parse_oauth2(const toml::table& table, std::string_view base,
+                                              const provider_preset* preset,
+                                              const std::string& username,
+                                              oauth2_file_sources& files);
+  void read_oauth2_endpoint(const toml::table& table, std::string_view base,
+                            const provider_preset* preset, oauth2_settings& out);
 
   // ---- modules.cpp: [module.NAME] ----
   void read_modules(const toml::node& node, exporter_config& config);
@@ -202,6 +259,12 @@ class loader {
   defaults_block defaults_;                  // [defaults], resolved; read before any target
   shared_value<tls_settings> defaults_tls_;  // the last defaults' TLS settings, shared by targets
   std::unordered_map<std::string, std::uint32_t> first_line_of_name_;
+  // refresh_token_state_file -> the credential that writes it and the key that named it first.
+  struct state_file_owner {
+    std::string credential;
+    std::string key;
+  };
+  std::unordered_map<std::string, state_file_owner> state_file_owners_;
 };
 
 }  // namespace smtp_exporter::config::detail

@@ -166,7 +166,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
   if (!o.auth_mechanism.empty()) {
     auto m = config::parse_auth_mechanism(o.auth_mechanism);
     if (!m) {
-      error = "--auth-mechanism: want auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2";
+      error = "--auth-mechanism: want auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER";
       return false;
     }
     if (!t.auth) {

@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   std::string refused_password;
   auto* password_flag = diagnose_cmd->add_option("--password", refused_password)->group("");
   diagnose_cmd->add_option("--auth-mechanism", diagnose.auth_mechanism,
-                           "auto, PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.");
+                           "auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER.");
   diagnose_cmd->add_flag("--allow-plaintext", diagnose.allow_plaintext,
                          "Allow AUTH and the envelope over an unencrypted connection.");
   diagnose_cmd->add_flag("--allow-unverified-credentials", diagnose.allow_unverified_credentials,

@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "common/host_port.hpp"
+#include "common/https_url.hpp"
 #include "common/text_escape.hpp"
 
 namespace smtp_exporter::probes::oauth {
@@ -105,45 +106,15 @@ std::string_view grant_kind_name(grant_kind kind) {
 }
 
 std::optional<token_url_parts> parse_token_url(std::string_view url, token_error& error) {
-  error = token_error::not_https;
-  constexpr std::string_view scheme = "https://";
-  if (url.size() < scheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), url.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(scheme.size());
-  const auto path_at = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, path_at);
-  std::string_view target = path_at == std::string_view::npos ? "/" : rest.substr(path_at);
-  if (authority.empty() || authority.find('@') != std::string_view::npos ||
-      target.find('#') != std::string_view::npos ||
-      std::any_of(url.begin(), url.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f;
-      })) {
+  // One parser for config/ and this client (common/https_url.hpp), so a token_url that loads is
+  // one this client accepts.
+  auto parts = parse_https_url(url);
+  if (!parts) {
     error = token_error::not_https;
     return std::nullopt;
   }
-  host_port_problem problem = host_port_problem::none;
-  auto parts = split_host_port(authority, problem);
-  if (!parts || parts->host.empty()) {
-    error = token_error::not_https;
-    return std::nullopt;
-  }
-  token_url_parts out;
-  out.host = std::string(parts->host);
-  if (parts->port) {
-    auto port = parse_port(*parts->port);
-    if (!port) {
-      error = token_error::not_https;
-      return std::nullopt;
-    }
-    out.port = *port;
-  }
-  out.target = target.front() == '?' ? "/" + std::string(target) : std::string(target);
   error = token_error::none;
-  return out;
+  return token_url_parts{std::move(parts->host), parts->port, std::move(parts->target)};
 }
 
 secret_string encode_form(const token_form& form) {

@@ -366,7 +366,7 @@ TEST(config_modules, bad_modules_report_exact_errors) {
        {"t.toml:2:7: module.m.tls: \"none\" cannot run the \"tls\" probe; remove it from probes"}},
       {"[module.m]\nprovider = \"nope\"\n",
        {"t.toml:2:12: module.m.provider: unknown provider \"nope\" (expected qq, 163, "
-        "aliyun, sendgrid, gmail, outlook, hotmail, yahoo, icloud or zoho)"}},
+        "aliyun, sendgrid, gmail, outlook, hotmail, yahoo, icloud, zoho or office365)"}},
       {"[module.\"a b\"]\n",
        {"t.toml:1:9: module.\"a b\": module names may hold only letters, "
         "digits, \"_\", \"-\" and \".\" (1 to 128)"}},

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tests/support/config_cases.hpp"
 #include "tests/support/special_files.hpp"
 
 #ifndef SMTP_SOURCE_DIR
@@ -22,31 +23,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One string per line, so a case's expected "test.toml:LINE:..." is its index plus one.
-std::string lines(std::initializer_list<std::string_view> list) {
-  std::string out;
-  for (const std::string_view line : list) (out += line) += '\n';
-  return out;
-}
-
-load_result load(const std::string& text) { return load_string(text, "test.toml"); }
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += s + '\n';
-  return out;
-}
+using smtp_test::joined;
+using smtp_test::lines;
+load_result load(const std::string& text) { return smtp_test::load_test_toml(text); }
 
 // ---------------------------------------------------------------------------------------------
 // Good documents: each loads without errors and resolves to the asserted fields.
 
-struct good_case {
-  std::string name;
-  std::string toml;
-  std::function<void(const exporter_config&)> check;
-};
-// A failing case reads as its name, not as the struct's bytes.
-void PrintTo(const good_case& c, std::ostream* os) { *os << c.name; }
+using good_case = smtp_test::config_good_case;
 
 std::vector<good_case> good_cases() {
   return {
@@ -323,12 +307,7 @@ INSTANTIATE_TEST_SUITE_P(config, good_config, testing::ValuesIn(good_cases()),
 // ---------------------------------------------------------------------------------------------
 // Bad documents: each yields exactly these errors, in file order, and no config.
 
-struct bad_case {
-  std::string name;
-  std::string toml;
-  std::vector<std::string> errors;
-};
-void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
+using bad_case = smtp_test::config_bad_case;
 
 // A valid target body to hang one mistake on (lines 1-3).
 std::string gmail_target(std::initializer_list<std::string_view> extra) {
@@ -446,7 +425,7 @@ std::vector<bad_case> bad_cases() {
       {"unknown_provider",
        lines({"[[target]]", "name = \"a\"", "provider = \"gmx\""}),
        {"test.toml:3:12: target[0].provider: unknown provider \"gmx\" (expected qq, 163, aliyun, "
-        "sendgrid, gmail, outlook, hotmail, yahoo, icloud or zoho)"}},
+        "sendgrid, gmail, outlook, hotmail, yahoo, icloud, zoho or office365)"}},
       {"empty_ehlo_name",
        lines({"[defaults]", "ehlo_name = \"\""}),
        {"test.toml:2:13: defaults.ehlo_name: must not be empty"}},
@@ -551,17 +530,17 @@ std::vector<bad_case> bad_cases() {
        gmail_target({"[target.auth]", "username = \"u\"", "password_file = \"/run/secrets/p\"",
                      "password = \"hunter2-do-not-print\""}),
        {"test.toml:7:12: target[0].auth.password: conflicts with password_file; set exactly one of "
-        "password_file, password_env, password or token_file"}},
+        "password_file, password_env, password, token_file or oauth2"}},
       {"three_secret_sources",
        gmail_target({"[target.auth]", "password_env = \"P\"", "username = \"u\"",
                      "token_file = \"/t\"", "password = \"x\""}),
        {"test.toml:7:14: target[0].auth.token_file: conflicts with password_env; set exactly one "
-        "of password_file, password_env, password or token_file",
+        "of password_file, password_env, password, token_file or oauth2",
         "test.toml:8:12: target[0].auth.password: conflicts with password_env; set exactly one of "
-        "password_file, password_env, password or token_file"}},
+        "password_file, password_env, password, token_file or oauth2"}},
       {"no_secret_source",
        gmail_target({"[target.auth]", "username = \"u\""}),
-       {"test.toml:4:1: target[0].auth: one of password_file, password_env, password or token_file "
+       {"test.toml:4:1: target[0].auth: one of password_file, password_env, password, token_file or oauth2 "
         "is required"}},
       {"missing_username",
        gmail_target({"[target.auth]", "password_env = \"P\""}),
@@ -569,16 +548,16 @@ std::vector<bad_case> bad_cases() {
       {"unknown_mechanism",
        gmail_target({"auth = { username = \"u\", password_env = \"P\", mechanism = \"NTLM\" }"}),
        {"test.toml:4:58: target[0].auth.mechanism: unknown mechanism \"NTLM\" (expected auto, "
-        "PLAIN, LOGIN, CRAM-MD5 or XOAUTH2)"}},
+        "PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER)"}},
       {"xoauth2_without_token",
        gmail_target({"auth = { username = \"u\", mechanism = \"XOAUTH2\" }"}),
-       {"test.toml:4:8: target[0].auth: token_file is required for mechanism XOAUTH2"}},
+       {"test.toml:4:8: target[0].auth: token_file or oauth2 is required for mechanism XOAUTH2"}},
       {"xoauth2_with_password",
        gmail_target({"auth = { username = \"u\", password_env = \"P\", mechanism = \"xoauth2\" }"}),
-       {"test.toml:4:58: target[0].auth.mechanism: XOAUTH2 takes token_file, not a password"}},
+       {"test.toml:4:58: target[0].auth.mechanism: XOAUTH2 takes token_file or oauth2, not a password"}},
       {"token_with_plain",
        gmail_target({"auth = { username = \"u\", token_file = \"/t\", mechanism = \"PLAIN\" }"}),
-       {"test.toml:4:57: target[0].auth.mechanism: token_file works only with mechanism XOAUTH2 or "
+       {"test.toml:4:57: target[0].auth.mechanism: token_file works only with mechanism XOAUTH2, OAUTHBEARER or "
         "auto"}},
       {"password_env_not_a_name",
        gmail_target({"auth = { username = \"u\", password_env = \"$P\" }"}),
@@ -625,7 +604,7 @@ std::vector<bad_case> bad_cases() {
         "test.toml:3:8: target[0].name: expected string, got integer",
         "test.toml:5:8: target[0].port: port must be between 1 and 65535, got 0",
         "test.toml:8:12: target[1].provider: unknown provider \"nope\" (expected qq, 163, aliyun, "
-        "sendgrid, gmail, outlook, hotmail, yahoo, icloud or zoho)"}},
+        "sendgrid, gmail, outlook, hotmail, yahoo, icloud, zoho or office365)"}},
   };
 }
 
@@ -730,7 +709,8 @@ TEST(config_file, bundled_config_loads_cleanly) {
     if (t.name == t.provider) providers.push_back(t.provider);
   }
   EXPECT_EQ(providers, (std::vector<std::string>{"qq", "163", "aliyun", "sendgrid", "gmail",
-                                                 "outlook", "hotmail", "yahoo", "icloud", "zoho"}));
+                                                 "outlook", "hotmail", "yahoo", "icloud", "zoho",
+                                                 "office365"}));
 }
 
 TEST(config_file, errors_name_the_file) {
