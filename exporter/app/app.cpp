@@ -97,6 +97,16 @@ void app::apply(prepared_config& prepared) {
       target_tokens.emplace(t.name, it->second);
   }
   token_registry_.set(target_tokens);
+  {
+    std::vector<std::pair<std::string, bool>> providers;
+    for (const auto& t : targets) {
+      const bool password = t.auth && !t.auth->oauth2 && t.auth->token_file.empty();
+      providers.emplace_back(t.provider, password);
+    }
+    auto section = render_provider_credentials_section(providers);
+    std::lock_guard lock(provider_section_mutex_);
+    provider_section_ = std::move(section);
+  }
   scheduler_.apply(targets, std::move(prepared.tls_contexts), std::move(target_tokens));
   // Egress IPs are every replica's own; target addresses only this shard's.
   for (const auto& check : checks_) check->apply(*prepared.config, targets);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 #include <string>
@@ -99,6 +100,9 @@ class app {
   // across reloads while the credential is unchanged (its gets run on io_).
   probes::oauth::token_cache tokens_{io_.get_executor()};
   token_registry token_registry_;
+  // The status page's "Provider credentials" section for the running config (made at apply).
+  mutable std::mutex provider_section_mutex_;
+  std::string provider_section_;
   // The routes, behind the web config's basic auth; its bcrypt thread is stopped in ~app.
   basic_auth web_handler_;
   http_server http_;

@@ -27,10 +27,12 @@ namespace {
 asio::awaitable<std::string> render_status(const status_store* store,
                                            status_page_options options,
                                            const check_runners* checks,
-                                           const token_registry* tokens) {
+                                           const token_registry* tokens,
+                                           std::string provider_section) {
   options.now = unix_now();
   co_return render_status_page(store->shared_snapshot(), options,
-                               check_sections(*checks) + tokens->status_section());
+                               check_sections(*checks) + tokens->status_section() +
+                                   provider_section);
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
@@ -95,7 +97,11 @@ asio::awaitable<http_response> app::serve_reload(const http_request& request) {
 asio::awaitable<http_response> app::serve_status_page(const http_request&) {
   // Off the event loop, like /metrics: the page reads every target's record.
   co_return html_response(co_await asio::co_spawn(
-      helpers_, render_status(&store_, status_options(), &checks_, &token_registry_), asio::use_awaitable));
+      helpers_, render_status(&store_, status_options(), &checks_, &token_registry_,
+                              [this] {
+                                std::lock_guard lock(provider_section_mutex_);
+                                return provider_section_;
+                              }()), asio::use_awaitable));
 }
 
 asio::awaitable<http_response> app::serve_debug_page(const http_request& request) {

@@ -23,6 +23,16 @@ namespace smtp_exporter::exporter {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
+namespace {
+
+json::object credentials_json(const config::credential_rule& rule) {
+  return json::object{{"sheet_said", rule.sheet_said},
+                      {"works_now", rule.works_now},
+                      {"oauth_only", rule.oauth_only}};
+}
+
+}  // namespace
+
 int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostream& err) {
   plan p;
   std::string error;
@@ -81,6 +91,9 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     doc["target"] = p.target.name;
     doc["source"] = p.source;
     doc["provider"] = p.provider ? json::value(p.provider->name) : json::value(nullptr);
+    if (auto rule = config::credential_rule_for(p.target.provider)) {
+      doc["credentials"] = credentials_json(*rule);
+    }
     doc["host"] = p.target.host;
     doc["openssl_version"] = openssl_version();
     doc["passed"] = failed == 0;
@@ -143,7 +156,8 @@ int run_providers(bool as_json, std::ostream& out) {
                                   {"host", preset.host},
                                   {"ports", std::move(ports)},
                                   {"authorization_code", preset.authorization_code},
-                                  {"password_note", preset.password_note}});
+                                  {"password_note", preset.password_note},
+                                  {"credentials", credentials_json(preset.credentials)}});
     }
     out << json::serialize(list) << "\n";
     return 0;
@@ -166,6 +180,10 @@ int run_providers(bool as_json, std::ostream& out) {
                       ? ""
                       : ("password: " + std::string(preset.password_note)).c_str());
     out << line;
+    if (!preset.credentials.works_now.empty()) {
+      out << "           credentials now: " << preset.credentials.works_now
+          << " (the sheet said: " << preset.credentials.sheet_said << ")\n";
+    }
   }
   out << "\nCheck one from this machine: smtp_exporter diagnose PROVIDER (every port is tried).\n";
   return 0;

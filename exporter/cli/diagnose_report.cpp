@@ -220,6 +220,16 @@ void print_header(std::ostream& out, const plan& p) {
   out << "; timeout " << config::format_duration(p.target.timeout) << " per port";
   if (!p.target.auth) out << "; no auth (give --username and --password-file or --password-env)";
   out << "\n";
+  // The provider's credential rule as of today: the sheet this project grew from predates it.
+  if (auto rule = config::credential_rule_for(p.target.provider)) {
+    out << "credentials: the provider sheet said \"" << rule->sheet_said << "\"; what works now: "
+        << rule->works_now << "\n";
+    const bool password = p.target.auth && !p.target.auth->oauth2 && p.target.auth->token_file.empty();
+    if (rule->oauth_only && password) {
+      out << "  warn  this target uses a password, which this provider no longer takes: see "
+             "[target.auth.oauth2]\n";
+    }
+  }
   out.flush();
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 #include "config/presets.hpp"
 #include "exporter/views/advice.hpp"
@@ -347,6 +348,31 @@ std::string render_debug_page(const target_status& t, double now) {
   }
   page += "</body></html>\n";
   return page;
+}
+
+std::string render_provider_credentials_section(
+    const std::vector<std::pair<std::string, bool>>& provider_uses_password) {
+  std::map<std::string, std::size_t> passwords;  // by provider, sorted
+  for (const auto& [provider, password] : provider_uses_password) {
+    if (!config::credential_rule_for(provider)) continue;
+    passwords[provider] += password ? 1 : 0;
+  }
+  if (passwords.empty()) return {};
+  std::string out =
+      "<h2 id=\"credentials\">Provider credentials</h2>\n<table>\n<tr><th>provider</th>"
+      "<th>the provider sheet said</th><th>what works now</th><th></th></tr>\n";
+  for (const auto& [provider, count] : passwords) {
+    const auto rule = *config::credential_rule_for(provider);
+    out += "<tr><td>" + html_escape(provider) + "</td><td>" + html_escape(rule.sheet_said) +
+           "</td><td>" + html_escape(rule.works_now) + "</td><td>";
+    if (rule.oauth_only && count > 0) {
+      out += "<span class=\"reason\">" + std::to_string(count) +
+             " target(s) still use a password: switch them to [target.auth.oauth2]</span>";
+    }
+    out += "</td></tr>\n";
+  }
+  out += "</table>\n";
+  return out;
 }
 
 }  // namespace smtp_exporter::exporter

@@ -43,6 +43,14 @@ std::string render_status_page(const std::vector<std::shared_ptr<const target_st
                                const status_page_options& options,
                                std::string_view extra_sections = {});
 
+// "Provider credentials": for each preset the targets use (names in any order, repeats and
+// unknown names ignored), what the provider sheet said and what works now (config/presets.hpp
+// credential_rule), and how many targets still use a password where only OAuth 2.0 works.
+// One pair per target: its provider, and whether it uses a password source. Empty when no target
+// uses a preset with a rule.
+std::string render_provider_credentials_section(
+    const std::vector<std::pair<std::string, bool>>& provider_uses_password);
+
 // The last run of one target: results, timings, TLS facts, advice, and the (redacted) transcript.
 std::string render_debug_page(const target_status& target, double now);
 

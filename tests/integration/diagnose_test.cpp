@@ -423,6 +423,8 @@ TEST_F(diagnose, providers_lists_the_presets) {
   EXPECT_TRUE(has(line_starting(r.out, "qq "), "authorization code"));
   EXPECT_TRUE(has(line_starting(r.out, "sendgrid "), "587 (starttls), 25 (starttls), 465 (implicit)"));
   EXPECT_TRUE(has(line_starting(r.out, "icloud "), "app-specific password"));
+  // Each preset's credential rule as of today beside what the sheet said (issue 20).
+  EXPECT_TRUE(has(r.out, "credentials now: OAuth 2.0 only")) << r.out;
   auto j = run({"providers", "--output", "json"});
   EXPECT_EQ(j.status, 0);
   auto list = json::parse(j.out).as_array();
@@ -430,6 +432,14 @@ TEST_F(diagnose, providers_lists_the_presets) {
   EXPECT_EQ(json_str(list.at(0).at("provider")), "qq");
   EXPECT_EQ(list.at(0).at("ports").at(0).at("port").as_int64(), 465);
   EXPECT_EQ(list.at(0).at("authorization_code"), true);
+  bool outlook_seen = false;
+  for (const auto& preset : list) {
+    if (json_str(preset.at("provider")) != "outlook") continue;
+    outlook_seen = true;
+    EXPECT_EQ(preset.at("credentials").at("oauth_only"), true) << json::serialize(preset);
+    EXPECT_FALSE(json_str(preset.at("credentials").at("sheet_said")).empty());
+  }
+  EXPECT_TRUE(outlook_seen);
 }
 
 }  // namespace

@@ -49,6 +49,22 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+TEST(status_page, provider_credentials_say_what_the_sheet_said_and_what_works_now) {
+  // Two outlook targets, one still on a password; gmail on an app password; no preset; unknown.
+  const auto html = render_provider_credentials_section(
+      {{"outlook", true}, {"outlook", false}, {"gmail", true}, {"", true}, {"nope", true}});
+  EXPECT_NE(html.find("your Outlook.com password"), std::string::npos) << html;
+  EXPECT_NE(html.find("OAuth 2.0 only (since September 2024)"), std::string::npos) << html;
+  EXPECT_NE(html.find("1 target(s) still use a password"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>gmail</td>"), std::string::npos) << html;
+  EXPECT_EQ(html.find("nope"), std::string::npos) << html;
+  // Gmail still takes an app password: no warning on its row.
+  const auto gmail_row = html.substr(html.find("<td>gmail</td>"));
+  EXPECT_EQ(gmail_row.substr(0, gmail_row.find("</tr>")).find("still use a password"),
+            std::string::npos);
+  EXPECT_EQ(render_provider_credentials_section({{"", true}}), "");
+}
+
 TEST(status_page, escapes_names_and_server_text) {
   auto evil = target("<script>alert(1)</script>");
   auto s = with_result(evil, failure_reason::banner_rejected, 554);
