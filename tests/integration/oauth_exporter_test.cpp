@@ -174,6 +174,70 @@ TEST_F(oauth_exporter, refreshes_ahead_of_expiry_so_probes_keep_passing) {
   EXPECT_LE(static_cast<double>(endpoint_->count()), runs_after + 1);
 }
 
+// Google Workspace: a service account's RS256 assertion (sub = the mailbox), verified by the
+// endpoint with the public key; the key file is the only file, the private key the canary.
+TEST_F(oauth_exporter, service_account_flow_through_the_binary) {
+  start_peer();
+  const auto key = make_rsa_key();
+  const auto public_key = dir_.write("sa.pub.pem", key.public_pem());
+  start_endpoint(R"({"mode":"ok"})");
+  boost::json::object jwt{{"public_key", public_key.string()},
+                          {"issuer", "prober@p.iam.gserviceaccount.com"},
+                          {"subject", "box@example.com"},
+                          {"audience", endpoint_->url()},
+                          {"scope", "https://mail.google.com/"}};
+  endpoint_->set_script(boost::json::serialize(boost::json::object{{"mode", "ok"}, {"jwt", jwt}}));
+  boost::json::object key_file{{"type", "service_account"},
+                               {"client_email", "prober@p.iam.gserviceaccount.com"},
+                               {"private_key", key.private_pem()},
+                               {"token_uri", endpoint_->url()}};
+  const auto key_path = dir_.write("sa.json", boost::json::serialize(key_file));
+  const std::string config =
+      defaults() + "[[target]]\nname = \"workspace\"\nhost = \"127.0.0.1\"\nport = " +
+      std::to_string(smtp_port_) +
+      "\ntls = \"none\"\nallow_plaintext = true\nprobes = [\"banner\", \"auth\"]\n\n"
+      "[target.auth]\nusername = \"box@example.com\"\n\n[target.auth.oauth2]\n"
+      "flow = \"service_account\"\nservice_account_key_file = \"" + key_path.string() +
+      "\"\nscope = \"https://mail.google.com/\"\nca_file = \"" + pki_.root_file.string() + "\"\n";
+  exporter_process exporter(dir_, config, {"--log.level=debug"});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"workspace"}, "auth");
+  EXPECT_EQ(probe_result(text, "workspace", "auth"), "success") << text << endpoint_->log();
+  const auto sent = endpoint_->requests();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].at("grant").as_string(), "urn:ietf:params:oauth:grant-type:jwt-bearer");
+  const std::string private_key_body = key.private_pem().substr(40, 40);
+  EXPECT_EQ(text.find(private_key_body), std::string::npos);
+  EXPECT_EQ(exporter.process().log().find(private_key_body), std::string::npos);
+  expect_no_secret("/metrics", text, issued_tokens(issued_));
+  expect_no_secret("the exporter's log at debug", exporter.process().log(), issued_tokens(issued_));
+}
+
+// Microsoft Entra app-only: client_credentials with a client secret from the environment.
+TEST_F(oauth_exporter, client_credentials_flow_with_the_secret_in_the_environment) {
+  start_peer();
+  start_endpoint(R"({"mode":"ok","client_secret":")" + std::string(canary_secret) + R"("})");
+  ::setenv("SMTP_TEST_CLIENT_SECRET", std::string(canary_secret).c_str(), 1);
+  const std::string config =
+      defaults() + "[[target]]\nname = \"app\"\nhost = \"127.0.0.1\"\nport = " +
+      std::to_string(smtp_port_) +
+      "\ntls = \"none\"\nallow_plaintext = true\nprobes = [\"banner\", \"auth\"]\n\n"
+      "[target.auth]\nusername = \"box@example.com\"\nmechanism = \"XOAUTH2\"\n\n"
+      "[target.auth.oauth2]\nflow = \"client_credentials\"\nclient_id = \"app-1\"\n"
+      "client_secret_env = \"SMTP_TEST_CLIENT_SECRET\"\ntoken_url = \"" + endpoint_->url() +
+      "\"\nscope = \"https://outlook.office365.com/.default\"\nca_file = \"" +
+      pki_.root_file.string() + "\"\n";
+  exporter_process exporter(dir_, config, {"--log.level=debug"});
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"app"}, "auth");
+  EXPECT_EQ(probe_result(text, "app", "auth"), "success") << text << endpoint_->log();
+  const auto sent = endpoint_->requests();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].at("grant").as_string(), "client_credentials");
+  expect_no_secret("/metrics", text, issued_tokens(issued_));
+  expect_no_secret("the exporter's log at debug", exporter.process().log(), issued_tokens(issued_));
+}
+
 TEST_F(oauth_exporter, endpoint_refusal_is_oauth2_token_unavailable_with_its_error_class) {
   start_peer();
   start_endpoint(R"({"mode":"invalid_grant"})");
