@@ -20,6 +20,13 @@ std::chrono::milliseconds since_ms(clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
 }
 
+// "59 min", "42 s": how long a token has left, as a person reads it.
+std::string say_lifetime(std::chrono::system_clock::duration left) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left).count();
+  if (seconds >= 120) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds) + " s";
+}
+
 bool applies(const session_options& o) { return o.auth.has_value(); }
 
 // Runs for its own probe, and before the envelope when credentials are configured (a sending
@@ -57,8 +64,21 @@ asio::awaitable<bool> run_auth(session_run& run) {
   if (!auth.token_setup_error.empty()) {
     co_return refuse(refusal::credentials_unreadable, auth.token_setup_error);
   }
+  std::optional<sasl_mechanism> mechanism = auth.mechanism;
+  // The configured mechanism if the server offers it, else the strongest usable one; a refusal
+  // (recorded) when neither.
+  const auto pick_mechanism = [&](bool have_token) {
+    if (mechanism) {
+      if (offered(run.result.ehlo, *mechanism)) return true;
+      return refuse(refusal::mechanism_not_offered, to_string(*mechanism));
+    }
+    mechanism = choose_mechanism(run.result.ehlo, have_token);
+    return mechanism ? true : refuse(refusal::no_usable_mechanism);
+  };
   loaded_credentials credentials;
   if (auth.token) {
+    // Before the token: a server that offers nothing a token can use costs no token request.
+    if (!pick_mechanism(true)) co_return false;
     // The shared source answers from its cache; it asks the endpoint only when no usable token is
     // left (one request per credential however many sessions wait), within this run's deadline.
     const auto asked = clock::now();
@@ -69,8 +89,7 @@ asio::awaitable<bool> run_auth(session_run& run) {
       co_return false;
     }
     run.note("* oauth2 token ready in " + say_duration(since_ms(asked)) + ", expires in " +
-             say_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
-                 token.expires_at - std::chrono::system_clock::now())));
+             say_lifetime(token.expires_at - std::chrono::system_clock::now()));
     credentials.username = auth.credentials.username;
     credentials.secret = secret_string(token.access_token->reveal());
     credentials.is_token = true;
@@ -78,17 +97,9 @@ asio::awaitable<bool> run_auth(session_run& run) {
     // Off the loop: a hung secret mount must not stall every probe and the web server.
     credentials = co_await load_credentials_async(auth.credentials, run.deadline);
     if (!credentials.ok()) co_return refuse(refusal::credentials_unreadable, credentials.error);
+    if (!pick_mechanism(credentials.is_token)) co_return false;
   }
   const auth_secret sent = auth.token ? auth_secret::issued_token : auth_secret::password;
-  std::optional<sasl_mechanism> mechanism = auth.mechanism;
-  if (mechanism) {
-    if (!offered(run.result.ehlo, *mechanism)) {
-      co_return refuse(refusal::mechanism_not_offered, to_string(*mechanism));
-    }
-  } else {
-    mechanism = choose_mechanism(run.result.ehlo, credentials.is_token);
-    if (!mechanism) co_return refuse(refusal::no_usable_mechanism);
-  }
 
   auto t = clock::now();
   sasl_client client(*mechanism, std::move(credentials.username), std::move(credentials.secret),

@@ -340,6 +340,17 @@ TEST_F(oauth_sasl, twenty_concurrent_sessions_share_one_token_request) {
   EXPECT_EQ(issued_tokens().size(), 1u);
 }
 
+TEST_F(oauth_sasl, a_server_without_a_token_mechanism_costs_no_token_request) {
+  start_endpoint(script());
+  std::uint16_t port = 0;
+  auto peer = start_peer(port, "PLAIN,LOGIN");  // a token is never sent as a password
+  const auto r = run(options(port, source())).at(0);
+  EXPECT_EQ(auth_of(r).reason, failure_reason::auth_unsupported) << r.detail;
+  EXPECT_EQ(r.detail, "auth: no usable AUTH mechanism offered");
+  EXPECT_EQ(endpoint_->count(), 0u);
+  EXPECT_EQ(peer->log().find(">> b'AUTH"), std::string::npos) << peer->log();
+}
+
 TEST_F(oauth_sasl, a_token_source_that_could_not_be_made_is_credentials_unavailable) {
   std::uint16_t port = 0;
   auto peer = start_peer(port, "XOAUTH2", {"--oauth-issued", dir_.write("none", "").string()});
