@@ -290,9 +290,9 @@ constexpr reason_row reason_rows[] = {
            "Microsoft turns SMTP AUTH with passwords off for every Exchange Online tenant by "
            "default at the end of December 2026 and never enabled it for new tenants; "
            "Outlook.com and Hotmail have required OAuth since September 2024.",
-           "Switch this target to OAuth 2.0: mechanism XOAUTH2 with an access token "
-           "(`token_file`). A tenant admin can still enable SMTP AUTH for one mailbox where the "
-           "tenant allows it.",
+           "Switch this target to OAuth 2.0: a `[target.auth.oauth2]` block (the exporter fetches "
+           "and refreshes the token; XOAUTH2 or OAUTHBEARER is then chosen by itself). A tenant "
+           "admin can still enable SMTP AUTH for one mailbox where the tenant allows it.",
        };
      }},
     {failure_reason::auth_app_password_required, "the account needs an app password",
@@ -314,10 +314,51 @@ constexpr reason_row reason_rows[] = {
            "prompts, then wait for the next probe; or use an app password or OAuth 2.0 (XOAUTH2).",
        };
      }},
+    {failure_reason::auth_token_rejected, "the server refused the OAuth token it was given",
+     [](const advice_context& c) -> lines {
+       return {
+           "The token endpoint issued an access token and the SMTP server refused it" +
+               reply_text(c) + ": the token is genuine, what it may do is not enough. The detail "
+               "carries the server's error challenge (status, scope).",
+           "Scope: the token must be for SMTP, e.g. https://mail.google.com/ (Gmail) or "
+           "https://outlook.office.com/SMTP.Send (Microsoft, delegated) or "
+           "https://outlook.office365.com/.default (Microsoft, client_credentials); check "
+           "`scope` in [target.auth.oauth2] and what the app registration was consented for.",
+           "Microsoft 365: SMTP AUTH must be enabled for the mailbox (Set-CASMailbox -Identity "
+           "<mailbox> -SmtpClientAuthenticationDisabled $false) and allowed by the tenant; with "
+           "client_credentials the app needs the SMTP.SendAsApp application permission with "
+           "admin consent, an Exchange service principal (New-ServicePrincipal) and FullAccess "
+           "to the mailbox (Add-MailboxPermission).",
+           "The username must be the mailbox the token was issued for (Google service accounts: "
+           "the `sub` the token was requested for).",
+       };
+     }},
+    {failure_reason::oauth2_token_unavailable, "no OAuth access token: the token endpoint failed",
+     [](const advice_context&) -> lines {
+       return {
+           "The exporter could not get an access token, so nothing was sent to the SMTP server. "
+           "The detail starts with the token endpoint's error class; "
+           "smtp_oauth2_token_requests_total counts them.",
+           "invalid_grant: the refresh token was revoked or expired (a password change, "
+           "inactivity, consent withdrawn; Microsoft AADSTS700082, AADSTS70000), or a service "
+           "account's assertion was refused. Consent again and replace the refresh token "
+           "(`refresh_token_file`, and delete a stale `refresh_token_state_file`).",
+           "invalid_client: the client secret is wrong or expired (Microsoft AADSTS7000215), or "
+           "the client id is unknown. Create a new secret for the app registration and update "
+           "`client_secret_file`.",
+           "unauthorized_client or invalid_scope: the app may not use this grant or scope; check "
+           "the app registration and `scope`.",
+           "unreachable, timeout, http_error, malformed_response, redirect or body_too_large: "
+           "the endpoint could not be reached or answered badly; check `token_url` (https://, "
+           "the final URL: redirects are not followed), `ca_file`, and outbound HTTPS.",
+       };
+     }},
     {failure_reason::credentials_unavailable, "the secret could not be read here",
      [](const advice_context&) -> lines {
        return {
-           "The password file or variable could not be read on this machine; nothing was sent."};
+           "The password file or variable, or a file of [target.auth.oauth2] (client secret, "
+           "refresh token, service-account key), could not be read on this machine; nothing was "
+           "sent. The detail names the file or variable and the cause."};
      }},
     {failure_reason::unverified_tls_refused, "withheld: the certificate was not verified",
      [](const advice_context&) -> lines {

@@ -46,6 +46,8 @@ namespace smtp_exporter::probes {
   X(auth_basic_disabled)                  \
   X(auth_app_password_required)           \
   X(auth_web_login_required)              \
+  X(auth_token_rejected)                  \
+  X(oauth2_token_unavailable)             \
   X(credentials_unavailable)              \
   X(unverified_tls_refused)               \
   X(envelope_requires_tls)                \

@@ -163,6 +163,33 @@ verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::
   return v;
 }
 
+verdict on_auth_reply(int code, std::string_view enhanced_code, std::string_view text,
+                      auth_secret sent, std::string_view server_challenge) {
+  verdict v = on_reply(smtp_step::auth, code, enhanced_code, text);
+  if (v.ok()) return v;
+  const bool refuses_the_secret =
+      v.reason == failure_reason::auth_rejected || v.reason == failure_reason::auth_basic_disabled ||
+      v.reason == failure_reason::auth_app_password_required ||
+      v.reason == failure_reason::auth_web_login_required;
+  if (sent == auth_secret::issued_token && code / 100 == 5 && refuses_the_secret) {
+    v.reason = failure_reason::auth_token_rejected;
+    v.policy_rejected = false;
+    std::string said = std::to_string(code);
+    if (!text.empty()) said += " " + printable_excerpt(text, max_reply_excerpt);
+    v.detail = "AUTH refused the access token the token endpoint issued: " + said;
+  }
+  if (!server_challenge.empty()) {
+    v.detail += "; the server's error challenge: " + printable_excerpt(server_challenge, 300);
+  }
+  return v;
+}
+
+verdict on_token_unavailable(std::string_view token_detail) {
+  return make(failure_reason::oauth2_token_unavailable,
+              token_detail.empty() ? std::string("unknown: the token source gave no token")
+                                   : printable_excerpt(token_detail, 400));
+}
+
 net_error classify(const boost::system::error_code& ec, bool deadline_expired) {
   namespace error = boost::asio::error;
   if (deadline_expired || ec == error::operation_aborted) return net_error::deadline;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,26 @@ std::string_view to_string(smtp_step s);  // "greeting", "EHLO", "STARTTLS", "AU
 
 // The reply to `step`: success or the reason, with code, enhanced code and policy flag.
 verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::string_view text);
+
+// What AUTH sent: a password (or a token read from token_file, which nothing vouches for), or an
+// access token the token endpoint issued for this credential set (auth_options::token).
+enum class auth_secret : std::uint8_t { password, issued_token };
+
+// The final reply to AUTH. With an issued token, a permanent refusal that would read as a wrong
+// password or an account setting (auth_rejected, auth_basic_disabled, …) is auth_token_rejected:
+// the endpoint vouched for the token, so the server refuses what the token may do (its scope,
+// the mailbox's SMTP AUTH setting, the app's grant), and no password advice applies; not a policy
+// refusal either. Replies about the mechanism or TLS (504, 534 without a code, 530, 538) and
+// temporary ones keep their reasons. `server_challenge` is the decoded error challenge that came
+// before the reply ("status 401, scope …"), empty if none: it is added to the detail.
+verdict on_auth_reply(int code, std::string_view enhanced_code, std::string_view text,
+                      auth_secret sent, std::string_view server_challenge);
+
+// The token source gave no token (the endpoint refused or failed, or backs off after a failure):
+// oauth2_token_unavailable; `token_detail` is token_result::detail, the error class first
+// ("invalid_grant: token endpoint answered HTTP 400 (AADSTS700082: …)"), and is the detail as is,
+// so that it reads the same here, in the token metrics' logs and in diagnose.
+verdict on_token_unavailable(std::string_view token_detail);
 
 // True when a refusal at `step` is a refusal of this client (its IP, sender, credentials policy)
 // rather than of the protocol: a 554 greeting, or an x.7.x enhanced code (RFC 3463 "security or

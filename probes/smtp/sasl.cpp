@@ -10,7 +10,10 @@
 #include <memory>
 #include <utility>
 
+#include <boost/json.hpp>
+
 #include "common/base64.hpp"
+#include "common/text_escape.hpp"
 
 namespace smtp_exporter::probes {
 namespace {
@@ -18,7 +21,8 @@ namespace {
 // RFC 5321 section 4.5.3.1.4: a command line is at most 512 octets including CRLF. RFC 4954
 // section 4: an AUTH line whose initial response would exceed it must go without one.
 constexpr std::size_t max_command_length = 512 - 2;
-constexpr std::size_t max_xoauth2_error_length = 512;
+// A bearer token's error challenge is a short JSON object; more is not worth keeping.
+constexpr std::size_t max_error_challenge_length = 512;
 
 char to_lower_ascii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -121,6 +125,7 @@ std::string_view to_string(sasl_mechanism m) {
 
 std::optional<sasl_mechanism> choose_mechanism(const capabilities& offered, bool have_token) {
   if (have_token) {
+    if (offered.has(auth_mechanism::oauthbearer)) return sasl_mechanism::oauthbearer;
     if (offered.has(auth_mechanism::xoauth2)) return sasl_mechanism::xoauth2;
     return std::nullopt;
   }
@@ -130,19 +135,92 @@ std::optional<sasl_mechanism> choose_mechanism(const capabilities& offered, bool
   return std::nullopt;
 }
 
-sasl_client::sasl_client(sasl_mechanism m, std::string username, secret_string secret)
-    : mechanism_(m), username_(std::move(username)), secret_(std::move(secret)) {}
+sasl_error_challenge decode_error_challenge(std::string_view decoded) {
+  sasl_error_challenge out;
+  out.received = true;
+  const auto field = [](const boost::json::object& o, std::string_view key) -> std::string {
+    const boost::json::value* v = o.if_contains(key);
+    if (v == nullptr) return {};
+    if (v->is_string()) {
+      return printable_excerpt(std::string_view(v->get_string()), sasl_error_challenge::max_field);
+    }
+    if (v->is_int64()) return std::to_string(v->get_int64());
+    if (v->is_uint64()) return std::to_string(v->get_uint64());
+    return {};
+  };
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(decoded, ec);
+  if (!ec && parsed.is_object()) {
+    const auto& o = parsed.get_object();
+    out.status = field(o, "status");
+    out.scope = field(o, "scope");
+    out.schemes = field(o, "schemes");
+  }
+  if (out.status.empty() && out.scope.empty() && out.schemes.empty()) {
+    out.excerpt = printable_excerpt(trim(decoded), sasl_error_challenge::max_field);
+  }
+  return out;
+}
+
+std::string describe(const sasl_error_challenge& c) {
+  if (!c.received) return {};
+  if (!c.excerpt.empty()) return "challenge: " + c.excerpt;
+  std::string out;
+  const auto add = [&](std::string_view key, const std::string& value) {
+    if (value.empty()) return;
+    if (!out.empty()) out += ", ";
+    out.append(key).append(" ").append(value);
+  };
+  add("status", c.status);
+  add("scope", c.scope);
+  add("schemes", c.schemes);
+  return out.empty() ? "challenge: (empty)" : out;
+}
+
+sasl_client::sasl_client(sasl_mechanism m, std::string username, secret_string secret,
+                         sasl_peer peer)
+    : mechanism_(m),
+      username_(std::move(username)),
+      secret_(std::move(secret)),
+      peer_(std::move(peer)) {}
+
+bool sasl_client::sends_initial_response() const {
+  return mechanism_ == sasl_mechanism::plain || mechanism_ == sasl_mechanism::xoauth2 ||
+         mechanism_ == sasl_mechanism::oauthbearer;
+}
 
 std::string sasl_client::credentials_base64() const {
   const std::string_view secret = secret_.reveal();
+  constexpr std::string_view auth_key = "auth=Bearer ";
   std::string plain;
   if (mechanism_ == sasl_mechanism::xoauth2) {
     // "user=" user ^A "auth=Bearer " token ^A ^A
     constexpr std::string_view user_key = "user=";
-    constexpr std::string_view auth_key = "auth=Bearer ";
     plain.reserve(user_key.size() + username_.size() + 1 + auth_key.size() + secret.size() + 2);
     plain.append(user_key).append(username_).push_back('\x01');
     plain.append(auth_key).append(secret).append("\x01\x01");
+  } else if (mechanism_ == sasl_mechanism::oauthbearer) {
+    // RFC 7628 section 3.1: gs2-header ("n,a=" saslname ",") kvsep [host] [port] auth kvsep.
+    std::string gs2 = "n,";
+    if (!username_.empty()) {
+      gs2 += "a=";
+      for (char c : username_) {
+        if (c == ',') {
+          gs2 += "=2C";
+        } else if (c == '=') {
+          gs2 += "=3D";
+        } else {
+          gs2 += c;
+        }
+      }
+    }
+    gs2 += ',';
+    std::string where;
+    if (!peer_.host.empty()) where.append("host=").append(peer_.host).push_back('\x01');
+    if (peer_.port != 0) where.append("port=").append(std::to_string(peer_.port)).push_back('\x01');
+    plain.reserve(gs2.size() + 1 + where.size() + auth_key.size() + secret.size() + 2);
+    plain.append(gs2).push_back('\x01');
+    plain.append(where).append(auth_key).append(secret).append("\x01\x01");
   } else {
     // RFC 4616: [authzid] NUL authcid NUL passwd, with an empty authzid (act as oneself).
     plain.reserve(1 + username_.size() + 1 + secret.size());
@@ -156,7 +234,7 @@ std::string sasl_client::credentials_base64() const {
 std::string sasl_client::initial_command() {
   std::string line = "AUTH ";
   line.append(to_string(mechanism_));
-  if (mechanism_ != sasl_mechanism::plain && mechanism_ != sasl_mechanism::xoauth2) return line;
+  if (!sends_initial_response()) return line;
 
   std::string response = credentials_base64();
   if (line.size() + 1 + response.size() <= max_command_length) {
@@ -191,15 +269,17 @@ std::optional<std::string> sasl_client::respond(std::string_view challenge_base6
       }
       break;
     case sasl_mechanism::xoauth2:
-    case sasl_mechanism::oauthbearer:  // TODO(issue 20): the RFC 7628 gs2 header
+    case sasl_mechanism::oauthbearer:
       if (!secret_sent_) {
         reply = credentials_base64();
         secret_sent_ = true;
       } else if (!error_acknowledged_) {
-        // The token was refused; the server waits for an empty line before sending its 535.
-        xoauth2_error_ = challenge->substr(0, max_xoauth2_error_length);
+        // The token was refused; the server waits for the client's answer before its final 5xx:
+        // an empty line for XOAUTH2, a lone ^A for OAUTHBEARER (RFC 7628 section 3.2.3).
+        error_challenge_ =
+            decode_error_challenge(std::string_view(*challenge).substr(0, max_error_challenge_length));
         error_acknowledged_ = true;
-        reply = std::string{};
+        reply = mechanism_ == sasl_mechanism::oauthbearer ? base64_encode("\x01") : std::string{};
       }
       break;
     case sasl_mechanism::login:

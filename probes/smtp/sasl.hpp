@@ -11,11 +11,12 @@
 // once sent.
 //
 // Mechanisms: PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195),
-// XOAUTH2 (Google / Microsoft bearer tokens).
+// XOAUTH2 (Google / Microsoft bearer tokens), OAUTHBEARER (RFC 7628).
 //
 // Thread-safety: none; one client per AUTH exchange. choose_mechanism and redact are pure.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,24 +33,58 @@ std::string_view to_string(sasl_mechanism m);
 
 // Picks the strongest mechanism the server offers among those usable with the secret kind:
 // for a password: CRAM-MD5 > PLAIN > LOGIN (PLAIN and LOGIN are equivalent over TLS; CRAM-MD5
-// avoids sending the secret); for a bearer token: XOAUTH2 only. nullopt: nothing usable offered.
+// avoids sending the secret); for a bearer token: OAUTHBEARER > XOAUTH2, never a password
+// mechanism (a token sent as a password would be refused, and counted as a wrong password).
+// OAUTHBEARER first because it is the standard (RFC 7628): its error challenge and the client's
+// answer to it are specified, and its message names the host and port the token is meant for.
+// XOAUTH2 is the vendors' older form, kept for the servers that offer only it (Microsoft 365,
+// Outlook.com). nullopt: nothing usable offered.
 std::optional<sasl_mechanism> choose_mechanism(const capabilities& offered, bool have_token);
+
+// What a server's error challenge to a bearer token said: the 334 that XOAUTH2 and OAUTHBEARER
+// (RFC 7628 section 3.2.2) send before the final 5xx, a JSON object such as
+// {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}. Server text, bounded
+// (each field at most max_field bytes, printable); never the token.
+struct sasl_error_challenge {
+  static constexpr std::size_t max_field = 200;
+  bool received = false;  // a 334 came after the token
+  std::string status;     // "401", "invalid_token"; a JSON number is kept as its digits
+  std::string scope;      // the scope the server wanted
+  std::string schemes;    // "bearer"
+  std::string excerpt;    // the challenge as text when it was not such a JSON object
+};
+// Pure; `decoded` is the challenge after base64 decoding.
+sasl_error_challenge decode_error_challenge(std::string_view decoded);
+// "status 401, scope https://mail.google.com/, schemes bearer"; for a non-JSON challenge
+// "challenge: <excerpt>"; empty when none was received.
+std::string describe(const sasl_error_challenge& challenge);
+
+// The server as OAUTHBEARER names it in its message (RFC 7628 section 3.1: host, port); the
+// other mechanisms ignore it. Empty host / port 0: the key is left out.
+struct sasl_peer {
+  std::string host;
+  std::uint16_t port = 0;
+};
 
 class sasl_client {
  public:
-  // For XOAUTH2 `secret` is the bearer token; for the others, the password.
-  sasl_client(sasl_mechanism m, std::string username, secret_string secret);
+  // For XOAUTH2 and OAUTHBEARER `secret` is the bearer token; for the others, the password.
+  sasl_client(sasl_mechanism m, std::string username, secret_string secret, sasl_peer peer = {});
 
-  // "AUTH PLAIN <base64>", "AUTH XOAUTH2 <base64>" (initial response, RFC 4954 section 4),
-  // "AUTH LOGIN", "AUTH CRAM-MD5". When the initial response would push the line past SMTP's
-  // 512-octet command limit (long OAuth tokens), RFC 4954 forbids it: the line is then
-  // "AUTH PLAIN" / "AUTH XOAUTH2" and the response goes after the server's empty 334.
+  // "AUTH PLAIN <base64>", "AUTH XOAUTH2 <base64>", "AUTH OAUTHBEARER <base64>" (initial
+  // response, RFC 4954 section 4), "AUTH LOGIN", "AUTH CRAM-MD5". When the initial response would
+  // push the line past SMTP's 512-octet command limit (long OAuth tokens), RFC 4954 forbids it:
+  // the line is then "AUTH PLAIN" / "AUTH XOAUTH2" / "AUTH OAUTHBEARER" and the response goes
+  // after the server's empty 334.
+  // OAUTHBEARER's message (RFC 7628 section 3.1): "n,a=USER," ^A "host=HOST" ^A "port=PORT" ^A
+  // "auth=Bearer TOKEN" ^A ^A, the user escaped as RFC 5801's saslname ("," -> "=2C", "=" -> "=3D").
   std::string initial_command();
 
   // Given a 334 reply's text (base64 challenge), the next line to send; nullopt = protocol error
   // (bad base64, a challenge the mechanism does not expect, more than 4 round trips).
-  // XOAUTH2: a 334 after the token carries the server's JSON error; the answer is "" and the
-  // server then sends the final 535 (the JSON stays readable through xoauth2_error()).
+  // XOAUTH2 and OAUTHBEARER: a 334 after the token carries the server's JSON error; the answer is
+  // "" for XOAUTH2 and a lone ^A ("AQ==") for OAUTHBEARER (RFC 7628 section 3.2.3), and the server
+  // then sends its final 5xx (the error stays readable through error_challenge()).
   // After a nullopt every further call returns nullopt.
   std::optional<std::string> respond(std::string_view challenge_base64);
 
@@ -60,10 +95,9 @@ class sasl_client {
   // kept.
   static std::string redact(std::string_view line_sent);
 
-  // XOAUTH2: the decoded JSON of the server's error challenge, e.g.
-  // {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}; empty if none came.
-  // Server text, never the token; capped at 512 bytes. Good for a probe's `detail`.
-  const std::string& xoauth2_error() const { return xoauth2_error_; }
+  // XOAUTH2 and OAUTHBEARER: the server's error challenge, decoded (received false if none
+  // came). Good for a probe's `detail` through describe().
+  const sasl_error_challenge& error_challenge() const { return error_challenge_; }
 
   static constexpr int max_round_trips = 4;
 
@@ -71,14 +105,16 @@ class sasl_client {
   sasl_mechanism mechanism_;
   std::string username_;
   secret_string secret_;
+  sasl_peer peer_;
   int round_trips_ = 0;
   bool username_sent_ = false;  // LOGIN
   bool secret_sent_ = false;    // the password, token or CRAM-MD5 digest went out
-  bool error_acknowledged_ = false;  // XOAUTH2: the empty line after the error went out
+  bool error_acknowledged_ = false;  // bearer tokens: the answer to the error went out
   bool failed_ = false;
-  std::string xoauth2_error_;
+  sasl_error_challenge error_challenge_;
 
-  std::string credentials_base64() const;  // PLAIN and XOAUTH2 response
+  bool sends_initial_response() const;  // PLAIN, XOAUTH2, OAUTHBEARER
+  std::string credentials_base64() const;  // PLAIN, XOAUTH2 and OAUTHBEARER response
   std::optional<std::string> respond_login(std::string_view prompt);
   std::optional<std::string> respond_cram_md5(std::string_view challenge) const;
 };

@@ -1,4 +1,5 @@
 // The auth stage: AUTH as the sending application would, never sending mail.
+#include "probes/oauth/token_cache.hpp"
 #include "probes/smtp/credentials.hpp"
 #include "probes/smtp/sasl.hpp"
 #include "probes/smtp/session_run.hpp"
@@ -12,7 +13,19 @@ constexpr failure_reason auth_reasons[] = {
     failure_reason::auth_unsupported, failure_reason::auth_requires_tls,
     failure_reason::auth_rejected, failure_reason::auth_tempfail,
     failure_reason::auth_basic_disabled, failure_reason::auth_app_password_required,
-    failure_reason::auth_web_login_required, failure_reason::credentials_unavailable};
+    failure_reason::auth_web_login_required, failure_reason::auth_token_rejected,
+    failure_reason::oauth2_token_unavailable, failure_reason::credentials_unavailable};
+
+std::chrono::milliseconds since_ms(clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+}
+
+// "59 min", "42 s": how long a token has left, as a person reads it.
+std::string say_lifetime(std::chrono::system_clock::duration left) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left).count();
+  if (seconds >= 120) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds) + " s";
+}
 
 bool applies(const session_options& o) { return o.auth.has_value(); }
 
@@ -48,21 +61,51 @@ asio::awaitable<bool> run_auth(session_run& run) {
     co_return false;
   }
   if (!run.result.ehlo.has(extension::auth)) co_return refuse(refusal::auth_not_advertised);
-  // Off the loop: a hung secret mount must not stall every probe and the web server.
-  auto credentials = co_await load_credentials_async(auth.credentials, run.deadline);
-  if (!credentials.ok()) co_return refuse(refusal::credentials_unreadable, credentials.error);
-  std::optional<sasl_mechanism> mechanism = auth.mechanism;
-  if (mechanism) {
-    if (!offered(run.result.ehlo, *mechanism)) {
-      co_return refuse(refusal::mechanism_not_offered, to_string(*mechanism));
-    }
-  } else {
-    mechanism = choose_mechanism(run.result.ehlo, credentials.is_token);
-    if (!mechanism) co_return refuse(refusal::no_usable_mechanism);
+  if (!auth.token_setup_error.empty()) {
+    co_return refuse(refusal::credentials_unreadable, auth.token_setup_error);
   }
+  std::optional<sasl_mechanism> mechanism = auth.mechanism;
+  // The configured mechanism if the server offers it, else the strongest usable one; a refusal
+  // (recorded) when neither.
+  const auto pick_mechanism = [&](bool have_token) {
+    if (mechanism) {
+      if (offered(run.result.ehlo, *mechanism)) return true;
+      return refuse(refusal::mechanism_not_offered, to_string(*mechanism));
+    }
+    mechanism = choose_mechanism(run.result.ehlo, have_token);
+    return mechanism ? true : refuse(refusal::no_usable_mechanism);
+  };
+  loaded_credentials credentials;
+  if (auth.token) {
+    // Before the token: a server that offers nothing a token can use costs no token request.
+    if (!pick_mechanism(true)) co_return false;
+    // The shared source answers from its cache; it asks the endpoint only when no usable token is
+    // left (one request per credential however many sessions wait), within this run's deadline.
+    const auto asked = clock::now();
+    const oauth::token_result token = co_await auth.token->get(run.deadline);
+    if (!token.ok()) {
+      run.note("* oauth2 token unavailable after " + say_duration(since_ms(asked)));
+      run.fail(probe_kind::auth, on_token_unavailable(token.detail));
+      co_return false;
+    }
+    run.note("* oauth2 token ready in " + say_duration(since_ms(asked)) + ", expires in " +
+             say_lifetime(token.expires_at - std::chrono::system_clock::now()));
+    credentials.username = auth.credentials.username;
+    credentials.secret = secret_string(token.access_token->reveal());
+    credentials.is_token = true;
+  } else {
+    // Off the loop: a hung secret mount must not stall every probe and the web server.
+    credentials = co_await load_credentials_async(auth.credentials, run.deadline);
+    if (!credentials.ok()) co_return refuse(refusal::credentials_unreadable, credentials.error);
+    if (!pick_mechanism(credentials.is_token)) co_return false;
+  }
+  const auth_secret sent = auth.token ? auth_secret::issued_token : auth_secret::password;
 
   auto t = clock::now();
-  sasl_client client(*mechanism, std::move(credentials.username), std::move(credentials.secret));
+  sasl_client client(*mechanism, std::move(credentials.username), std::move(credentials.secret),
+                     sasl_peer{run.options.server_name.empty() ? run.options.host
+                                                               : run.options.server_name,
+                               run.options.port});
   std::string line = client.initial_command();
   smtp_reply reply;
   bool ok = co_await run.command(phase::auth, probe_kind::auth, line, reply);
@@ -86,14 +129,12 @@ asio::awaitable<bool> run_auth(session_run& run) {
     run.phase_done(phase::auth, t, false, run.result.detail);
     co_return false;
   }
-  verdict v = on_reply(smtp_step::auth, reply.code, reply.enhanced_code, reply.text());
+  verdict v = on_auth_reply(reply.code, reply.enhanced_code, reply.text(), sent,
+                            describe(client.error_challenge()));
   run.phase_done(phase::auth, t, v.ok(), run.reply_summary(reply) + summary_suffix);
   if (v.ok()) {
     run.succeed(probe_kind::auth, v);
     co_return true;
-  }
-  if (!client.xoauth2_error().empty()) {
-    v.detail += " " + printable_excerpt(client.xoauth2_error(), 200);
   }
   run.fail(probe_kind::auth, std::move(v));
   co_return false;

@@ -29,7 +29,7 @@ build config_fuzz "$here/config_fuzz.cpp" "$root"/config/*.cpp "$root"/common/*.
 build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/config/web_config.cpp" \
   "$root/common/bounded_read.cpp" -- -lyaml-cpp -lcrypto
 build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common/base64.cpp" \
-  "$root/probes/core/result.cpp" -- -lcrypto
+  "$root/common/json_impl.cpp" "$root/common/text_escape.cpp" "$root/probes/core/result.cpp" -- -lcrypto
 
 failed=0
 for target in smtp_reply config sasl web_config; do

@@ -67,8 +67,7 @@ class oauth_exporter : public ::testing::Test {
   }
 
   void start_endpoint(const std::string& script) {
-    endpoint_ = std::make_unique<token_endpoint>(dir_, pki_.valid, script,
-                                                 std::vector<std::string>{"--issued", issued_.string()});
+    endpoint_ = std::make_unique<token_endpoint>(dir_, pki_.valid, script, issued_);
     ASSERT_NE(endpoint_->port(), 0) << endpoint_->log();
   }
 

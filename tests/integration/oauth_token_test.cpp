@@ -237,21 +237,12 @@ TEST(oauth_token, certificate_and_host_name_are_verified) {
   expect_no_canary(oauth::describe(r1) + oauth::describe(r2) + oauth::describe(r3));
 }
 
-oauth::token_cache_options quick_options() {
-  oauth::token_cache_options options;
-  options.request_timeout = std::chrono::seconds(3);
-  options.backoff_initial = std::chrono::milliseconds(400);
-  options.backoff_max = std::chrono::seconds(2);
-  options.backoff_jitter = 0;
-  return options;
-}
-
 TEST(oauth_token_cache, refreshes_ahead_of_expiry_and_never_makes_a_caller_wait_again) {
   temp_dir dir;
   test_pki pki(dir.path() / "pki");
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok","expires_in":2})");
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   auto source = cache.source(canary_credential(endpoint.url(), pki));
 
   struct observation {
@@ -304,7 +295,7 @@ TEST(oauth_token_cache, one_request_however_many_concurrent_users) {
   test_pki pki(dir.path() / "pki");
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok","expires_in":3600,"delay_ms":300})");
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   // Every target holding the same credential gets the same source.
   std::vector<std::shared_ptr<oauth::token_source>> sources;
   constexpr int users = 1000;
@@ -333,7 +324,7 @@ TEST(oauth_token_cache, many_users_over_several_token_lifetimes) {
   test_pki pki(dir.path() / "pki");
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok","expires_in":3,"delay_ms":100})");
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   constexpr int users = 200;
   const auto end = clock_type::now() + std::chrono::seconds(9);
   std::uint64_t calls = 0, failures = 0;
@@ -365,7 +356,7 @@ TEST(oauth_token_cache, failures_back_off_and_callers_get_the_last_error_at_once
   test_pki pki(dir.path() / "pki");
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"invalid_grant"})");
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   auto source = cache.source(canary_credential(endpoint.url(), pki));
   auto burst = [&](int n) {
     return run(io, [&, n]() -> asio::awaitable<oauth::token_result> {
@@ -401,7 +392,7 @@ TEST(oauth_token_cache, a_caller_stops_waiting_at_its_own_deadline) {
   test_pki pki(dir.path() / "pki");
   token_endpoint endpoint(dir, pki.valid, R"({"mode":"hang"})");
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());  // request timeout 3 s
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());  // request timeout 3 s
   auto source = cache.source(canary_credential(endpoint.url(), pki));
   clock_type::duration took{};
   const auto r = run(io, [&]() -> asio::awaitable<oauth::token_result> {
@@ -435,7 +426,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
   };
   {
     asio::io_context io;
-    oauth::token_cache first(io.get_executor(), quick_options());
+    oauth::token_cache first(io.get_executor(), quick_cache_options());
     auto source = first.source(credential(true));
     EXPECT_TRUE(get(io, *source).ok());
     // A second refresh inside the same process uses the rotated token from memory.
@@ -463,7 +454,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
   {
     // Restart without the state file: the configured token was used up by the rotation.
     asio::io_context io;
-    oauth::token_cache restarted(io.get_executor(), quick_options());
+    oauth::token_cache restarted(io.get_executor(), quick_cache_options());
     const auto r = get(io, *restarted.source(credential(false)));
     EXPECT_EQ(r.error, token_error::invalid_grant);
     EXPECT_NE(r.detail.find("AADSTS70000"), std::string::npos) << r.detail;
@@ -472,7 +463,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
   {
     // Restart with it: the saved token is preferred, accepted, and rotated again.
     asio::io_context io;
-    oauth::token_cache restarted(io.get_executor(), quick_options());
+    oauth::token_cache restarted(io.get_executor(), quick_cache_options());
     auto source = restarted.source(credential(true));
     EXPECT_TRUE(source->counters().state_loaded);
     const auto r = get(io, *source);
@@ -489,7 +480,7 @@ TEST(oauth_token_cache, rotated_refresh_token_survives_a_restart_through_the_sta
     c.refresh_token = secret_string("rt-new-consent");
     c.refresh_token_updated = std::chrono::system_clock::now() + std::chrono::seconds(5);
     asio::io_context io;
-    oauth::token_cache restarted(io.get_executor(), quick_options());
+    oauth::token_cache restarted(io.get_executor(), quick_cache_options());
     EXPECT_FALSE(restarted.source(std::move(c))->counters().state_loaded);
     // One configured before it (an old file) does not.
     auto old = credential(true);
@@ -507,7 +498,7 @@ TEST(oauth_token_cache, a_state_file_that_cannot_be_written_is_counted_and_named
   const auto state_file = dir.path() / "no-such-dir" / "state.json";
   c.state_file = state_file.string();
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   auto source = cache.source(std::move(c));
   const auto r = run(io, source->get(clock_type::now() + std::chrono::seconds(3)));
   EXPECT_TRUE(r.ok()) << r.detail;  // the token is good; only keeping the rotation failed
@@ -554,7 +545,7 @@ TEST(oauth_token_cache, service_account_assertion_is_verified_by_the_endpoint) {
     return c;
   };
   asio::io_context io;
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   const auto good = run(io, cache.source(credential("alerts@example.com"))->get(clock_type::now() + std::chrono::seconds(3)));
   EXPECT_TRUE(good.ok()) << good.detail << "\n" << endpoint.log();
   // The endpoint expects another mailbox: the same key, another sub, is refused.
@@ -584,7 +575,7 @@ TEST(oauth_token, token_step_latency_against_the_local_endpoint) {
   }
   std::sort(ms.begin(), ms.end());
   // A cached token: what a probe pays when the cache answers.
-  oauth::token_cache cache(io.get_executor(), quick_options());
+  oauth::token_cache cache(io.get_executor(), quick_cache_options());
   auto source = cache.source(canary_credential(endpoint.url(), pki));
   run(io, source->get(clock_type::now() + std::chrono::seconds(3)));
   constexpr int cached_calls = 100000;

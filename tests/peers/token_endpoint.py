@@ -18,6 +18,12 @@ The behaviour is the JSON object in --script, read again at each request (tests 
   jwt           {"public_key": PEM file, "issuer", "subject", "audience", "scope"}: a jwt-bearer
                 grant's assertion is verified (RS256 signature, claims, exp - iat == 3600) with
                 python3-jwt and python3-cryptography; a failure is invalid_grant.
+  token_prefix  access tokens are this prefix and the request's number (default "at-"): a test
+                can make them canaries it searches for.
+
+--issued FILE: each access token issued is appended to FILE as one JSON line
+{"token", "expires_at"} (Unix seconds), written before the answer leaves, for
+aiosmtpd_server.py --oauth-issued (an SMTP peer that accepts only tokens this endpoint issued).
 """
 import argparse
 import json
@@ -151,7 +157,12 @@ class Handler(BaseHTTPRequestHandler):
             entry["result"] = "unsupported_grant_type"
             self.oauth_error(400, "unsupported_grant_type", "grant " + grant)
             return
-        body = {"access_token": f"at-{n}", "token_type": "Bearer",
+        token = f"{script.get('token_prefix', 'at-')}{n}"
+        if self.server.issued_path:
+            lifetime = 3600 if mode == "no_expires" else script.get("expires_in", 3600)
+            with lock, open(self.server.issued_path, "a") as f:
+                f.write(json.dumps({"token": token, "expires_at": time.time() + lifetime}) + "\n")
+        body = {"access_token": token, "token_type": "Bearer",
                 "scope": field("scope") or "https://mail.google.com/"}
         if mode != "no_expires":
             body["expires_in"] = script.get("expires_in", 3600)
@@ -206,6 +217,7 @@ def main():
     parser.add_argument("--key", required=True)
     parser.add_argument("--script", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--issued", help="append each issued access token here (JSON lines)")
     args = parser.parse_args()
     try:
         server = Server(("127.0.0.1", args.port), Handler)
@@ -216,6 +228,7 @@ def main():
         sys.exit(2)
     server.script_path = args.script
     server.log_path = args.log
+    server.issued_path = args.issued
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     print(f"READY {server.server_address[1]}", flush=True)

@@ -88,6 +88,31 @@ TEST(advice, authorization_code_for_qq_and_163_only) {
   EXPECT_EQ(joined(advice_for(c)).find("authorization code"), std::string::npos);
 }
 
+// Issue 20: each OAuth failure says what to do for its cause, and the password advice does not
+// follow a token.
+TEST(advice, oauth_reasons_name_their_causes) {
+  const auto unavailable = joined(advice_for(context(failure_reason::oauth2_token_unavailable)));
+  for (const char* part : {"invalid_grant", "Consent again and replace the refresh token",
+                           "invalid_client", "client secret is wrong or expired", "token_url"}) {
+    EXPECT_NE(unavailable.find(part), std::string::npos) << part << "\n" << unavailable;
+  }
+  auto c = context(failure_reason::auth_token_rejected);
+  c.reply_code = 535;
+  c.enhanced_code = "5.7.139";
+  const auto rejected = joined(advice_for(c));
+  for (const char* part : {"(535 5.7.139)", "Scope", "SmtpClientAuthenticationDisabled",
+                           "SMTP.SendAsApp", "New-ServicePrincipal"}) {
+    EXPECT_NE(rejected.find(part), std::string::npos) << part << "\n" << rejected;
+  }
+  EXPECT_EQ(rejected.find("password"), std::string::npos) << rejected;
+  EXPECT_NE(joined(advice_for(context(failure_reason::auth_basic_disabled)))
+                .find("[target.auth.oauth2]"),
+            std::string::npos);
+  EXPECT_EQ(class_of(failure_reason::oauth2_token_unavailable, probe_kind::auth),
+            failure_class::auth);
+  EXPECT_EQ(class_of(failure_reason::auth_token_rejected, probe_kind::auth), failure_class::auth);
+}
+
 TEST(advice, plain_text_probe_of_an_implicit_tls_port) {
   auto c = context(failure_reason::banner_timeout, 465);
   EXPECT_NE(joined(advice_for(c)).find("--tls implicit"), std::string::npos);

@@ -53,8 +53,13 @@ TEST(choose_mechanism, table) {
       {capabilities{}, false, std::nullopt},
       {offering({am::plain, am::login, am::xoauth2}), true, sm::xoauth2},
       {offering({am::xoauth2}), true, sm::xoauth2},
-      {offering({am::plain, am::login, am::cram_md5}), true, std::nullopt},  // token: XOAUTH2 only
-      {offering({am::oauthbearer}), true, std::nullopt},
+      // A token: OAUTHBEARER (the standard) when offered, else XOAUTH2, never a password one.
+      {offering({am::plain, am::login, am::cram_md5}), true, std::nullopt},
+      {offering({am::oauthbearer}), true, sm::oauthbearer},
+      {offering({am::xoauth2, am::oauthbearer}), true, sm::oauthbearer},
+      {offering({am::login, am::plain, am::xoauth2, am::oauthbearer}), true, sm::oauthbearer},
+      {offering({am::oauthbearer, am::plain}), false, sm::plain},  // a password never does it
+      {offering({am::oauthbearer}), false, std::nullopt},
       {capabilities{}, true, std::nullopt},
   };
   for (std::size_t i = 0; i < std::size(rows); ++i) {
@@ -68,6 +73,7 @@ TEST(sasl_mechanism, names) {
   EXPECT_EQ(to_string(sasl_mechanism::login), "LOGIN");
   EXPECT_EQ(to_string(sasl_mechanism::cram_md5), "CRAM-MD5");
   EXPECT_EQ(to_string(sasl_mechanism::xoauth2), "XOAUTH2");
+  EXPECT_EQ(to_string(sasl_mechanism::oauthbearer), "OAUTHBEARER");
 }
 
 // --- PLAIN ------------------------------------------------------------------------------------
@@ -231,7 +237,7 @@ TEST(sasl_xoauth2, initial_response_format) {
   EXPECT_EQ(decoded(google_initial_response),
             "user=someuser@example.com\x01"
             "auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01");
-  EXPECT_TRUE(c.xoauth2_error().empty());
+  EXPECT_FALSE(c.error_challenge().received);
 }
 
 TEST(sasl_xoauth2, error_challenge_is_answered_with_an_empty_line) {
@@ -239,8 +245,12 @@ TEST(sasl_xoauth2, error_challenge_is_answered_with_an_empty_line) {
   c.initial_command();
   // S: 334 <base64 JSON>   C: (empty line)   S: 535 5.7.8 Username and Password not accepted
   EXPECT_EQ(c.respond(google_error), "");
-  EXPECT_EQ(c.xoauth2_error(),
-            R"({"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"})");
+  EXPECT_TRUE(c.error_challenge().received);
+  EXPECT_EQ(c.error_challenge().status, "401");
+  EXPECT_EQ(c.error_challenge().scope, "https://mail.google.com/");
+  EXPECT_EQ(c.error_challenge().schemes, "Bearer");
+  EXPECT_EQ(describe(c.error_challenge()),
+            "status 401, scope https://mail.google.com/, schemes Bearer");
   // A server that keeps challenging instead of sending 535 is out of protocol.
   EXPECT_EQ(c.respond(google_error), std::nullopt);
 }
@@ -262,6 +272,101 @@ TEST(sasl_xoauth2, bad_base64_error_challenge) {
   auto c = client(sasl_mechanism::xoauth2, "u", "t");
   c.initial_command();
   EXPECT_EQ(c.respond("{\"status\":\"401\"}"), std::nullopt);
+}
+
+// --- OAUTHBEARER (RFC 7628) -------------------------------------------------------------------
+
+TEST(sasl_oauthbearer, initial_response_is_rfc7628_section_4_1) {
+  // RFC 7628 section 4.1's example: user@example.com at server.example.com:143 with token
+  // "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==".
+  auto c = sasl_client(sasl_mechanism::oauthbearer, "user@example.com",
+                       secret_string("vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="),
+                       sasl_peer{"server.example.com", 143});
+  const std::string line = c.initial_command();
+  ASSERT_TRUE(line.starts_with("AUTH OAUTHBEARER ")) << line;
+  EXPECT_EQ(line.substr(17),
+            "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVh"
+            "cmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
+  EXPECT_EQ(decoded(line.substr(17)),
+            "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
+            "auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01");
+}
+
+TEST(sasl_oauthbearer, user_is_escaped_as_a_saslname_and_host_port_are_optional) {
+  auto c = sasl_client(sasl_mechanism::oauthbearer, "a,b=c", secret_string("tok"));
+  const std::string line = c.initial_command();
+  EXPECT_EQ(decoded(line.substr(17)), "n,a=a=2Cb=3Dc,\x01"
+                                      "auth=Bearer tok\x01\x01");
+  auto anonymous = sasl_client(sasl_mechanism::oauthbearer, "", secret_string("tok"),
+                               sasl_peer{"mx.test", 587});
+  EXPECT_EQ(decoded(anonymous.initial_command().substr(17)),
+            "n,,\x01host=mx.test\x01port=587\x01"
+            "auth=Bearer tok\x01\x01");
+}
+
+TEST(sasl_oauthbearer, error_challenge_is_answered_with_a_lone_ctrl_a) {
+  auto c = sasl_client(sasl_mechanism::oauthbearer, "user@example.com", secret_string("tok"),
+                       sasl_peer{"server.example.com", 587});
+  c.initial_command();
+  // RFC 7628 section 4.3: S: 334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=
+  const std::string challenge = base64_encode(
+      R"({"status":"invalid_token","scope":"example_scope","openid-configuration":"https://example.com/.well-known/openid-configuration"})");
+  EXPECT_EQ(c.respond(challenge), "AQ==");
+  EXPECT_EQ(decoded("AQ=="), "\x01");
+  EXPECT_EQ(c.error_challenge().status, "invalid_token");
+  EXPECT_EQ(c.error_challenge().scope, "example_scope");
+  EXPECT_EQ(describe(c.error_challenge()), "status invalid_token, scope example_scope");
+  EXPECT_EQ(c.respond(challenge), std::nullopt);  // a second error challenge is out of protocol
+}
+
+TEST(sasl_oauthbearer, long_token_goes_after_an_empty_334) {
+  const std::string token(2000, 't');
+  auto c = sasl_client(sasl_mechanism::oauthbearer, "u@contoso.com", secret_string(token),
+                       sasl_peer{"smtp.office365.com", 587});
+  EXPECT_EQ(c.initial_command(), "AUTH OAUTHBEARER");
+  const auto r = c.respond("");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(decoded(*r), "n,a=u@contoso.com,\x01host=smtp.office365.com\x01port=587\x01"
+                         "auth=Bearer " + token + "\x01\x01");
+}
+
+TEST(sasl_oauthbearer, initial_response_up_to_the_line_limit) {
+  // "AUTH OAUTHBEARER " is 17 octets; 512 with CRLF leaves 493 for the base64 (369 bytes).
+  // "n,a=u," ^A (7) + "auth=Bearer " (12) + token + ^A ^A (2) = 21 + token bytes.
+  const auto line_for = [](std::size_t token_length) {
+    auto c = sasl_client(sasl_mechanism::oauthbearer, "u",
+                         secret_string(std::string(token_length, 'x')));
+    return c.initial_command();
+  };
+  EXPECT_EQ(line_for(348).size(), 17u + 492u);   // 369 bytes -> 492 characters: 509 + 2 fit
+  EXPECT_EQ(line_for(349), "AUTH OAUTHBEARER");  // 370 bytes -> 496 characters: 513 + 2 do not
+}
+
+// --- error challenges -------------------------------------------------------------------------
+
+TEST(sasl_error_challenge, decoding_is_bounded_and_keeps_non_json_as_an_excerpt) {
+  auto c = decode_error_challenge(R"({"status":401,"schemes":"bearer","scope":"s"})");
+  EXPECT_EQ(c.status, "401");  // a number, as some servers send it
+  EXPECT_EQ(describe(c), "status 401, scope s, schemes bearer");
+
+  c = decode_error_challenge("Token expired\r\n");
+  EXPECT_EQ(c.status, "");
+  EXPECT_EQ(c.excerpt, "Token expired");
+  EXPECT_EQ(describe(c), "challenge: Token expired");
+
+  c = decode_error_challenge(R"({"status":"401","scope":")" + std::string(1000, 'x') + "\"}");
+  EXPECT_EQ(c.scope.size(), sasl_error_challenge::max_field);
+  c = decode_error_challenge(R"({"status":"4\u001b[31m01"})");  // an escape inside valid JSON
+  EXPECT_EQ(c.status, "4?[31m01");
+
+  c = decode_error_challenge(std::string("\x1b[31mbad\x00", 9));
+  EXPECT_EQ(c.excerpt.find('\x1b'), std::string::npos) << c.excerpt;
+
+  c = decode_error_challenge("");
+  EXPECT_EQ(describe(c), "challenge: (empty)");
+  EXPECT_EQ(describe(sasl_error_challenge{}), "");
+  c = decode_error_challenge(R"(["status","401"])");  // JSON, but not the object
+  EXPECT_EQ(describe(c), R"(challenge: ["status","401"])");
 }
 
 // --- redact -----------------------------------------------------------------------------------
@@ -291,7 +396,7 @@ TEST(sasl_redact, continuation_lines_are_redacted) {
 TEST(sasl_redact, whole_exchanges_never_show_the_secret) {
   const std::string password = "tanstaaftanstaaf";
   for (auto m : {sasl_mechanism::plain, sasl_mechanism::login, sasl_mechanism::cram_md5,
-                 sasl_mechanism::xoauth2}) {
+                 sasl_mechanism::xoauth2, sasl_mechanism::oauthbearer}) {
     auto c = client(m, "tim", password);
     std::vector<std::string> sent{c.initial_command()};
     constexpr std::string_view challenges[] = {
@@ -307,6 +412,35 @@ TEST(sasl_redact, whole_exchanges_never_show_the_secret) {
       if (!line.starts_with("AUTH ")) {
         EXPECT_EQ(redacted, line.empty() ? "" : "<redacted>");
       }
+    }
+  }
+}
+
+TEST(sasl_redact, a_canary_token_never_survives_redaction) {
+  const std::string token = "CANARY-ACCESS-TOKEN-7c41e0";
+  for (auto m : {sasl_mechanism::xoauth2, sasl_mechanism::oauthbearer}) {
+    for (const std::size_t pad : {std::size_t{0}, std::size_t{600}}) {  // with and without an
+      const std::string t = token + std::string(pad, 'p');               // initial response
+      auto c = sasl_client(m, "alice@example.test", secret_string(t), sasl_peer{"mx.test", 587});
+      std::vector<std::string> sent{c.initial_command()};
+      if (auto r = c.respond("")) sent.push_back(*r);
+      if (auto r = c.respond(base64_encode(R"({"status":"401"})"))) sent.push_back(*r);
+      bool carried = false;
+      for (const auto& line : sent) {
+        // The payload: what follows "AUTH <mechanism> ", or a whole continuation line.
+        const bool auth_line = line.starts_with("AUTH ");
+        const auto space = line.find(' ', 5);
+        const std::string payload = !auth_line ? line
+                                    : space == std::string::npos ? std::string()
+                                                                 : line.substr(space + 1);
+        if (!payload.empty()) carried = carried || decoded(payload).find(token) != std::string::npos;
+        const std::string redacted = sasl_client::redact(line + "\r\n");
+        EXPECT_EQ(redacted.find("CANARY"), std::string::npos) << redacted;
+        EXPECT_EQ(redacted.find("7c41e0"), std::string::npos) << redacted;
+        EXPECT_EQ(redacted.find("alice"), std::string::npos) << redacted;
+        if (payload.size() > 4) EXPECT_EQ(redacted.find(payload.substr(0, 8)), std::string::npos);
+      }
+      EXPECT_TRUE(carried) << to_string(m) << ": the token was sent at all";
     }
   }
 }

@@ -79,6 +79,59 @@ const std::vector<row>& rows() {
        fr::auth_app_password_required, 534, "5.7.9", false},
       {"auth_534_5714", [] { return reply(smtp_step::auth, 534, "5.7.14"); },
        fr::auth_web_login_required, 534, "5.7.14", false},
+      // An access token the endpoint issued (issue 20): a refusal is the token's, never a
+      // password's nor a policy; the decoded challenge goes into the detail.
+      {"auth_token_535_578",
+       [] {
+         return on_auth_reply(535, "5.7.8", "Username and Password not accepted",
+                              auth_secret::issued_token,
+                              "status 401, scope https://mail.google.com/, schemes bearer");
+       },
+       fr::auth_token_rejected, 535, "5.7.8", false,
+       "refused the access token the token endpoint issued: 535 Username and Password not "
+       "accepted; the server's error challenge: status 401, scope https://mail.google.com/"},
+      {"auth_token_535_57139",  // Microsoft: SMTP AUTH disabled for the mailbox or tenant
+       [] {
+         return on_auth_reply(535, "5.7.139", "SmtpClientAuthentication is disabled",
+                              auth_secret::issued_token, "");
+       },
+       fr::auth_token_rejected, 535, "5.7.139", false, "SmtpClientAuthentication is disabled"},
+      {"auth_token_550_571",
+       [] { return on_auth_reply(550, "5.7.1", "x", auth_secret::issued_token, ""); },
+       fr::auth_token_rejected, 550, "5.7.1", false},
+      {"auth_token_235",
+       [] { return on_auth_reply(235, "2.7.0", "ok", auth_secret::issued_token, ""); }, fr::none,
+       235, "2.7.0"},
+      {"auth_token_454",
+       [] { return on_auth_reply(454, "4.7.0", "try later", auth_secret::issued_token, ""); },
+       fr::auth_tempfail, 454, "4.7.0", true},
+      {"auth_token_504",
+       [] { return on_auth_reply(504, "5.5.4", "x", auth_secret::issued_token, ""); },
+       fr::auth_unsupported, 504, "5.5.4"},
+      {"auth_token_530",
+       [] { return on_auth_reply(530, "5.7.0", "x", auth_secret::issued_token, ""); },
+       fr::auth_requires_tls, 530, "5.7.0", true},
+      // The same replies to a password (or a token_file) keep their reasons.
+      {"auth_password_535_578",
+       [] {
+         return on_auth_reply(535, "5.7.8", "x", auth_secret::password,
+                              "status 401, scope https://mail.google.com/");
+       },
+       fr::auth_rejected, 535, "5.7.8", false, "AUTH refused: 535 x; the server's error challenge: "
+       "status 401"},
+      {"auth_password_535_57139",
+       [] { return on_auth_reply(535, "5.7.139", "x", auth_secret::password, ""); },
+       fr::auth_basic_disabled, 535, "5.7.139"},
+      // The token endpoint gave no token: its detail, the error class first, as is.
+      {"token_invalid_grant",
+       [] {
+         return on_token_unavailable(
+             "invalid_grant: token endpoint answered HTTP 400 (AADSTS700082: The refresh token "
+             "has expired due to inactivity.)");
+       },
+       fr::oauth2_token_unavailable, 0, "", false, "invalid_grant: token endpoint answered HTTP 400"},
+      {"token_no_detail", [] { return on_token_unavailable(""); }, fr::oauth2_token_unavailable, 0,
+       "", false, "unknown"},
       // The same codes to MAIL FROM are that step's refusals.
       {"mail_550_5730", [] { return reply(smtp_step::mail_from, 550, "5.7.30"); },
        fr::sender_rejected, 550, "5.7.30", true},
@@ -262,6 +315,18 @@ TEST(verdicts, timeout_details_are_ours_not_the_librarys) {
     }
   }
   EXPECT_GE(timeouts, 6);
+}
+
+TEST(verdicts, token_unavailable_detail_starts_with_the_error_class) {
+  for (const char* detail : {"invalid_client: token endpoint answered HTTP 401 (AADSTS7000215)",
+                             "timeout: the token request did not finish within the probe's "
+                             "deadline"}) {
+    const verdict v = on_token_unavailable(detail);
+    EXPECT_EQ(v.detail, detail);
+    EXPECT_FALSE(v.policy_rejected);
+  }
+  // Endpoint text is server text: made printable.
+  EXPECT_EQ(on_token_unavailable("http_error: \x1b[31m").detail.find('\x1b'), std::string::npos);
 }
 
 TEST(verdicts, classify_maps_asio_errors) {
