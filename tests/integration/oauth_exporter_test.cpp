@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 
 #include "tests/support/certs.hpp"
@@ -135,6 +137,7 @@ TEST_F(oauth_exporter, twenty_targets_share_one_token_request_and_no_secret_show
 
   // A reload with the same credential keeps the token: still one request.
   exporter.rewrite_config(config + target("box20"));
+  exporter.process().signal(SIGHUP);
   text = exporter.scrape_until([](const std::string& t) { return probe_result(t, "box20", "auth") == "success"; });
   EXPECT_EQ(probe_result(text, "box20", "auth"), "success") << text;
   EXPECT_EQ(endpoint_->count(), 1u);
@@ -290,7 +293,10 @@ TEST_F(oauth_exporter, config_check_opens_the_key_file_but_no_secret) {
   auto bad = run({"--config.check", "--config.file", bad_config.string()});
   EXPECT_NE(bad.status, 0) << bad.output;
   // FILE:LINE:COL at the key, naming the key.
-  EXPECT_NE(bad.output.find(bad_config.string() + ":13:"), std::string::npos) << bad.output;
+  const auto text = read_text_file(bad_config);
+  const auto line = 1 + std::count(text.begin(), text.begin() + text.find("service_account_key_file"), '\n');
+  EXPECT_NE(bad.output.find(bad_config.string() + ":" + std::to_string(line) + ":"), std::string::npos)
+      << bad.output;
   EXPECT_NE(bad.output.find("service_account_key_file"), std::string::npos) << bad.output;
   EXPECT_EQ(endpoint_->count(), 0u);
 }

@@ -438,7 +438,9 @@ TEST(sasl_redact, a_canary_token_never_survives_redaction) {
         EXPECT_EQ(redacted.find("CANARY"), std::string::npos) << redacted;
         EXPECT_EQ(redacted.find("7c41e0"), std::string::npos) << redacted;
         EXPECT_EQ(redacted.find("alice"), std::string::npos) << redacted;
-        if (payload.size() > 4) EXPECT_EQ(redacted.find(payload.substr(0, 8)), std::string::npos);
+        if (payload.size() > 4) {
+          EXPECT_EQ(redacted.find(payload.substr(0, 8)), std::string::npos);
+        }
       }
       EXPECT_TRUE(carried) << to_string(m) << ": the token was sent at all";
     }
