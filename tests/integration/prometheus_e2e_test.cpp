@@ -24,6 +24,7 @@
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/prometheus.hpp"
+#include "tests/support/token_endpoint.hpp"
 
 namespace smtp_test {
 namespace {
@@ -203,6 +204,16 @@ std::string tls_table(const test_pki& pki) {
          pki.root_file.string() + "\"\n";
 }
 
+// [target.auth.oauth2] against a scripted token endpoint (the test PKI's CA).
+std::string oauth_table(const test_pki& pki, const token_endpoint& endpoint,
+                        const fs::path& refresh_token_file) {
+  return "[target.auth]\nusername = \"monitor@mx.test\"\n[target.auth.oauth2]\n"
+         "flow = \"refresh_token\"\nclient_id = \"e2e\"\nrefresh_token_file = \"" +
+         refresh_token_file.string() + "\"\ntoken_url = \"" + endpoint.url() +
+         "\"\nscope = \"https://outlook.office.com/SMTP.Send offline_access\"\nca_file = \"" +
+         pki.root_file.string() + "\"\n";
+}
+
 std::string auth_table(const fs::path& password_file) {
   return "[target.auth]\nusername = \"monitor@mx.test\"\npassword_file = \"" +
          password_file.string() + "\"\n";
@@ -264,6 +275,16 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   auto renewing_port = aiosmtpd(
       "renewing", tls_args(dir.path() / "renewing.chain.pem", dir.path() / "renewing.key.pem"));
   auto notls_port = aiosmtpd("notls", {});
+  // OAuth 2.0 (issue 20): one endpoint issuing tokens the peer accepts, one refusing the grant.
+  const auto issued = dir.path() / "issued.jsonl";
+  std::ofstream(issued).flush();
+  token_endpoint token_ok(dir, pki.valid, R"({"mode":"ok","expires_in":3600})", issued);
+  token_endpoint token_revoked(dir, pki.valid, R"({"mode":"invalid_grant"})");
+  auto with_oauth = tls_args(pki.valid.chain_file, pki.valid.key_file);
+  with_oauth.insert(with_oauth.end(), {"--auth-user", "monitor@mx.test", "--oauth-issued",
+                                       issued.string(), "--mechanisms", "XOAUTH2,OAUTHBEARER"});
+  auto oauth_port = aiosmtpd("oauth", with_oauth);
+  const auto refresh_token = dir.write("refresh-token", "e2e-refresh-token\n");
   std::uint16_t blacklisted_port = 0;
   peers.push_back(start_fake_smtp(dir, "greeting_554", blacklisted_port));
   EXPECT_NE(blacklisted_port, 0) << peers.back()->log();
@@ -299,6 +320,10 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       target_toml("badauth", healthy_port, auth_probes, tls_table(pki) + auth_table(wrong_secret)) +
       target_toml("nosecret", healthy_port, auth_probes,
                   tls_table(pki) + auth_table(dir.path() / "no-such-secret")) +
+      target_toml("oauth", oauth_port, auth_probes,
+                  tls_table(pki) + oauth_table(pki, token_ok, refresh_token)) +
+      target_toml("oauthbad", oauth_port, auth_probes,
+                  tls_table(pki) + oauth_table(pki, token_revoked, refresh_token)) +
       target_toml("expired", expired_port, tls_probes, tls_table(pki)) +
       target_toml("expiring", expiring_port, tls_probes, tls_table(pki)) +
       target_toml("renewing", renewing_port, tls_probes, tls_table(pki)) +
@@ -317,7 +342,7 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       dns_server + "\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       "[[dnsbl.zone]]\nname = \"block.test\"\nblocking = true\n"
       "[[dnsbl.zone]]\nname = \"other.test\"\n";
-  const name_set all_targets = {"healthy",     "badauth",  "nosecret", "expired",
+  const name_set all_targets = {"healthy",     "badauth",  "nosecret", "oauth", "oauthbad", "expired",
                                 "expiring",    "renewing", "notls",    "handshake",
                                 "blacklisted", "slow",     "refused",  "blocked"};
 
@@ -386,8 +411,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   // ---- (a) every alert expression matches exactly the expected targets ------------------------
   const std::map<std::string, name_set> expected = {
       {"SMTPEndpointDown",
-       {"badauth", "nosecret", "expired", "notls", "handshake", "blacklisted", "refused",
-        "blocked"}},
+       {"badauth", "nosecret", "oauthbad", "expired", "notls", "handshake", "blacklisted",
+        "refused", "blocked"}},
       // Every failing target fails every run: three in a row, so Down and never Flapping.
       {"SMTPEndpointFlapping", {}},
       {"SMTPPortBlocked", {"blocked"}},
@@ -397,7 +422,9 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       // promtool tests show this alert firing.
       {"SMTPEnvelopeRejected", {}},
       {"SMTPSlowGreeting", {"slow"}},
-      {"SMTPAuthFailing", {"badauth"}},
+      {"SMTPAuthFailing", {"badauth", "oauthbad"}},
+      // Every token request of oauthbad's credential fails (invalid_grant); oauth's succeeded.
+      {"SMTPOAuth2RefreshFailing", {"oauthbad"}},
       {"SMTPAuthCredentialsUnavailable", {"nosecret"}},
       // No peer here says "basic authentication is disabled" (auth_test's auth_535_57139 shows
       // the reason; the promtool tests show this alert firing).
@@ -579,14 +606,17 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {{"target-detail.json", "Failures by reason"}, "blocked"},  // healthy never fails
       // A 554 5.7.1 greeting: an enhanced code whatever the healthy server's replies carry.
       {{"target-detail.json", "Enhanced status codes"}, "blacklisted"},
+      // Token panels: a target with [auth.oauth2]; the errors need the refused grant.
+      {{"target-detail.json", "OAuth 2.0 token time left"}, "oauth"},
+      {{"target-detail.json", "OAuth 2.0 token requests"}, "oauthbad"},
   };
   // Exact values of the overview's stat panels in this situation.
   const std::map<std::string, double> overview_stats = {
-      {"Targets configured", 12},
-      {"Targets failing", 8},
+      {"Targets configured", 14},
+      {"Targets failing", 9},
       {"Targets pending", 0},
       {"Certificates expiring within 14 days", 2},  // expired, expiring (renewing has 15 days)
-      {"Auth failures", 2},                         // badauth, nosecret
+      {"Auth failures", 3},                         // badauth, nosecret, oauthbad
       {"Config reload", 1},
   };
   std::set<std::pair<std::string, std::string>> exceptions_used;
