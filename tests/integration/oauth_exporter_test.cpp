@@ -240,6 +240,33 @@ TEST_F(oauth_exporter, client_credentials_flow_with_the_secret_in_the_environmen
   expect_no_secret("the exporter's log at debug", exporter.process().log(), issued_tokens(issued_));
 }
 
+// A /probe module with [module.NAME.auth.oauth2]: its token is fetched once and shared by the
+// requests, like a target's.
+TEST_F(oauth_exporter, probe_module_uses_its_token_source) {
+  start_peer();
+  start_endpoint(R"({"mode":"ok","expires_in":3600})");
+  const std::string config =
+      "[module.m365]\ntls = \"none\"\nallow_plaintext = true\nprobes = [\"banner\", \"auth\"]\n"
+      "timeout = \"5s\"\nallowed_hosts = [\"127.0.0.1\"]\nallowed_ports = [" +
+      std::to_string(smtp_port_) +
+      "]\n\n[module.m365.auth]\nusername = \"box@example.com\"\n\n[module.m365.auth.oauth2]\n"
+      "flow = \"refresh_token\"\nclient_id = \"client-1\"\nclient_secret_file = \"" +
+      secret_file_.string() + "\"\nrefresh_token_file = \"" + refresh_file_.string() +
+      "\"\ntoken_url = \"" + endpoint_->url() +
+      "\"\nscope = \"https://outlook.office.com/SMTP.Send offline_access\"\nca_file = \"" +
+      pki_.root_file.string() + "\"\n";
+  exporter_process exporter(dir_, config);
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const std::string path = "/probe?module=m365&target=127.0.0.1:" + std::to_string(smtp_port_);
+  for (int i = 0; i < 3; ++i) {
+    auto answer = http_request(exporter.port(), "GET", path);
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(metric_value(answer.body, "smtp_probe_success", {{"probe", "auth"}}), 1) << answer.body;
+    expect_no_secret("/probe", answer.body, issued_tokens(issued_));
+  }
+  EXPECT_EQ(endpoint_->count(), 1u);
+}
+
 TEST_F(oauth_exporter, endpoint_refusal_is_oauth2_token_unavailable_with_its_error_class) {
   start_peer();
   start_endpoint(R"({"mode":"invalid_grant"})");
@@ -252,6 +279,9 @@ TEST_F(oauth_exporter, endpoint_refusal_is_oauth2_token_unavailable_with_its_err
   EXPECT_EQ(metric_value(text, "smtp_oauth2_token_expiry_timestamp_seconds", {{"target", "revoked"}}), 0);
   auto page = http_request(exporter.port(), "GET", "/probe/debug?target=revoked");
   EXPECT_NE(page.body.find("invalid_grant"), std::string::npos) << page.body;
+  // The endpoint's error, with the provider's own code, is in the log line of the change.
+  EXPECT_NE(exporter.process().log().find("oauth2_token_unavailable"), std::string::npos);
+  EXPECT_NE(exporter.process().log().find("AADSTS"), std::string::npos) << exporter.process().log();
   // Back off: runs every second do not make a request each.
   std::this_thread::sleep_for(std::chrono::seconds(4));
   text = exporter.scrape();
