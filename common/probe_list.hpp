@@ -16,7 +16,8 @@
   X(banner)                     \
   X(tls)                        \
   X(auth)                       \
-  X(envelope)
+  X(envelope)                   \
+  X(delivery)
 
 #define SMTP_EXPORTER_PROBE_ENUMERATOR(name) name,
 #define SMTP_EXPORTER_PROBE_NAME(name) std::string_view(#name),

@@ -33,7 +33,8 @@ std::optional<tls_mode> parse_tls_mode(std::string_view text);
 // probes::probe_kind is, so the two are one list (config/ does not include probes/).
 SMTP_EXPORTER_DEFINE_PROBE_LIST(probe, probe_names, probe_count);
 std::string_view to_string(probe p);
-std::optional<probe> parse_probe(std::string_view text);  // "banner", "tls", "auth", "envelope"
+// "banner", "tls", "auth", "envelope", "delivery"
+std::optional<probe> parse_probe(std::string_view text);
 
 using duration = std::chrono::milliseconds;
 
@@ -86,6 +87,34 @@ struct envelope_settings {
   bool operator==(const envelope_settings&) const = default;
 };
 
+// [target.delivery.imap]: where the delivery probe reads its message back (issue 21).
+struct delivery_imap_settings {
+  std::string host;
+  std::uint16_t port = 993;
+  tls_mode tls = tls_mode::implicit;  // implicit (993) or starttls (143); never none
+  std::string ca_file;                // empty: the system store
+  std::string server_name;            // certificate name; empty: host
+  auth_settings auth;                 // [target.delivery.imap.auth]: a password source or oauth2
+  // Mailboxes searched for Junk when none has the \Junk special-use attribute (RFC 6154).
+  std::vector<std::string> junk_folders{"Junk", "Spam", "[Gmail]/Spam", "Junk E-mail"};
+  bool operator==(const delivery_imap_settings&) const = default;
+};
+
+// [target.delivery]: the opt-in delivery probe (issue 21). Its interval is
+// probe_interval[probe::delivery] (`interval` here or `delivery_interval`; default 1h, at least
+// 10m: providers limit how much an account sends, and automated mail to oneself costs reputation).
+struct delivery_settings {
+  std::string to;    // a mailbox the operator owns
+  std::string from;  // resolved: written, else [target.envelope] mail_from, else the auth username
+  duration deadline{std::chrono::minutes(5)};  // how long the message may take to arrive
+  bool delete_after = true;
+  // The authserv-id whose Authentication-Results header is believed (RFC 8601); empty: the
+  // domain of the IMAP host (headers added earlier on the path can be forged).
+  std::string trusted_authserv_id;
+  delivery_imap_settings imap;
+  bool operator==(const delivery_settings&) const = default;
+};
+
 struct tls_settings {
   std::string server_name;  // SNI and host name check; empty: the target's host
   std::string ca_file;      // empty: the system CA store
@@ -120,6 +149,7 @@ struct target {
   shared_value<tls_settings> tls_config;  // read with ->; change with edit()
   indirect_optional<auth_settings> auth;  // set iff [target.auth] is present
   indirect_optional<envelope_settings> envelope;  // set iff [target.envelope] is present
+  indirect_optional<delivery_settings> delivery;  // set iff [target.delivery] is present
 
   bool has(probe p) const { return probes[static_cast<std::size_t>(p)]; }
   bool operator==(const target&) const = default;

@@ -39,6 +39,8 @@ using toml::node_type;
 // Providers count envelope attempts against rate limits: the envelope probe runs rarely unless
 // envelope_interval says otherwise.
 constexpr duration builtin_envelope_interval = 15min;
+// The delivery probe sends a real message: hourly unless said otherwise (issue 21).
+constexpr duration builtin_delivery_interval = 1h;
 constexpr std::size_t max_name_length = 128;
 
 constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
@@ -59,10 +61,12 @@ constexpr std::string_view auth_keys[] = {"username",     "mechanism",    source
                                           source_keys[4]};
 
 // A probe's interval when it has no <name>_interval: the target's, but never below 15m for the
-// envelope probe.
+// envelope probe nor 1h for the delivery probe.
 duration default_probe_interval(std::size_t p, duration interval) {
   if (p == static_cast<std::size_t>(probe::envelope))
     return std::max(interval, builtin_envelope_interval);
+  if (p == static_cast<std::size_t>(probe::delivery))
+    return std::max(interval, builtin_delivery_interval);
   return interval;
 }
 
@@ -520,8 +524,19 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     out.envelope = parse_envelope(*node->as_table(), join(base, "envelope"), out.auth);
   if (probes_valid && out.has(probe::envelope) && !table.contains("envelope"))
     error(at, join(base, "envelope"), "envelope is required when probes include \"envelope\"");
+  if (const toml::node* node = find(table, "delivery", node_type::table, base)) {
+    const bool interval_key =
+        table.contains(probe_interval_keys[static_cast<std::size_t>(probe::delivery)]);
+    out.delivery = parse_delivery(*node->as_table(), join(base, "delivery"), out, interval_key);
+    if (probes_valid && !out.has(probe::delivery)) {
+      warning(node->source().begin, join(base, "delivery"),
+              "[delivery] is set but probes do not include \"delivery\": no message is sent");
+    }
+  }
+  if (probes_valid && out.has(probe::delivery) && !table.contains("delivery"))
+    error(at, join(base, "delivery"), "delivery is required when probes include \"delivery\"");
   if (out.tls_config->insecure_skip_verify && !out.allow_unverified_credentials &&
-      (out.has(probe::auth) || out.has(probe::envelope))) {
+      (out.has(probe::auth) || out.has(probe::envelope) || out.has(probe::delivery))) {
     warning(at, join(base, "tls.insecure_skip_verify"),
             "credentials and the envelope are withheld when the certificate does not verify "
             "(those probes fail with unverified_tls_refused); set allow_unverified_credentials = "
@@ -539,6 +554,10 @@ void loader::parse_target(const toml::table& table, const std::string& base,
     if (out.has(probe::envelope) && plaintext_valid && !out.allow_plaintext)
       error(*mode_node, mode_path,
             "\"none\" would send the envelope in clear text; set allow_plaintext = true to allow "
+            "it");
+    if (out.has(probe::delivery) && plaintext_valid && !out.allow_plaintext)
+      error(*mode_node, mode_path,
+            "\"none\" would send the message in clear text; set allow_plaintext = true to allow "
             "it");
   }
 

@@ -50,8 +50,8 @@ struct target_key {
 };
 
 // Indexed by probe: "<name>_interval".
-inline constexpr std::string_view probe_interval_keys[] = {"banner_interval", "tls_interval",
-                                                           "auth_interval", "envelope_interval"};
+inline constexpr std::string_view probe_interval_keys[] = {
+    "banner_interval", "tls_interval", "auth_interval", "envelope_interval", "delivery_interval"};
 static_assert(std::size(probe_interval_keys) == probe_count);
 
 inline constexpr std::uint8_t everywhere = in_defaults | in_target | in_module;
@@ -67,6 +67,7 @@ inline constexpr target_key target_keys[] = {
     {probe_interval_keys[1], in_defaults | in_target | timing},
     {probe_interval_keys[2], in_defaults | in_target | timing},
     {probe_interval_keys[3], in_defaults | in_target | timing},
+    {probe_interval_keys[4], in_defaults | in_target | timing},
     {"timeout", everywhere | timing},
     {"ehlo_name", everywhere},
     {"allow_plaintext", everywhere},
@@ -75,6 +76,7 @@ inline constexpr target_key target_keys[] = {
     {"labels", in_target},
     {"auth", in_target | in_module},
     {"envelope", in_target | in_module},
+    {"delivery", in_target},
     // Read by read_module_keys (modules.cpp).
     {"allowed_hosts", in_module},
     {"allowed_cidrs", in_module},
@@ -219,6 +221,11 @@ class loader {
   std::optional<envelope_settings> parse_envelope(const toml::table& table, std::string_view base,
                                                   const indirect_optional<auth_settings>& auth);
   void parse_labels(const toml::table& table, std::string_view base, target& out);
+  // ---- delivery.cpp: [target.delivery] and its [imap] ----
+  // `out` is the target so far (its envelope, auth and delivery interval are read and set);
+  // `interval_key_written`: the target wrote delivery_interval.
+  std::optional<delivery_settings> parse_delivery(const toml::table& table, std::string_view base,
+                                                  target& out, bool interval_key_written);
   // With `module`, reads a module's target template into module->settings instead.
   void parse_target(const toml::table& table, const std::string& base, exporter_config& config,
                     probe_module* module = nullptr);

@@ -59,6 +59,9 @@ probes::session_options session_options_for(const config::target& target) {
   if (target.envelope) {
     o.envelope = probes::envelope_options{target.envelope->mail_from, target.envelope->rcpt_to};
   }
+  if (target.delivery) {
+    o.delivery = probes::delivery_options{target.delivery->from, target.delivery->to, target.name};
+  }
   return o;
 }
 

@@ -400,6 +400,24 @@ constexpr reason_row reason_rows[] = {
        return {"The server deferred the recipient" + reply_text(c) +
                ": greylisting, rate limiting, or this IP is not (yet) allowed; try again later."};
      }},
+    {failure_reason::data_rejected, "message refused at DATA or after the body",
+     [](const advice_context& c) -> lines {
+       return {
+           "The server refused the delivery probe's message" + reply_text(c) +
+               ": the application's mail is refused the same way.",
+           "5.7.26 (Gmail) / 5.7.509, 5.7.515 (Outlook): the sender domain fails SPF, DKIM or "
+           "DMARC: publish SPF for this egress IP and sign with DKIM (see the sender readiness "
+           "checks).",
+           "5.7.1, 5.7.708, 5.7.511: content or reputation: this IP or tenant is blocked; check "
+           "the block lists and the provider's postmaster tools.",
+       };
+     }},
+    {failure_reason::data_tempfail, "message deferred at DATA or after the body (4xx)",
+     [](const advice_context& c) -> lines {
+       return {"The server deferred the message" + reply_text(c) +
+               ": a rate limit (Gmail 4.7.28), greylisting or a temporary policy; mail is "
+               "delayed, and keeps being delayed while this lasts."};
+     }},
     {failure_reason::descriptors_exhausted,
      "this process ran out of file descriptors (not the server's fault)",
      [](const advice_context&) -> lines {
@@ -432,6 +450,7 @@ constexpr stage_row stage_rows[] = {
     {probe_kind::tls, "tls", 6},
     {probe_kind::auth, "auth", 7},
     {probe_kind::envelope, "envelope", 8},
+    {probe_kind::delivery, "delivery", 9},
 };
 static_assert(std::size(stage_rows) == probes::probe_kind_count,
               "every stage needs its row in stage_rows");

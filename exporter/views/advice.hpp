@@ -22,8 +22,11 @@ namespace smtp_exporter::exporter {
 // and connect; then one class per stage of probes/smtp/stages.hpp, in stage order, whose name and
 // exit code are that stage's row in advice.cpp (a new stage needs no enumerator here: its class is
 // class_of_stage(p)). The stage enumerators name the classes of today's stages.
-enum class failure_class : std::uint8_t { none, resolve, connect, smtp, tls, auth, envelope };
-// "none", "resolve", "connect", then the stage's class name: "smtp", "tls", "auth", "envelope"
+enum class failure_class : std::uint8_t {
+  none, resolve, connect, smtp, tls, auth, envelope, delivery
+};
+// "none", "resolve", "connect", then the stage's class name: "smtp", "tls", "auth", "envelope",
+// "delivery"
 std::string_view to_string(failure_class c);
 constexpr failure_class class_of_stage(probes::probe_kind p) {
   return static_cast<failure_class>(static_cast<std::size_t>(failure_class::smtp) +
@@ -32,7 +35,8 @@ constexpr failure_class class_of_stage(probes::probe_kind p) {
 static_assert(class_of_stage(probes::probe_kind::banner) == failure_class::smtp &&
               class_of_stage(probes::probe_kind::tls) == failure_class::tls &&
               class_of_stage(probes::probe_kind::auth) == failure_class::auth &&
-              class_of_stage(probes::probe_kind::envelope) == failure_class::envelope);
+              class_of_stage(probes::probe_kind::envelope) == failure_class::envelope &&
+              class_of_stage(probes::probe_kind::delivery) == failure_class::delivery);
 
 // The class of a failure. Most reasons belong to a stage (stage_info::reasons); the generic ones
 // (connection_closed, protocol_error, timeout) take the class of the probe that failed first

@@ -55,6 +55,8 @@ namespace smtp_exporter::probes {
   X(sender_tempfail)                      \
   X(recipient_rejected)                   \
   X(recipient_tempfail)                   \
+  X(data_rejected)                        \
+  X(data_tempfail)                        \
   X(descriptors_exhausted)
 
 enum class failure_reason : std::uint8_t {
@@ -82,12 +84,13 @@ std::string_view to_string(probe_kind p);
 
 // Phases in session order; each belongs to exactly one stage (probes/smtp/stages.cpp lists them).
 enum class phase : std::uint8_t {
-  resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, mail_from, rcpt_to, quit
+  resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, mail_from, rcpt_to, data,
+  quit
 };
-inline constexpr std::size_t phase_count = 10;
+inline constexpr std::size_t phase_count = 11;
 inline constexpr std::array<std::string_view, phase_count> phase_names{
     "resolve", "connect", "banner", "ehlo", "starttls", "tls_handshake", "auth", "mail_from",
-    "rcpt_to", "quit",
+    "rcpt_to", "data", "quit",
 };
 static_assert(static_cast<std::size_t>(phase::quit) + 1 == phase_count);
 std::string_view to_string(phase p);
@@ -176,6 +179,15 @@ struct probe_outcome {
   bool success() const { return ran && reason == failure_reason::none; }
 };
 
+// What the delivery probe sent, when the server accepted the message at end of data: what the
+// read-back searches for (the probe id in its header) and where the latency starts.
+struct delivery_sent {
+  std::string probe_id;    // the X-SMTP-Exporter-Probe header's value
+  std::string message_id;  // "<probe_id@domain>"
+  double accepted_at = 0;  // Unix seconds of the 250 after the message
+  std::string reply;       // that reply's first line, printable and cut (often a queue id)
+};
+
 struct session_result {
   std::array<probe_outcome, probe_kind_count> probes{};
   // Seconds per phase; negative when the phase did not run in this session.
@@ -191,6 +203,7 @@ struct session_result {
   std::vector<std::string> transcript;
   bool tls_seen = false;       // a handshake completed in this session
   tls_facts tls;
+  std::optional<delivery_sent> delivery;  // set when the delivery probe's message was accepted
 
   probe_outcome& outcome(probe_kind p) { return probes[static_cast<std::size_t>(p)]; }
   const probe_outcome& outcome(probe_kind p) const { return probes[static_cast<std::size_t>(p)]; }

@@ -59,6 +59,12 @@ failure_reason refusal_reason(smtp_step step, int code) {
       return cls == 4 ? failure_reason::recipient_tempfail
              : cls == 5 ? failure_reason::recipient_rejected
                         : failure_reason::protocol_error;
+    case smtp_step::data:
+    case smtp_step::data_end:
+      // Gmail's 550 5.7.26 (DMARC), 421 4.7.28 (rate), 550 5.7.1; Outlook's 550 5.7.708.
+      return cls == 4 ? failure_reason::data_tempfail
+             : cls == 5 ? failure_reason::data_rejected
+                        : failure_reason::protocol_error;
   }
   return failure_reason::protocol_error;
 }
@@ -84,7 +90,9 @@ bool accepted(smtp_step step, int code) {
     case smtp_step::auth: return code == 235;
     case smtp_step::ehlo:
     case smtp_step::mail_from:
-    case smtp_step::rcpt_to: return code / 100 == 2;
+    case smtp_step::rcpt_to:
+    case smtp_step::data_end: return code / 100 == 2;
+    case smtp_step::data: return code == 354;
   }
   return false;
 }
@@ -95,6 +103,7 @@ std::string phase_words(phase p) {
     case phase::tls_handshake: return "tls handshake";
     case phase::mail_from: return "MAIL FROM";
     case phase::rcpt_to: return "RCPT TO";
+    case phase::data: return "DATA";
     default: return std::string(to_string(p));
   }
 }
@@ -109,6 +118,8 @@ std::string_view to_string(smtp_step s) {
     case smtp_step::auth: return "AUTH";
     case smtp_step::mail_from: return "MAIL FROM";
     case smtp_step::rcpt_to: return "RCPT TO";
+    case smtp_step::data: return "DATA";
+    case smtp_step::data_end: return "end of data";
   }
   return "reply";
 }
@@ -126,10 +137,7 @@ bool is_policy_refusal(smtp_step step, int code, std::string_view enhanced_code)
   const int cls = code / 100;
   if (cls != 4 && cls != 5) return false;
   if (step == smtp_step::greeting && code == 554) return true;
-  if (step != smtp_step::greeting && step != smtp_step::auth && step != smtp_step::mail_from &&
-      step != smtp_step::rcpt_to) {
-    return false;
-  }
+  if (step == smtp_step::ehlo || step == smtp_step::starttls) return false;
   if (enhanced_subject(enhanced_code) != 7) return false;
   if (step == smtp_step::auth && enhanced_code.size() >= 5 && enhanced_code.substr(1) == ".7.8") {
     return false;

@@ -32,8 +32,13 @@ struct verdict {
 };
 
 // The commands (and the greeting) whose reply decides a probe.
-enum class smtp_step : std::uint8_t { greeting, ehlo, starttls, auth, mail_from, rcpt_to };
-std::string_view to_string(smtp_step s);  // "greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO"
+// data: the reply to DATA (354 goes on); data_end: the reply after the message's final "." (the
+// server's acceptance of the message, or its refusal at end of data).
+enum class smtp_step : std::uint8_t {
+  greeting, ehlo, starttls, auth, mail_from, rcpt_to, data, data_end
+};
+// "greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "end of data"
+std::string_view to_string(smtp_step s);
 
 // The reply to `step`: success or the reason, with code, enhanced code and policy flag.
 verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::string_view text);

@@ -47,6 +47,14 @@ struct envelope_options {
   std::string rcpt_to;
 };
 
+// The delivery probe's sending half (issue 21): MAIL FROM, RCPT TO, DATA, one small tagged
+// message (probes/smtp/message.hpp), its final ".". Opt-in: only a target with [target.delivery].
+struct delivery_options {
+  std::string mail_from;  // validated address, no angle brackets
+  std::string rcpt_to;    // a mailbox the operator owns
+  std::string target;     // the target's name, for the subject and the probe id
+};
+
 // A phase that ended, as it ended: for `diagnose`, which prints each step as it completes.
 struct session_event {
   phase step;
@@ -71,7 +79,8 @@ struct session_options {
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::optional<auth_options> auth;  // required for the auth probe
   std::optional<envelope_options> envelope;  // required for the envelope probe
-  // Credentials and envelope cross a connection without TLS only with allow_plaintext, and a TLS
+  std::optional<delivery_options> delivery;  // required for the delivery probe
+  // Credentials, envelope and message cross a connection without TLS only with allow_plaintext, and a TLS
   // connection whose certificate was not verified (insecure_skip_verify) only with
   // allow_unverified_credentials.
   bool allow_plaintext = false;

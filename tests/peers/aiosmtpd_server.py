@@ -112,6 +112,11 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         log.info("%r message from %s to %s, %d bytes, discarded", session.peer,
                  envelope.mail_from, envelope.rcpt_tos, len(envelope.content or b""))
+        # The headers a test asks about (the delivery probe's), one log line each.
+        head = (envelope.content or b"").split(b"\r\n\r\n", 1)[0]
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith((b"subject:", b"x-smtp-exporter-probe:", b"message-id:")):
+                log.info("header %s", line.decode("ascii", "replace"))
         return "250 2.0.0 OK discarded"
 
     def issued_token_problem(self, token):

@@ -13,7 +13,7 @@ import ssl
 import struct
 import sys
 
-STEP_KEYS = {"send", "send_partial", "expect", "read_line", "sleep", "close",
+STEP_KEYS = {"send", "send_partial", "expect", "read_line", "read_data", "sleep", "close",
              "hang", "starttls", "reset"}
 
 
@@ -66,6 +66,13 @@ class Connection:
             elif op == "read_line":
                 if not await self.read_line():
                     return False
+            elif op == "read_data":  # a message after DATA's 354, up to its "." line
+                while True:
+                    line = await self.read_line()
+                    if not line:
+                        return False
+                    if line.rstrip(b"\r\n") == b".":
+                        break
             elif op == "sleep":
                 await asyncio.sleep(float(arg))
             elif op == "close":

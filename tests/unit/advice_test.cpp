@@ -34,7 +34,7 @@ TEST(advice, every_reason_has_text_and_a_class) {
     auto c = class_of(r, probe_kind::banner);
     EXPECT_NE(c, failure_class::none);
     EXPECT_GE(exit_code_for(c), 3);
-    EXPECT_LE(exit_code_for(c), 8);
+    EXPECT_LE(exit_code_for(c), 9);
   }
   EXPECT_TRUE(headline(failure_reason::none).empty());
   EXPECT_TRUE(advice_for(context(failure_reason::none)).empty());

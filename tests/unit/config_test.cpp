@@ -48,7 +48,7 @@ std::vector<good_case> good_cases() {
          EXPECT_TRUE(t.has(probe::tls));
          EXPECT_FALSE(t.has(probe::auth));
          EXPECT_EQ(t.interval, 60s);
-         EXPECT_EQ(t.probe_interval, (std::array<duration, probe_count>{60s, 60s, 60s, 15min}));
+         EXPECT_EQ(t.probe_interval, (std::array<duration, probe_count>{60s, 60s, 60s, 15min, 1h}));
          EXPECT_EQ(t.timeout, 10s);
          EXPECT_EQ(t.ehlo_name, default_ehlo_name());
          EXPECT_FALSE(t.allow_plaintext);
@@ -120,11 +120,11 @@ std::vector<good_case> good_cases() {
          ASSERT_EQ(c.targets.size(), 3u);
          using intervals = std::array<duration, probe_count>;
          EXPECT_EQ(c.targets[0].interval, 30s);
-         EXPECT_EQ(c.targets[0].probe_interval, (intervals{30s, 5min, 30s, 15min}));
+         EXPECT_EQ(c.targets[0].probe_interval, (intervals{30s, 5min, 30s, 15min, 1h}));
          EXPECT_EQ(c.targets[0].timeout, 5s);
-         EXPECT_EQ(c.targets[1].probe_interval, (intervals{10s, 5min, 10s, 15min}));
+         EXPECT_EQ(c.targets[1].probe_interval, (intervals{10s, 5min, 10s, 15min, 1h}));
          EXPECT_EQ(c.targets[2].interval, 30s);
-         EXPECT_EQ(c.targets[2].probe_interval, (intervals{15s, 1min, 1h, 15min}));
+         EXPECT_EQ(c.targets[2].probe_interval, (intervals{15s, 1min, 1h, 15min, 1h}));
        }},
       {"envelope_defaults_to_the_auth_username_and_15m",
        lines({"[[target]]", "name = \"e\"", "provider = \"gmail\"", "interval = \"1m\"",
@@ -433,8 +433,8 @@ std::vector<bad_case> bad_cases() {
       // Probes and TLS.
       {"unknown_probe",
        gmail_target({"probes = [\"banner\", \"dkim\"]"}),
-       {"test.toml:4:21: target[0].probes[1]: unknown probe \"dkim\" (expected banner, tls, auth "
-        "or envelope)"}},
+       {"test.toml:4:21: target[0].probes[1]: unknown probe \"dkim\" (expected banner, tls, auth, "
+        "envelope or delivery)"}},
       {"envelope_probe_without_table",
        gmail_target({"probes = [\"banner\", \"envelope\"]"}),
        {"test.toml:1:1: target[0].envelope: envelope is required when probes include "
@@ -810,6 +810,85 @@ TEST(config_names, default_ehlo_name_is_a_usable_host_name) {
   EXPECT_FALSE(name.empty());
   EXPECT_EQ(name.find(' '), std::string::npos);
   EXPECT_EQ(name.find('\0'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smtp_exporter::config
+
+// [target.delivery] (issue 21): opt-in, hourly by default, at least every 10 minutes, read back
+// over IMAP with the auth table's rules.
+namespace smtp_exporter::config {
+namespace {
+
+const std::string delivery_target = R"(
+[[target]]
+name = "app"
+host = "smtp.example.com"
+port = 587
+probes = ["banner", "tls", "auth", "delivery"]
+[target.auth]
+username = "app@example.com"
+password_file = "/run/secrets/p"
+[target.delivery]
+to = "probe@example.com"
+[target.delivery.imap]
+host = "imap.example.com"
+[target.delivery.imap.auth]
+username = "probe@example.com"
+password_env = "IMAP_PASSWORD"
+)";
+
+TEST(config_delivery, defaults_and_resolution) {
+  auto r = load_string(delivery_target, "d.toml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+  const auto& t = r.config->targets.at(0);
+  ASSERT_TRUE(t.delivery);
+  EXPECT_EQ(t.delivery->to, "probe@example.com");
+  EXPECT_EQ(t.delivery->from, "app@example.com");  // the auth username, an address
+  EXPECT_EQ(t.probe_interval[static_cast<std::size_t>(probe::delivery)], std::chrono::hours(1));
+  EXPECT_EQ(t.delivery->deadline, std::chrono::minutes(5));
+  EXPECT_TRUE(t.delivery->delete_after);
+  EXPECT_EQ(t.delivery->imap.port, 993);
+  EXPECT_EQ(t.delivery->imap.tls, tls_mode::implicit);
+  EXPECT_EQ(t.delivery->imap.auth.password_env, "IMAP_PASSWORD");
+  EXPECT_EQ(t.delivery->imap.junk_folders.size(), 4u);
+}
+
+TEST(config_delivery, refusals_at_the_key) {
+  struct bad {
+    std::string from, to, message;
+  };
+  const std::vector<bad> cases = {
+      {"[target.delivery]\n", "[target.delivery]\ninterval = \"5m\"\n", "at most every 10m"},
+      {"[target.delivery]\n", "[target.delivery]\ndeadline = \"2h\"\n", "exceeds the interval"},
+      {"to = \"probe@example.com\"\n", "to = \"not an address\"\n", "delivery.to"},
+      {"host = \"imap.example.com\"\n", "host = \"imap.example.com\"\ntls = \"none\"\n",
+       "IMAP tls mode"},
+      {"[target.delivery.imap.auth]\nusername = \"probe@example.com\"\npassword_env = \"IMAP_PASSWORD\"\n",
+       "", "auth is required"},
+      {"probes = [\"banner\", \"tls\", \"auth\", \"delivery\"]\n",
+       "probes = [\"banner\", \"tls\", \"auth\", \"delivery\"]\ndelivery_interval = \"2h\"\n",
+       "conflicts with delivery_interval"},
+  };
+  for (const auto& c : cases) {
+    std::string text = delivery_target;
+    const auto at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    if (c.message == "conflicts with delivery_interval") {
+      text.replace(text.find("[target.delivery]\n"), 18, "[target.delivery]\ninterval = \"3h\"\n");
+    }
+    auto r = load_string(text, "d.toml");
+    ASSERT_FALSE(r.ok()) << c.message;
+    bool found = false;
+    for (const auto& e : r.errors) found = found || e.find(c.message) != std::string::npos;
+    EXPECT_TRUE(found) << c.message << ": " << ::testing::PrintToString(r.errors);
+  }
+  // Without [target.delivery] the probe cannot run.
+  std::string text = delivery_target.substr(0, delivery_target.find("[target.delivery]"));
+  auto r = load_string(text, "d.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.errors.at(0).find("delivery is required"), std::string::npos) << r.errors.at(0);
 }
 
 }  // namespace

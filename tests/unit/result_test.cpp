@@ -65,12 +65,13 @@ TEST(result_strings, probe_kinds) {
   EXPECT_EQ(to_string(probe_kind::tls), "tls");
   EXPECT_EQ(to_string(probe_kind::auth), "auth");
   EXPECT_EQ(to_string(probe_kind::envelope), "envelope");
+  EXPECT_EQ(to_string(probe_kind::delivery), "delivery");
   EXPECT_EQ(to_string(static_cast<probe_kind>(probe_kind_count)), "unknown");
 }
 
 TEST(result_strings, phases) {
   const char* expected[] = {"resolve", "connect", "banner", "ehlo",
-                            "starttls", "tls_handshake", "auth", "mail_from", "rcpt_to", "quit"};
+                            "starttls", "tls_handshake", "auth", "mail_from", "rcpt_to", "data", "quit"};
   static_assert(std::size(expected) == phase_count);
   for (std::size_t i = 0; i < phase_count; ++i) {
     EXPECT_EQ(to_string(static_cast<phase>(i)), expected[i]);

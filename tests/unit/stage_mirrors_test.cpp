@@ -102,9 +102,11 @@ TEST(stage_mirrors, applicable_probes_follow_the_settings) {
   EXPECT_FALSE(due[static_cast<std::size_t>(probe_kind::tls)]);
   EXPECT_FALSE(due[static_cast<std::size_t>(probe_kind::auth)]);
   EXPECT_FALSE(due[static_cast<std::size_t>(probe_kind::envelope)]);
+  EXPECT_FALSE(due[static_cast<std::size_t>(probe_kind::delivery)]);
   o.mode = probes::transport::starttls;
   o.auth = probes::auth_options{};
   o.envelope = probes::envelope_options{"a@example.com", "b@example.com"};
+  o.delivery = probes::delivery_options{"a@example.com", "c@example.com", "mx"};
   due = probes::applicable_probes(o);
   for (bool d : due) EXPECT_TRUE(d);
 }
@@ -127,7 +129,8 @@ TEST(stage_mirrors, reply_code_help_names_each_stage) {
   EXPECT_NE(out.str().find(
                 "# HELP smtp_reply_code The SMTP reply code that decided the probe (greeting for "
                 "banner, STARTTLS for tls, the final AUTH reply for auth, RCPT TO (or a refused "
-                "MAIL FROM) for envelope); 0 when no reply was received."),
+                "MAIL FROM) for envelope, the reply after the message (or a refused DATA, MAIL "
+                "FROM or RCPT TO) for delivery); 0 when no reply was received."),
             std::string::npos)
       << out.str();
 }

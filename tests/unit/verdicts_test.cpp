@@ -161,6 +161,22 @@ const std::vector<row>& rows() {
        fr::recipient_tempfail, 421, "4.7.0", true},
       {"rcpt_450", [] { return reply(smtp_step::rcpt_to, 450, "4.2.1"); }, fr::recipient_tempfail,
        450, "4.2.1"},
+      // DATA and end of data (the delivery probe, issue 21).
+      {"data_354", [] { return reply(smtp_step::data, 354); }, fr::none, 354},
+      {"data_250_is_out_of_turn", [] { return reply(smtp_step::data, 250); }, fr::protocol_error, 250},
+      {"data_554_571", [] { return reply(smtp_step::data, 554, "5.7.1", "relay denied"); },
+       fr::data_rejected, 554, "5.7.1", true, "DATA refused"},
+      {"data_end_250", [] { return reply(smtp_step::data_end, 250, "2.0.0", "OK queued as 1A2B"); },
+       fr::none, 250, "2.0.0"},
+      // Gmail: unauthenticated sender (DMARC), a refusal of this sender by policy.
+      {"data_end_550_5726",
+       [] { return reply(smtp_step::data_end, 550, "5.7.26", "Unauthenticated email is not accepted"); },
+       fr::data_rejected, 550, "5.7.26", true, "end of data refused: 550"},
+      // Gmail's rate limit: temporary.
+      {"data_end_421_4728", [] { return reply(smtp_step::data_end, 421, "4.7.28", "rate limited"); },
+       fr::data_tempfail, 421, "4.7.28", true},
+      {"data_end_552", [] { return reply(smtp_step::data_end, 552, "5.3.4", "too big"); },
+       fr::data_rejected, 552, "5.3.4", false},
       // Resolve and connect.
       {"resolve", [] { return on_resolve_failure("smtp.invalid", "Domain name not found", 2000ms); },
        fr::resolve_failed, 0, "", false, "no address for smtp.invalid (Domain name not found)"},
