@@ -1,0 +1,337 @@
+// probes/imap against a real Dovecot on loopback (tests/support/dovecot.*), started per test in a
+// temp dir with the test's own PKI; mail arrives over LMTP, or through a real postfix relaying to
+// Dovecot's LMTP. The client runs in-process on a test io_context.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include "probes/imap/auth_results.hpp"
+#include "probes/imap/client.hpp"
+#include "probes/tls/context.hpp"
+#include "tests/support/certs.hpp"
+#include "tests/support/dovecot.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/postfix.hpp"
+
+namespace smtp_exporter::probes::imap {
+void PrintTo(imap_error error, std::ostream* os) { *os << imap_error_name(error); }
+}  // namespace smtp_exporter::probes::imap
+
+namespace smtp_test {
+namespace {
+
+namespace asio = boost::asio;
+namespace imap = smtp_exporter::probes::imap;
+using imap::imap_error;
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::string_view probe_header = "X-SMTP-Exporter-Probe";
+// If this shows up in an error text, the password leaked.
+constexpr std::string_view canary_password = "CANARY-IMAP-PASSWORD-7c1e93";
+
+template <typename T>
+T run(asio::io_context& io, asio::awaitable<T> task) {
+  std::optional<T> out;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
+    failure = e;
+    if (!e) out.emplace(std::move(value));
+  });
+  io.restart();
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
+
+std::string message(const std::string& from, const std::string& probe_id,
+                    const std::string& extra_header = "") {
+  return extra_header + "From: <" + from + ">\r\nTo: <probe@mx.test>\r\nSubject: smtp_exporter probe\r\n"
+         "Date: Mon, 07 Dec 2026 13:00:00 +0000\r\nMessage-ID: <" + probe_id + "@probe.test>\r\n" +
+         std::string(probe_header) + ": " + probe_id + "\r\n\r\nA probe message.\r\n";
+}
+
+std::shared_ptr<boost::asio::ssl::context> context_for(const fs::path& ca_file) {
+  std::string error;
+  auto ctx = smtp_exporter::probes::make_client_context({ca_file.string(), "", ""}, error);
+  EXPECT_TRUE(ctx) << error;
+  return ctx;
+}
+
+class imap_client_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!dovecot_server::available()) GTEST_SKIP() << "needs root, dovecot and swaks";
+    pki_ = std::make_unique<test_pki>(dir_.path() / "pki");
+    dovecot_ = std::make_unique<dovecot_server>(dir_, pki_->valid.chain_file, pki_->valid.key_file);
+    ASSERT_TRUE(dovecot_->started()) << dovecot_->log();
+  }
+
+  imap::imap_options options(imap::tls_mode mode = imap::tls_mode::implicit) const {
+    imap::imap_options o;
+    o.host = "mx.test";
+    o.address = "127.0.0.1";
+    o.tls = mode;
+    o.port = mode == imap::tls_mode::implicit ? dovecot_->imaps_port() : dovecot_->imap_port();
+    o.tls_context = context_for(pki_->root_file);
+    o.username = dovecot_->options().user;
+    o.password = std::make_shared<const smtp_exporter::secret_string>(dovecot_->options().password);
+    return o;
+  }
+
+  void deliver(const std::string& from, const std::string& id, const std::string& extra = "") {
+    std::string transcript;
+    ASSERT_TRUE(dovecot_->deliver_lmtp(from, message(from, id, extra), &transcript))
+        << transcript << dovecot_->log();
+  }
+
+  static clock_type::time_point in(std::chrono::milliseconds d) { return clock_type::now() + d; }
+
+  temp_dir dir_;
+  std::unique_ptr<test_pki> pki_;
+  std::unique_ptr<dovecot_server> dovecot_;
+  asio::io_context io_;
+};
+
+TEST_F(imap_client_test, finds_fetches_and_deletes_an_inbox_message_over_one_connection) {
+  deliver("sender@example.test", "id-inbox-1");
+  deliver("sender@example.test", "id-other");
+  imap::imap_client client(io_.get_executor(), options());
+
+  auto t0 = clock_type::now();
+  auto found = run(io_, client.search_header("INBOX", std::string(probe_header), "id-inbox-1",
+                                             in(5s)));
+  auto t1 = clock_type::now();
+  ASSERT_TRUE(found.ok()) << found.status.detail;
+  ASSERT_EQ(found.value.size(), 1u);
+  auto headers = run(io_, client.fetch_headers("INBOX", found.value[0],
+                                               {"Authentication-Results", "Date", "Message-ID",
+                                                std::string(probe_header)},
+                                               in(5s)));
+  auto t2 = clock_type::now();
+  ASSERT_TRUE(headers.ok()) << headers.status.detail;
+  EXPECT_EQ(imap::header_values(headers.value.headers, probe_header),
+            std::vector<std::string>{"id-inbox-1"});
+  EXPECT_EQ(imap::header_values(headers.value.headers, "message-id"),
+            std::vector<std::string>{"<id-inbox-1@probe.test>"});
+  EXPECT_TRUE(imap::header_values(headers.value.headers, "Subject").empty());  // not asked for
+  std::printf("[ measure ] first search (connect, TLS, login, select): %.1f ms; fetch: %.1f ms\n",
+              std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count());
+
+  // Once logged in: the cost of one poll of the delivery probe (search + fetch).
+  constexpr int rounds = 20;
+  auto r0 = clock_type::now();
+  for (int i = 0; i < rounds; ++i) {
+    auto again = run(io_, client.search_header("INBOX", std::string(probe_header), "id-inbox-1",
+                                               in(5s)));
+    ASSERT_TRUE(again.ok());
+    auto h = run(io_, client.fetch_headers("INBOX", again.value.at(0), {"Date"}, in(5s)));
+    ASSERT_TRUE(h.ok());
+  }
+  std::printf("[ measure ] search+fetch on the open connection: %.2f ms each (%d rounds)\n",
+              std::chrono::duration<double, std::milli>(clock_type::now() - r0).count() / rounds,
+              rounds);
+
+  auto deleted = run(io_, client.delete_messages("INBOX", found.value, in(5s)));
+  ASSERT_TRUE(deleted.ok()) << deleted.detail;
+  auto after = run(io_, client.search_header("INBOX", std::string(probe_header), "id-inbox-1",
+                                             in(5s)));
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after.value.empty());
+  EXPECT_EQ(dovecot_->count_messages("INBOX"), 1u);  // only the other message is left
+  EXPECT_EQ(client.connections_opened(), 1u);        // libcurl reused the logged-in connection
+}
+
+TEST_F(imap_client_test, starttls_finds_a_message_too) {
+  deliver("sender@example.test", "id-starttls");
+  imap::imap_client client(io_.get_executor(), options(imap::tls_mode::starttls));
+  auto found = run(io_, client.search_header("INBOX", std::string(probe_header), "id-starttls",
+                                             in(5s)));
+  ASSERT_TRUE(found.ok()) << found.status.detail;
+  EXPECT_EQ(found.value.size(), 1u);
+}
+
+TEST_F(imap_client_test, sieve_filed_message_is_found_in_the_junk_special_use_mailbox) {
+  deliver(dovecot_->options().junk_sender, "id-junk");
+  imap::imap_client client(io_.get_executor(), options());
+  auto boxes = run(io_, client.list(in(5s)));
+  ASSERT_TRUE(boxes.ok()) << boxes.status.detail;
+  auto junk = imap::choose_junk_mailbox(boxes.value, imap::default_junk_names());
+  ASSERT_EQ(junk, "Junk");
+  auto in_junk = run(io_, client.search_header(*junk, std::string(probe_header), "id-junk", in(5s)));
+  ASSERT_TRUE(in_junk.ok()) << in_junk.status.detail;
+  EXPECT_EQ(in_junk.value.size(), 1u);
+  auto in_inbox = run(io_, client.search_header("INBOX", std::string(probe_header), "id-junk",
+                                                in(5s)));
+  ASSERT_TRUE(in_inbox.ok());
+  EXPECT_TRUE(in_inbox.value.empty());
+  ASSERT_TRUE(run(io_, client.delete_messages(*junk, in_junk.value, in(5s))).ok());
+  EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
+}
+
+TEST_F(imap_client_test, stale_probe_messages_are_found_by_arrival_time) {
+  deliver("sender@example.test", "id-stale-1");
+  deliver("sender@example.test", "id-stale-2");
+  imap::imap_client client(io_.get_executor(), options());
+  auto now = std::chrono::system_clock::now();
+  auto older = run(io_, client.search_stale("INBOX", std::string(probe_header), now + 1h, in(5s)));
+  ASSERT_TRUE(older.ok()) << older.status.detail;
+  EXPECT_EQ(older.value.size(), 2u);
+  auto none = run(io_, client.search_stale("INBOX", std::string(probe_header), now - 1h, in(5s)));
+  ASSERT_TRUE(none.ok()) << none.status.detail;
+  EXPECT_TRUE(none.value.empty());
+}
+
+TEST_F(imap_client_test, wrong_password_is_auth_rejected_without_the_password_in_the_error) {
+  auto o = options();
+  o.password = std::make_shared<const smtp_exporter::secret_string>(canary_password);
+  imap::imap_client client(io_.get_executor(), std::move(o));
+  auto r = run(io_, client.list(in(5s)));
+  EXPECT_EQ(r.status.error, imap_error::auth_rejected) << r.status.detail;
+  EXPECT_EQ(r.status.detail.find(canary_password), std::string::npos) << r.status.detail;
+  EXPECT_FALSE(r.status.detail.empty());
+}
+
+TEST_F(imap_client_test, untrusted_certificate_is_a_tls_certificate_error_for_imaps_and_starttls) {
+  test_pki other(dir_.path() / "other_pki");
+  for (auto mode : {imap::tls_mode::implicit, imap::tls_mode::starttls}) {
+    auto o = options(mode);
+    o.tls_context = context_for(other.root_file);
+    imap::imap_client client(io_.get_executor(), std::move(o));
+    auto r = run(io_, client.list(in(5s)));
+    EXPECT_EQ(r.status.error, imap_error::tls_certificate)
+        << (mode == imap::tls_mode::implicit ? "imaps: " : "starttls: ") << r.status.detail;
+  }
+  // Trusted chain, but the name asked for is not on the certificate.
+  auto o = options();
+  o.host = "imap.other.test";
+  imap::imap_client client(io_.get_executor(), std::move(o));
+  auto r = run(io_, client.list(in(5s)));
+  EXPECT_EQ(r.status.error, imap_error::tls_certificate) << r.status.detail;
+}
+
+TEST_F(imap_client_test, answers_over_the_cap_are_a_protocol_error) {
+  auto o = options();
+  o.max_response_bytes = 40;  // the LIST answer is ~80 bytes
+  imap::imap_client client(io_.get_executor(), std::move(o));
+  auto r = run(io_, client.list(in(5s)));
+  EXPECT_EQ(r.status.error, imap_error::protocol_error) << r.status.detail;
+  EXPECT_NE(r.status.detail.find("max_response_bytes"), std::string::npos) << r.status.detail;
+}
+
+// A server that accepts and never says a word: the deadline ends the operation, on time.
+TEST(imap_client_peers, silent_server_times_out_within_the_deadline) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);  // the kernel completes the handshake; nobody ever answers
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  test_pki pki;
+  for (auto mode : {imap::tls_mode::implicit, imap::tls_mode::starttls}) {
+    asio::io_context io;
+    imap::imap_options o;
+    o.host = "127.0.0.1";
+    o.port = ntohs(a.sin_port);
+    o.tls = mode;
+    o.tls_context = context_for(pki.root_file);
+    o.username = "probe@mx.test";
+    o.password = std::make_shared<const smtp_exporter::secret_string>(canary_password);
+    imap::imap_client client(io.get_executor(), std::move(o));
+    auto start = clock_type::now();
+    auto r = run(io, client.list(start + 1s));
+    auto took = clock_type::now() - start;
+    EXPECT_EQ(r.status.error, imap_error::timeout) << r.status.detail;
+    EXPECT_GE(took, 900ms);
+    EXPECT_LT(took, 1600ms);
+  }
+  close(fd);
+}
+
+TEST(imap_client_peers, refused_port_is_connect_failed) {
+  asio::io_context io;
+  test_pki pki;
+  imap::imap_options o;
+  o.host = "127.0.0.1";
+  o.port = unused_port();
+  o.tls_context = context_for(pki.root_file);
+  o.username = "u";
+  imap::imap_client client(io.get_executor(), std::move(o));
+  auto r = run(io, client.list(clock_type::now() + 2s));
+  EXPECT_EQ(r.status.error, imap_error::connect_failed) << r.status.detail;
+}
+
+TEST(imap_client_peers, dropped_syns_are_connect_timeout) {
+  asio::io_context io;
+  test_pki pki;
+  blackhole_listener blackhole;
+  imap::imap_options o;
+  o.host = "127.0.0.1";
+  o.port = blackhole.port();
+  o.tls_context = context_for(pki.root_file);
+  o.username = "u";
+  imap::imap_client client(io.get_executor(), std::move(o));
+  auto start = clock_type::now();
+  auto r = run(io, client.list(start + 1s));
+  EXPECT_EQ(r.status.error, imap_error::connect_timeout) << r.status.detail;
+  EXPECT_LT(clock_type::now() - start, 1600ms);
+}
+
+// The whole path the delivery probe will read: postfix accepts the message, prepends an
+// Authentication-Results header (as a receiving provider does), and hands it to Dovecot over LMTP.
+TEST_F(imap_client_test, message_through_postfix_arrives_with_its_authentication_results) {
+  if (!postfix_peer::available()) GTEST_SKIP() << "needs postfix";
+  lmtp_relay_options relay;
+  relay.lmtp_port = dovecot_->lmtp_port();
+  relay.prepend_header =
+      "Authentication-Results: mx.test; spf=fail smtp.mailfrom=probe@sender.test; dkim=none; "
+      "dmarc=fail (p=reject) header.from=sender.test";
+  postfix_peer postfix(dir_, pki_->valid.chain_file, pki_->valid.key_file, std::nullopt, "mx.test",
+                       "", relay);
+  ASSERT_TRUE(postfix.started()) << postfix.log();
+  auto data = dir_.write("via_postfix.eml", message("probe@sender.test", "id-postfix"));
+  child_process swaks({"/usr/bin/swaks", "--server", "127.0.0.1:" + std::to_string(postfix.starttls_port()),
+                       "--from", "probe@sender.test", "--to", "probe@mx.test", "--data",
+                       "@" + data.string(), "--timeout", "10"},
+                      dir_.path() / "swaks_postfix.log");
+  ASSERT_EQ(swaks.wait_exit(20s), 0) << swaks.log() << postfix.log();
+
+  imap::imap_client client(io_.get_executor(), options());
+  std::vector<std::uint32_t> uids;
+  auto until = clock_type::now() + 20s;
+  while (uids.empty() && clock_type::now() < until) {
+    auto r = run(io_, client.search_header("INBOX", std::string(probe_header), "id-postfix", in(5s)));
+    ASSERT_TRUE(r.ok()) << r.status.detail;
+    uids = r.value;
+    if (uids.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(uids.size(), 1u) << postfix.log() << dovecot_->log();
+  auto headers = run(io_, client.fetch_headers("INBOX", uids[0], {"Authentication-Results"}, in(5s)));
+  ASSERT_TRUE(headers.ok()) << headers.status.detail;
+  auto values = imap::header_values(headers.value.headers, "Authentication-Results");
+  ASSERT_EQ(values.size(), 1u);
+  auto verdict = imap::parse_authentication_results(values[0]);
+  ASSERT_TRUE(verdict);
+  EXPECT_EQ(verdict->authserv_id, "mx.test");
+  ASSERT_NE(imap::find_method(*verdict, "spf"), nullptr);
+  EXPECT_EQ(imap::find_method(*verdict, "spf")->result, "fail");
+  EXPECT_EQ(imap::find_method(*verdict, "dkim")->result, "none");
+  EXPECT_EQ(imap::find_method(*verdict, "dmarc")->result, "fail");
+  ASSERT_TRUE(run(io_, client.delete_messages("INBOX", uids, in(5s))).ok());
+  EXPECT_EQ(dovecot_->count_messages("INBOX"), 0u);
+}
+
+}  // namespace
+}  // namespace smtp_test
