@@ -156,7 +156,7 @@ std::optional<auth_results> parse_authentication_results(std::string_view value,
   scanner in(value);
   auth_results out;
   auto id = in.value();
-  if (!id) return std::nullopt;
+  if (!id || id->empty()) return std::nullopt;  // "" is no authserv-id (found by the fuzzer)
   out.authserv_id = std::move(*id);
   // An optional authres-version (a number) after the authserv-id.
   if (!in.done() && in.peek() != ';') {

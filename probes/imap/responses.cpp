@@ -209,7 +209,8 @@ std::optional<std::chrono::system_clock::time_point> parse_imap_date_time(std::s
       !digits(text.substr(12, 2), 2, minute) || !digits(text.substr(15, 2), 2, second) ||
       !digits(text.substr(19, 2), 2, zh) || !digits(text.substr(21, 2), 2, zm))
     return std::nullopt;
-  if (day < 1 || day > 31 || year < 1970 || year > 9999 || hour > 23 || minute > 59 ||
+  // Years past 2200 would overflow system_clock's nanoseconds (found by the fuzzer).
+  if (day < 1 || day > 31 || year < 1970 || year > 2200 || hour > 23 || minute > 59 ||
       second > 60 || zh > 23 || zm > 59)
     return std::nullopt;
   std::tm tm{};

@@ -65,6 +65,7 @@ TEST(auth_results, a_bad_result_does_not_hide_the_others) {
 TEST(auth_results, empty_and_unterminated_inputs) {
   EXPECT_FALSE(parse_authentication_results(""));
   EXPECT_FALSE(parse_authentication_results("  (only a comment)"));
+  EXPECT_FALSE(parse_authentication_results("\"\"; spf=pass"));
   // The method and result are kept; the unreadable rest of that result is dropped.
   auto r = parse_authentication_results("mx.test; spf=pass reason=\"unterminated; dkim=pass");
   ASSERT_TRUE(r);

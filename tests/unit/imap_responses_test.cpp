@@ -67,6 +67,7 @@ TEST(imap_date, rfc3501_date_time) {
   EXPECT_FALSE(parse_imap_date_time("07-Foo-2026 13:20:33 +0000"));
   EXPECT_FALSE(parse_imap_date_time("07-Dec-2026 25:20:33 +0000"));
   EXPECT_FALSE(parse_imap_date_time(""));
+  EXPECT_FALSE(parse_imap_date_time("07-Dec-9999 13:20:33 +0000"));  // past system_clock's range
   EXPECT_EQ(imap_search_date(*t), "7-Dec-2026");
 }
 
