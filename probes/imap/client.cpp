@@ -127,8 +127,11 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &impl::on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
-    // One account, one server: one cached connection is all a probe run needs.
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 2L);
+    // libcurl ends a connection it evicts from its cache (too many, or idle too long) with a
+    // LOGOUT whose answer it waits for *blocking*, up to CURLOPT_SERVER_RESPONSE_TIMEOUT. So it
+    // never evicts one: room for more connections than a run makes (one, or two when a token
+    // rotates), no maximum idle age; close() ends them all without that wait.
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 8L);
   }
 
   ~impl() { close(); }
@@ -373,6 +376,7 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
     // Also bounds libcurl's blocking wait for a LOGOUT answer when it closes a connection.
     curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT,
                      static_cast<long>(std::max<long long>(1, left_ms / 1000)));
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 24L * 3600L);  // see CURLMOPT_MAXCONNECTS above
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf.data());
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &impl::on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());

@@ -3,9 +3,11 @@
 // TCP sockets), tells us which to wait on (Asio async_wait) and when to wake it (one steady_timer);
 // no thread is started per request and nothing blocks the loop.
 //
-// One imap_client is one account on one server. Each operation is one libcurl transfer; libcurl
-// keeps the logged-in connection in its cache, so a LIST, SEARCHes, a FETCH and a STORE in a row
-// connect and log in once. Each operation has its own deadline (libcurl's CURLOPT_TIMEOUT_MS
+// One imap_client is one account on one server, meant for one probe run (make one per run, drop
+// it at the end). Each operation is one libcurl transfer; libcurl keeps the logged-in connection
+// in its cache, so a LIST, SEARCHes, a FETCH and a STORE in a row connect and log in once. The
+// connections stay open until the client is destroyed; the destructor shuts their sockets down
+// before libcurl's cleanup, whose LOGOUT would otherwise wait (blocking) on a slow server. Each operation has its own deadline (libcurl's CURLOPT_TIMEOUT_MS
 // from the time left, and a backstop timer of ours a little later).
 //
 // What libcurl's IMAP does not do, and how this client does without:

@@ -11,17 +11,22 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "probes/imap/auth_results.hpp"
 #include "probes/imap/client.hpp"
+#include "probes/oauth/token_cache.hpp"
 #include "probes/tls/context.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/dovecot.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/postfix.hpp"
+#include "tests/support/token_endpoint.hpp"
 
 namespace smtp_exporter::probes::imap {
 void PrintTo(imap_error error, std::ostream* os) { *os << imap_error_name(error); }
@@ -229,6 +234,54 @@ TEST_F(imap_client_test, answers_over_the_cap_are_a_protocol_error) {
   EXPECT_NE(r.status.detail.find("max_response_bytes"), std::string::npos) << r.status.detail;
 }
 
+// The pids whose parent is `parent` (Dovecot's imap and login processes under its master).
+std::vector<int> children_of(int parent) {
+  std::vector<int> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close_paren = line.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(close_paren + 2));
+    char state = 0;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// A server that stops answering after login: the next command ends at its deadline, and closing
+// the client does not wait for the server either (libcurl's LOGOUT at close is a blocking wait,
+// which the client avoids by shutting its sockets down first).
+TEST_F(imap_client_test, a_server_that_stops_answering_never_holds_the_loop) {
+  deliver("sender@example.test", "id-stop");
+  imap::imap_client a(io_.get_executor(), options());
+  auto b = std::make_unique<imap::imap_client>(io_.get_executor(), options());
+  ASSERT_TRUE(run(io_, a.search_header("INBOX", std::string(probe_header), "id-stop", in(5s))).ok());
+  ASSERT_TRUE(run(io_, b->search_header("INBOX", std::string(probe_header), "id-stop", in(5s))).ok());
+  auto stopped = children_of(dovecot_->master_pid());
+  ASSERT_FALSE(stopped.empty());
+  for (int pid : stopped) kill(pid, SIGSTOP);
+  // Logged in, then silence: the command ends at its deadline.
+  auto start = clock_type::now();
+  auto r = run(io_, a.search_header("INBOX", std::string(probe_header), "id-stop", in(1s)));
+  auto took = clock_type::now() - start;
+  EXPECT_EQ(r.status.error, imap_error::timeout) << r.status.detail;
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 1600ms);
+  // Closing a client with a logged-in connection to the silent server returns at once.
+  start = clock_type::now();
+  b.reset();
+  io_.restart();
+  io_.poll();
+  EXPECT_LT(clock_type::now() - start, 100ms);
+  for (int pid : stopped) kill(pid, SIGCONT);
+}
+
 // A server that accepts and never says a word: the deadline ends the operation, on time.
 TEST(imap_client_peers, silent_server_times_out_within_the_deadline) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -287,6 +340,59 @@ TEST(imap_client_peers, dropped_syns_are_connect_timeout) {
   auto r = run(io, client.list(start + 1s));
   EXPECT_EQ(r.status.error, imap_error::connect_timeout) << r.status.detail;
   EXPECT_LT(clock_type::now() - start, 1600ms);
+}
+
+// XOAUTH2 and OAUTHBEARER with a token from probes/oauth's token_source (the same source SMTP
+// uses). Dovecot takes the bearer token as the passwd-file password: the endpoint's first token
+// ("at-1") is accepted, a later one is refused, and no token shows up in the error.
+TEST(imap_client_oauth, bearer_token_logins_and_a_refused_token_never_in_the_error) {
+  if (!dovecot_server::available()) GTEST_SKIP() << "needs root, dovecot and swaks";
+  temp_dir dir;
+  test_pki pki(dir.path() / "pki");
+  dovecot_options accounts;
+  accounts.password = "at-1";
+  dovecot_server dovecot(dir, pki.valid.chain_file, pki.valid.key_file, accounts);
+  ASSERT_TRUE(dovecot.started()) << dovecot.log();
+  token_endpoint endpoint(dir, pki.valid, R"({"mode":"ok","expires_in":3600})");
+  namespace oauth = smtp_exporter::probes::oauth;
+  asio::io_context io;
+  oauth::token_cache cache(io.get_executor());
+  auto credential = [&](std::string refresh) {
+    oauth::credential c;
+    c.flow = oauth::grant_kind::refresh_token;
+    c.token_url = endpoint.url();
+    c.client_id = "client-1";
+    c.refresh_token = smtp_exporter::secret_string(refresh);
+    c.scope = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access";
+    c.ca_file = pki.root_file.string();
+    return c;
+  };
+  auto options = [&](std::shared_ptr<oauth::token_source> source, imap::sasl_bearer mechanism) {
+    imap::imap_options o;
+    o.host = "mx.test";
+    o.address = "127.0.0.1";
+    o.port = dovecot.imaps_port();
+    o.tls_context = context_for(pki.root_file);
+    o.username = accounts.user;
+    o.token_source = std::move(source);
+    o.bearer_mechanism = mechanism;
+    return o;
+  };
+  auto source = cache.source(credential("refresh-1"));
+  for (auto mechanism : {imap::sasl_bearer::xoauth2, imap::sasl_bearer::oauthbearer}) {
+    imap::imap_client client(io.get_executor(), options(source, mechanism));
+    auto r = run(io, client.list(clock_type::now() + 5s));
+    EXPECT_TRUE(r.ok()) << r.status.detail << dovecot.log();
+  }
+  EXPECT_EQ(endpoint.count(), 1u);  // one token served both logins
+
+  // Another credential gets the endpoint's next token, "at-2", which Dovecot refuses.
+  imap::imap_client refused(io.get_executor(),
+                            options(cache.source(credential("refresh-2")), imap::sasl_bearer::xoauth2));
+  auto r = run(io, refused.list(clock_type::now() + 5s));
+  EXPECT_EQ(r.status.error, imap_error::auth_rejected) << r.status.detail;
+  EXPECT_EQ(r.status.detail.find("at-2"), std::string::npos) << r.status.detail;
+  EXPECT_EQ(r.status.detail.find("refresh-2"), std::string::npos) << r.status.detail;
 }
 
 // The whole path the delivery probe will read: postfix accepts the message, prepends an

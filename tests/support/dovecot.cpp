@@ -123,7 +123,9 @@ dovecot_server::dovecot_server(const temp_dir& dir, const fs::path& chain, const
                "ssl_key = <" + d + "/key.pem\n"
                "ssl_min_protocol = TLSv1.2\n"
                "disable_plaintext_auth = yes\n"
-               "auth_mechanisms = plain login\n"
+               // XOAUTH2 and OAUTHBEARER with a passwd-file passdb: Dovecot checks the bearer
+               // token as the password (tests give the token the endpoint will issue).
+               "auth_mechanisms = plain login xoauth2 oauthbearer\n"
                "first_valid_uid = " + std::to_string(uid) + "\n"
                "mail_location = maildir:" + d + "/mail/%u\n"
                "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u " +

@@ -43,6 +43,8 @@ class dovecot_server {
   const dovecot_options& options() const { return options_; }
   const fs::path& directory() const { return dir_; }
   std::string log() const;
+  // The master's process id (its children serve the connections); 0 when not running.
+  int master_pid() const { return process_ ? process_->pid() : 0; }
 
   // Delivers `message` (header and body, CRLF or LF) over LMTP with swaks; true on 250.
   // `transcript` gets swaks' output.
