@@ -2,6 +2,7 @@
 // temp dir with the test's own PKI; mail arrives over LMTP, or through a real postfix relaying to
 // Dovecot's LMTP. The client runs in-process on a test io_context.
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -155,6 +157,82 @@ TEST_F(imap_client_test, finds_fetches_and_deletes_an_inbox_message_over_one_con
   EXPECT_TRUE(after.value.empty());
   EXPECT_EQ(dovecot_->count_messages("INBOX"), 1u);  // only the other message is left
   EXPECT_EQ(client.connections_opened(), 1u);        // libcurl reused the logged-in connection
+}
+
+// Threads of this process now (/proc/self/status).
+int thread_count() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+// This machine's name when it resolves to loopback addresses only (as /etc/hosts usually makes
+// it), else "": a name libcurl must look up with its resolver without leaving loopback.
+std::string loopback_hostname() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || std::string(name) == "localhost") return "";
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0) return "";
+  bool loopback_only = found != nullptr;
+  for (auto* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      auto ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr.s_addr);
+      loopback_only = loopback_only && (ip >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      loopback_only = loopback_only &&
+                      IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    } else {
+      loopback_only = false;
+    }
+  }
+  freeaddrinfo(found);
+  return loopback_only ? name : "";
+}
+
+// With an address given, nothing runs off the loop: a sampler on the same loop sees no thread
+// appear while the client connects, logs in and searches.
+TEST_F(imap_client_test, no_thread_when_the_address_is_given) {
+  deliver("sender@example.test", "id-threads");
+  imap::imap_client client(io_.get_executor(), options());
+  const int before = thread_count();
+  int most = before;
+  bool done = false;
+  asio::steady_timer sampler(io_);
+  std::function<void()> sample = [&] {
+    most = std::max(most, thread_count());
+    if (done) return;
+    sampler.expires_after(std::chrono::microseconds(200));
+    sampler.async_wait([&](boost::system::error_code) { sample(); });
+  };
+  sample();
+  auto search = [&]() -> asio::awaitable<imap::imap_result<std::vector<std::uint32_t>>> {
+    auto r = co_await client.search_header("INBOX", std::string(probe_header), "id-threads", in(5s));
+    done = true;
+    co_return r;
+  };
+  auto r = run(io_, search());
+  ASSERT_TRUE(r.ok()) << r.status.detail;
+  EXPECT_EQ(r.value.size(), 1u);
+  EXPECT_EQ(most, before) << "a thread appeared during the operation";
+}
+
+// Without an address, libcurl resolves the name on a thread of its own and wakes the loop
+// through a socketpair the client watches but does not own. The machine's own name (loopback in
+// /etc/hosts) takes that path; it is not on the test certificate, so the answer is
+// tls_certificate: the lookup, the wake-up and the connect worked.
+TEST_F(imap_client_test, a_name_resolved_by_libcurl_wakes_the_loop) {
+  const std::string name = loopback_hostname();
+  if (name.empty()) GTEST_SKIP() << "this machine's name does not resolve to loopback only";
+  auto o = options();
+  o.host = name;
+  o.address.clear();
+  imap::imap_client client(io_.get_executor(), std::move(o));
+  auto r = run(io_, client.list(in(5s)));
+  EXPECT_EQ(r.status.error, imap_error::tls_certificate) << name << ": " << r.status.detail;
 }
 
 TEST_F(imap_client_test, starttls_finds_a_message_too) {
