@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -233,6 +234,47 @@ TEST_F(imap_client_test, a_name_resolved_by_libcurl_wakes_the_loop) {
   imap::imap_client client(io_.get_executor(), std::move(o));
   auto r = run(io_, client.list(in(5s)));
   EXPECT_EQ(r.status.error, imap_error::tls_certificate) << name << ": " << r.status.detail;
+}
+
+double cpu_ms() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+// What the delivery probe's read-back will cost, measured: a fresh client per run doing LIST,
+// SEARCH in INBOX and Junk, FETCH of the headers, STORE + EXPUNGE (wall time and this process's
+// CPU; Dovecot's own CPU is not counted).
+TEST_F(imap_client_test, measure_one_read_back_run) {
+  constexpr int runs = 10;
+  double wall_ms = 0, cpu = 0;
+  for (int i = 0; i < runs; ++i) {
+    const std::string id = "id-measure-" + std::to_string(i);
+    deliver("sender@example.test", id);
+    const double cpu0 = cpu_ms();
+    const auto t0 = clock_type::now();
+    imap::imap_client client(io_.get_executor(), options());
+    auto boxes = run(io_, client.list(in(5s)));
+    ASSERT_TRUE(boxes.ok()) << boxes.status.detail;
+    auto junk = imap::choose_junk_mailbox(boxes.value, imap::default_junk_names());
+    ASSERT_TRUE(junk);
+    auto found = run(io_, client.search_header("INBOX", std::string(probe_header), id, in(5s)));
+    ASSERT_TRUE(found.ok() && found.value.size() == 1u) << found.status.detail;
+    auto in_junk = run(io_, client.search_header(*junk, std::string(probe_header), id, in(5s)));
+    ASSERT_TRUE(in_junk.ok() && in_junk.value.empty());
+    auto headers = run(io_, client.fetch_headers("INBOX", found.value[0],
+                                                 {"Authentication-Results", "Date", "Message-ID",
+                                                  std::string(probe_header)},
+                                                 in(5s)));
+    ASSERT_TRUE(headers.ok());
+    ASSERT_TRUE(run(io_, client.delete_messages("INBOX", found.value, in(5s))).ok());
+    wall_ms += std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+    cpu += cpu_ms() - cpu0;
+  }
+  EXPECT_EQ(dovecot_->count_messages("INBOX"), 0u);
+  std::printf("[ measure ] one read-back run (connect, login, LIST, 2 SEARCH, FETCH, delete): "
+              "%.1f ms wall, %.2f ms CPU (mean of %d)\n", wall_ms / runs, cpu / runs, runs);
 }
 
 TEST_F(imap_client_test, starttls_finds_a_message_too) {
