@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/text_escape.hpp"
 #include "probes/oauth/token_cache.hpp"
 
 namespace smtp_exporter::probes::imap {
@@ -55,6 +56,17 @@ void scrub(std::string& text, std::string_view secret) {
   if (secret.size() < 3) return;  // too short to find without mangling ordinary words
   for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
     text.replace(pos, secret.size(), "[redacted]");
+}
+
+// "* OK ...", "* PREAUTH ..." or "* BYE ..." (RFC 3501 greeting), case-insensitively.
+bool imap_greeting(std::string_view line) {
+  auto upper = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    return out;
+  };
+  const std::string head = upper(line.substr(0, 10));
+  return head.starts_with("* OK") || head.starts_with("* PREAUTH") || head.starts_with("* BYE");
 }
 
 std::string escape_path(const std::string& mailbox) {
@@ -103,6 +115,10 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
     std::optional<CURLcode> result;
     asio::steady_timer done;  // cancelled when the transfer ends; expiry: the backstop
     std::array<char, CURL_ERROR_SIZE> errbuf{};
+    // The first line the server sent on a new connection (its greeting), for the error of a
+    // server that is not IMAP: libcurl waits for "* OK" until the deadline instead of saying so.
+    std::string greeting;
+    bool greeting_seen = false;
     std::size_t opened_before = 0;     // sockets opened before this transfer
     std::size_t connected_before = 0;  // sockets that reached their peer before it
   };
@@ -253,6 +269,18 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
     return n;
   }
 
+  // libcurl's trace, used for one thing: the first server line (CURLINFO_HEADER_IN). What the
+  // client sends (HEADER_OUT: LOGIN and AUTHENTICATE carry secrets) and data are never kept.
+  static int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* userp) {
+    auto* t = static_cast<transfer*>(userp);
+    if (type != CURLINFO_HEADER_IN || t->greeting_seen) return 0;
+    t->greeting_seen = true;
+    std::string_view line(data, size);
+    line = line.substr(0, line.find_first_of("\r\n"));
+    t->greeting = std::string(line.substr(0, 160));
+    return 0;
+  }
+
   static CURLcode on_ssl_context(CURL*, void* ssl_ctx, void* userp) {
     auto* self = static_cast<impl*>(userp);
     // The trust store of the configured context (ca_file or the system store), shared, not
@@ -380,6 +408,9 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf.data());
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &impl::on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, &impl::on_debug);
+    curl_easy_setopt(e, CURLOPT_DEBUGDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);  // only so that on_debug sees the greeting
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &impl::on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &impl::on_close_socket);
@@ -452,6 +483,11 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
         s.error = imap_error::connect_failed;
         break;
       case CURLE_OPERATION_TIMEDOUT:
+        if (t.greeting_seen && !imap_greeting(t.greeting)) {
+          s.error = imap_error::protocol_error;
+          s.detail = "not an IMAP server: it greeted \"" + printable_excerpt(t.greeting, 80) + "\"";
+          return s;
+        }
         // connect_timeout: this transfer opened a socket and none reached its peer. A server
         // silent after TCP connected (libcurl still says "Connection timed out": its connect
         // phase ends after the greeting, TLS and login), or a reused connection, is `timeout`.
@@ -477,13 +513,21 @@ struct imap_client::impl : std::enable_shared_from_this<impl> {
         s.error = imap_error::tls_failed;
         break;
       case CURLE_LOGIN_DENIED:
-        s.error = imap_error::auth_rejected;
+        // libcurl reports a refused SELECT (no such mailbox) with the login's code too; only its
+        // message tells them apart.
+        s.error = std::string_view(t.errbuf.data()).starts_with("Select failed")
+                      ? imap_error::protocol_error
+                      : imap_error::auth_rejected;
         break;
       default:
         s.error = imap_error::protocol_error;
         break;
     }
     s.detail = curl_easy_strerror(code);
+    if (code == CURLE_LOGIN_DENIED && s.error == imap_error::protocol_error) {
+      s.detail = "the server refused to SELECT the mailbox (does it exist?)";
+      return s;
+    }
     if (t.errbuf[0] != '\0') {
       s.detail += ": ";
       s.detail += t.errbuf.data();

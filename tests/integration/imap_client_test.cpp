@@ -75,6 +75,20 @@ std::shared_ptr<boost::asio::ssl::context> context_for(const fs::path& ca_file) 
   return ctx;
 }
 
+// Client options for `dovecot`'s account (as mx.test on 127.0.0.1), trusting `pki`'s root.
+imap::imap_options options_for(const dovecot_server& dovecot, const test_pki& pki,
+                               imap::tls_mode mode = imap::tls_mode::implicit) {
+  imap::imap_options o;
+  o.host = "mx.test";
+  o.address = "127.0.0.1";
+  o.tls = mode;
+  o.port = mode == imap::tls_mode::implicit ? dovecot.imaps_port() : dovecot.imap_port();
+  o.tls_context = context_for(pki.root_file);
+  o.username = dovecot.options().user;
+  o.password = std::make_shared<const smtp_exporter::secret_string>(dovecot.options().password);
+  return o;
+}
+
 class imap_client_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -85,15 +99,7 @@ class imap_client_test : public ::testing::Test {
   }
 
   imap::imap_options options(imap::tls_mode mode = imap::tls_mode::implicit) const {
-    imap::imap_options o;
-    o.host = "mx.test";
-    o.address = "127.0.0.1";
-    o.tls = mode;
-    o.port = mode == imap::tls_mode::implicit ? dovecot_->imaps_port() : dovecot_->imap_port();
-    o.tls_context = context_for(pki_->root_file);
-    o.username = dovecot_->options().user;
-    o.password = std::make_shared<const smtp_exporter::secret_string>(dovecot_->options().password);
-    return o;
+    return options_for(*dovecot_, *pki_, mode);
   }
 
   void deliver(const std::string& from, const std::string& id, const std::string& extra = "") {
@@ -304,6 +310,47 @@ TEST_F(imap_client_test, sieve_filed_message_is_found_in_the_junk_special_use_ma
   EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
 }
 
+// Mailbox names as providers spell them (brackets, a hierarchy separator, a space) reach the
+// server intact through libcurl's URL: found, fetched and deleted there.
+TEST(imap_client_names, gmail_and_outlook_style_mailbox_names) {
+  if (!dovecot_server::available()) GTEST_SKIP() << "needs root, dovecot and swaks";
+  temp_dir dir;
+  test_pki pki(dir.path() / "pki");
+  dovecot_options accounts;
+  accounts.extra_mailboxes = {{"[Gmail]/Spam", "gmail@junk.test"},
+                              {"Junk E-mail", "outlook@junk.test"}};
+  dovecot_server dovecot(dir, pki.valid.chain_file, pki.valid.key_file, accounts);
+  ASSERT_TRUE(dovecot.started()) << dovecot.log();
+  asio::io_context io;
+  imap::imap_client client(io.get_executor(), options_for(dovecot, pki));
+  for (const auto& [mailbox, sender] : accounts.extra_mailboxes) {
+    const std::string id = "id-" + sender.substr(0, sender.find('@'));
+    std::string transcript;
+    ASSERT_TRUE(dovecot.deliver_lmtp(sender, message(sender, id), &transcript)) << transcript;
+    auto boxes = run(io, client.list(clock_type::now() + 5s));
+    ASSERT_TRUE(boxes.ok()) << boxes.status.detail;
+    // Without \Junk, the configured names decide.
+    std::vector<imap::mailbox_info> plain;
+    for (const auto& b : boxes.value)
+      if (!b.has_flag("\\Junk")) plain.push_back(b);
+    EXPECT_EQ(imap::choose_junk_mailbox(plain, imap::default_junk_names()), "[Gmail]/Spam");
+    auto found = run(io, client.search_header(mailbox, std::string(probe_header), id,
+                                              clock_type::now() + 5s));
+    ASSERT_TRUE(found.ok()) << mailbox << ": " << found.status.detail;
+    ASSERT_EQ(found.value.size(), 1u) << mailbox << dovecot.log();
+    auto headers = run(io, client.fetch_headers(mailbox, found.value[0], {std::string(probe_header)},
+                                                clock_type::now() + 5s));
+    ASSERT_TRUE(headers.ok()) << headers.status.detail;
+    EXPECT_EQ(imap::header_values(headers.value.headers, probe_header).at(0), id);
+    ASSERT_TRUE(run(io, client.delete_messages(mailbox, found.value, clock_type::now() + 5s)).ok());
+    EXPECT_EQ(dovecot.count_messages(mailbox), 0u) << mailbox;
+  }
+  // A mailbox that does not exist: SELECT fails, which is the server's "no", not a timeout.
+  auto missing = run(io, client.search_header("No Such/Box", std::string(probe_header), "x",
+                                              clock_type::now() + 5s));
+  EXPECT_EQ(missing.status.error, imap_error::protocol_error) << missing.status.detail;
+}
+
 TEST_F(imap_client_test, stale_probe_messages_are_found_by_arrival_time) {
   deliver("sender@example.test", "id-stale-1");
   deliver("sender@example.test", "id-stale-2");
@@ -433,6 +480,62 @@ TEST(imap_client_peers, silent_server_times_out_within_the_deadline) {
   close(fd);
 }
 
+// A scripted IMAP server (Debian's python3): greets with `greeting`, answers every tagged command
+// with `capability` lines and OK; prints "READY <port>".
+std::unique_ptr<child_process> scripted_imap(const temp_dir& dir, const std::string& greeting,
+                                             std::uint16_t& port) {
+  static const char* script = R"(
+import socket, sys
+greeting = sys.argv[1].encode() + b"\r\n"
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+print("READY %d" % s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(greeting)
+    f = c.makefile("rb")
+    for line in f:
+        tag = line.split(b" ", 1)[0]
+        c.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+    c.close()
+)";
+  auto p = std::make_unique<child_process>(
+      std::vector<std::string>{"/usr/bin/python3", "-c", script, greeting},
+      dir.path() / "scripted_imap.log");
+  port = p->wait_ready(10s);
+  return p;
+}
+
+TEST(imap_client_peers, starttls_not_offered_is_tls_failed_and_garbage_is_a_protocol_error) {
+  temp_dir dir;
+  test_pki pki;
+  struct peer_case {
+    std::string greeting;
+    imap::tls_mode mode;
+    imap_error expected;
+  };
+  for (const auto& c : std::vector<peer_case>{
+           {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] no STARTTLS here", imap::tls_mode::starttls,
+            imap_error::tls_failed},
+           {"220 mx.test ESMTP (an SMTP server on the IMAP port)", imap::tls_mode::starttls,
+            imap_error::protocol_error}}) {
+    std::uint16_t port = 0;
+    auto peer = scripted_imap(dir, c.greeting, port);
+    ASSERT_NE(port, 0) << peer->log();
+    asio::io_context io;
+    imap::imap_options o;
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.tls = c.mode;
+    o.tls_context = context_for(pki.root_file);
+    o.username = "probe@mx.test";
+    o.password = std::make_shared<const smtp_exporter::secret_string>(canary_password);
+    imap::imap_client client(io.get_executor(), std::move(o));
+    auto r = run(io, client.list(clock_type::now() + 3s));
+    EXPECT_EQ(r.status.error, c.expected) << c.greeting << ": " << r.status.detail;
+    EXPECT_EQ(r.status.detail.find(canary_password), std::string::npos);
+  }
+}
+
 TEST(imap_client_peers, refused_port_is_connect_failed) {
   asio::io_context io;
   test_pki pki;
@@ -488,12 +591,8 @@ TEST(imap_client_oauth, bearer_token_logins_and_a_refused_token_never_in_the_err
     return c;
   };
   auto options = [&](std::shared_ptr<oauth::token_source> source, imap::sasl_bearer mechanism) {
-    imap::imap_options o;
-    o.host = "mx.test";
-    o.address = "127.0.0.1";
-    o.port = dovecot.imaps_port();
-    o.tls_context = context_for(pki.root_file);
-    o.username = accounts.user;
+    auto o = options_for(dovecot, pki);
+    o.password.reset();
     o.token_source = std::move(source);
     o.bearer_mechanism = mechanism;
     return o;

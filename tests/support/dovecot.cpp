@@ -95,11 +95,18 @@ dovecot_server::dovecot_server(const temp_dir& dir, const fs::path& chain, const
   fs::copy_file(chain, dir_ / "cert.pem", fs::copy_options::overwrite_existing);
   fs::copy_file(key, dir_ / "key.pem", fs::copy_options::overwrite_existing);
   write_file(dir_ / "users", options_.user + ":{PLAIN}" + options_.password + "::::::\n");
-  write_file(dir_ / "sieve" / "default.sieve",
-             "require [\"fileinto\", \"envelope\"];\n"
-             "if anyof (envelope :is \"from\" \"" + options_.junk_sender +
-                 "\", address :is \"from\" \"" + options_.junk_sender +
-                 "\") {\n  fileinto \"Junk\";\n  stop;\n}\n");
+  std::string sieve = "require [\"fileinto\", \"envelope\"];\n";
+  std::string extra_config;
+  auto rule = [&](const std::string& sender, const std::string& mailbox) {
+    sieve += "if anyof (envelope :is \"from\" \"" + sender + "\", address :is \"from\" \"" +
+             sender + "\") {\n  fileinto \"" + mailbox + "\";\n  stop;\n}\n";
+  };
+  rule(options_.junk_sender, "Junk");
+  for (const auto& [mailbox, sender] : options_.extra_mailboxes) {
+    rule(sender, mailbox);
+    extra_config += "  mailbox \"" + mailbox + "\" {\n    auto = create\n  }\n";
+  }
+  write_file(dir_ / "sieve" / "default.sieve", sieve);
   chown_tree(dir_ / "mail", uid, gid);
   chown_tree(dir_ / "sieve", uid, gid);
 
@@ -133,7 +140,8 @@ dovecot_server::dovecot_server(const temp_dir& dir, const fs::path& chain, const
                "userdb {\n  driver = static\n  args = uid=dovecot gid=dovecot home=" + d +
                    "/mail/%u\n}\n"
                "namespace inbox {\n  inbox = yes\n  separator = /\n"
-               "  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }\n}\n"
+               "  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }\n" +
+                   extra_config + "}\n"
                "service imap-login {\n"
                "  inet_listener imap {\n    address = 127.0.0.1\n    port = " +
                    std::to_string(imap_port_) + "\n  }\n"
@@ -196,7 +204,11 @@ bool dovecot_server::deliver_lmtp(const std::string& from, const std::string& me
 
 std::size_t dovecot_server::count_messages(const std::string& mailbox) const {
   auto box = dir_ / "mail" / options_.user;
-  if (mailbox != "INBOX") box /= "." + mailbox;
+  // Maildir++: a folder is ".Name", its children ".Name.Child" (the separator "/" becomes ".").
+  std::string folder = mailbox;
+  for (auto& c : folder)
+    if (c == '/') c = '.';
+  if (mailbox != "INBOX") box /= "." + folder;
   std::size_t n = 0;
   for (const char* sub : {"new", "cur"}) {
     std::error_code ec;

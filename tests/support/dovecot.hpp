@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/harness.hpp"
 
@@ -20,6 +22,9 @@ struct dovecot_options {
   std::string password = "imap-password";
   // Mail whose envelope sender or From: is this address is filed into Junk by sieve.
   std::string junk_sender = "spammer@junk.test";
+  // More mailboxes (created at login, no special-use), each with the sender sieve files into it,
+  // e.g. {"[Gmail]/Spam", "gmail@junk.test"}: names with brackets, a separator or spaces.
+  std::vector<std::pair<std::string, std::string>> extra_mailboxes;
 };
 
 class dovecot_server {
