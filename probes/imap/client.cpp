@@ -27,6 +27,8 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
+static_assert(static_cast<std::size_t>(imap_error::timeout) + 1 == imap_error_count,
+              "imap_error_count must follow the enum");
 constexpr std::array<std::string_view, imap_error_count> error_names = {
     "none",         "connect_failed", "connect_timeout", "tls_certificate", "tls_failed",
     "auth_rejected", "token_failed",  "protocol_error",  "timeout"};

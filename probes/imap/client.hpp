@@ -18,6 +18,11 @@
 //   mailbox name comes as a literal is skipped (counted);
 // - no capability query: EXPUNGE is always UID EXPUNGE (UIDPLUS, RFC 4315), so another message
 //   the user flagged \Deleted is never expunged; a server without UIDPLUS gets protocol_error.
+// - a server that is not IMAP (an SMTP banner on port 143) is not refused by libcurl, which waits
+//   for "* OK" until the deadline: the error is then protocol_error quoting what it said;
+// - a refused SELECT (no such mailbox) comes back as CURLE_LOGIN_DENIED, like a refused login:
+//   libcurl's message ("Select failed") tells them apart, so it is protocol_error, not
+//   auth_rejected (tests/integration/imap_client_test.cpp holds both to it).
 //
 // Secrets: the password and the bearer token go to libcurl (which copies them, unwiped, for the
 // life of the connection); no error text carries them (describe() texts come from libcurl's
