@@ -19,6 +19,8 @@ test_pkgs=(
   # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
   python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules
+  # tests/support/dovecot.*: the IMAP server (and LMTP, sieve) the delivery tests read back from
+  dovecot-imapd dovecot-lmtpd dovecot-sieve
   chromium
   # tests/fuzz: libFuzzer with ASan and UBSan
   clang libclang-rt-14-dev
@@ -48,6 +50,9 @@ if ((${#missing[@]})); then
   # postfix is a test peer run with private config directories (tests/peers/postfix_peer.sh):
   # preseed so the package writes no system main.cf and sets up no system mail service.
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  # dovecot is a test peer too (tests/support/dovecot.cpp, private config in a temp dir): no
+  # system certificate is made at install.
+  echo "dovecot-core dovecot-core/create-ssl-cert boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -q
   # libboost1.81-dev conflicts with the default 1.74 headers; apt removes those.
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

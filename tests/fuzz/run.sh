@@ -30,9 +30,12 @@ build web_config_fuzz "$here/web_config_fuzz.cpp" "$root/config/web_config.cpp" 
   "$root/common/bounded_read.cpp" -- -lyaml-cpp -lcrypto
 build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common/base64.cpp" \
   "$root/common/json_impl.cpp" "$root/common/text_escape.cpp" "$root/probes/core/result.cpp" -- -lcrypto
+# probes/imap: the IMAP answer parsers and the Authentication-Results parser (pure, no libcurl).
+build imap_response_fuzz "$here/imap_response_fuzz.cpp" "$root/probes/imap/responses.cpp"
+build auth_results_fuzz "$here/auth_results_fuzz.cpp" "$root/probes/imap/auth_results.cpp"
 
 failed=0
-for target in smtp_reply config sasl web_config; do
+for target in smtp_reply config sasl web_config imap_response auth_results; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

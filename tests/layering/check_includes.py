@@ -10,7 +10,7 @@ import pathlib
 import re
 import sys
 
-PROBES = ["probes/core", "probes/tls", "probes/dns", "probes/oauth", "probes/smtp"]
+PROBES = ["probes/core", "probes/tls", "probes/dns", "probes/oauth", "probes/imap", "probes/smtp"]
 # folder -> folders whose headers it may include (its own folder always).
 ALLOWED = {
     "common": [],
@@ -20,6 +20,8 @@ ALLOWED = {
     "probes/dns": ["common"],
     # OAuth 2.0 tokens: an HTTPS client on probes/tls's contexts; SMTP's SASL uses the tokens.
     "probes/oauth": ["probes/core", "probes/tls", "common"],
+    # IMAP for the delivery probe (issue 21): TLS contexts, OAuth bearer tokens; never SMTP.
+    "probes/imap": ["probes/core", "probes/tls", "probes/oauth", "common"],
     "probes/smtp": PROBES + ["common"],
     "exporter/runtime": ["common"],
     # The web layer serves HTTP; it never reaches into scheduling or what is rendered.

@@ -16,6 +16,7 @@ cases=(
   "exporter/web/http_server.cpp|exporter/schedule/scheduler.hpp|web never includes schedule"
   "exporter/app/app.cpp|exporter/cli/diagnose.hpp|nothing includes cli"
   "common/host_port.hpp|config/config.hpp|common includes no layer"
+  "probes/imap/client.cpp|probes/smtp/session.hpp|IMAP never includes the SMTP session"
 )
 
 "$check" "$src" >/dev/null || { echo "FAIL: the unmodified tree does not pass"; exit 1; }

@@ -5,6 +5,7 @@
 #                   [--hostname mx.test]
 #                   [--sasl-user U --sasl-password PW [--sasl-realm R]]
 #                   [--accept-rcpt ADDRESS]
+#                   [--lmtp-port P3 --relay-domain DOMAIN [--prepend-header 'Name: value']]
 #   postfix_peer.sh stop DIR
 #
 # start: writes DIR/etc/{main.cf,master.cf}, starts postfix and returns (status 0) only once
@@ -15,7 +16,10 @@
 #
 # Postfix never delivers anything: every transport is `error`, mydestination is empty and the
 # relay restrictions reject every recipient (554 5.7.1), except ADDRESS with --accept-rcpt, whose
-# RCPT TO gets 250 (for envelope probes; a message to it would be discarded). Listeners are on 127.0.0.1 only. Needs root (postfix
+# RCPT TO gets 250 (for envelope probes; a message to it would be discarded). With --lmtp-port,
+# mail to any address @DOMAIN is accepted from 127.0.0.1 and delivered over LMTP to
+# 127.0.0.1:P3 (a Dovecot of tests/support/dovecot.*), with --prepend-header's field added on top
+# of its header (header_checks PREPEND). Listeners are on 127.0.0.1 only. Needs root (postfix
 # starts as root and drops to the `postfix` user). /etc/postfix/main.cf is never read or written.
 #
 # Layout of DIR: etc/ (config_directory: main.cf, master.cf, sasl/smtpd.conf, sasl/sasldb2),
@@ -176,6 +180,7 @@ cmd_start() {
   local dir=$1
   shift
   local cert="" key="" p1="" p2="" user="" password="" realm="" hostname="mx.test" accept=""
+  local lmtp_port="" relay_domain="" prepend=""
   while (($#)); do
     [[ $# -ge 2 ]] || die_usage "option $1 needs a value"
     case $1 in
@@ -188,6 +193,9 @@ cmd_start() {
       --sasl-realm) realm=$2 ;;
       --hostname) hostname=$2 ;;
       --accept-rcpt) accept=$2 ;;
+      --lmtp-port) lmtp_port=$2 ;;
+      --relay-domain) relay_domain=$2 ;;
+      --prepend-header) prepend=$2 ;;
       *) die_usage "unknown option $1" ;;
     esac
     shift 2
@@ -200,6 +208,10 @@ cmd_start() {
     die_usage "--starttls-port and --implicit-port must be two different port numbers"
   [[ $hostname =~ ^[A-Za-z0-9.-]+$ ]] || die_usage "bad --hostname"
   [[ -z $accept || $accept =~ ^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$ ]] || die_usage "bad --accept-rcpt"
+  [[ -z $lmtp_port || ($lmtp_port =~ ^[0-9]+$ && $relay_domain =~ ^[A-Za-z0-9.-]+$) ]] ||
+    die_usage "--lmtp-port needs a port number and --relay-domain a domain"
+  [[ -z $prepend || ($prepend =~ ^[A-Za-z0-9-]+:\ [[:print:]]+$ && -n $lmtp_port) ]] ||
+    die_usage "bad --prepend-header (Name: printable value; with --lmtp-port)"
   local rcpt_restrictions=reject transport_maps=""
   if [[ -n $accept ]]; then
     rcpt_restrictions="check_recipient_access inline:{ $accept=OK }, reject"
@@ -300,6 +312,25 @@ EOF
 
   # chroot column "n": no copies of /etc files into a jail. The postlog service is what
   # maillog_file needs (postfix >= 3.4).
+  if [[ -n $lmtp_port ]]; then
+    # Delivery to the test's Dovecot: every address @DOMAIN is a virtual mailbox handed to LMTP
+    # (Dovecot decides whether the user exists).
+    cat >>"$conf/main.cf" <<EOF
+
+# --lmtp-port: deliver @$relay_domain to Dovecot over LMTP.
+virtual_mailbox_domains = $relay_domain
+virtual_mailbox_maps =
+smtpd_reject_unlisted_recipient = no
+virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = permit_mynetworks, reject
+EOF
+    if [[ -n $prepend ]]; then
+      printf '/^Subject:/ PREPEND %s\n' "$prepend" >"$conf/header_checks"
+      echo "header_checks = regexp:$conf/header_checks" >>"$conf/main.cf"
+    fi
+  fi
+
   cat >"$conf/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:$p1 inet n    -       n       -       -       smtpd
@@ -328,12 +359,14 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+lmtp      unix  -       -       n       -       -       lmtp
 EOF
 
   # Postfix will not load a config file changed within the last 1-2 s (it re-reads it every
   # 300 ms until it is older, in case an editor is still writing it): that costs ~2.4 s per start.
   # The files are complete, so date them back.
   touch -d "@$(($(date +%s) - 10))" "$conf/main.cf" "$conf/master.cf"
+  [[ -f $conf/header_checks ]] && touch -d "@$(($(date +%s) - 10))" "$conf/header_checks"
   [[ -f $conf/sasl/smtpd.conf ]] && touch -d "@$(($(date +%s) - 10))" "$conf/sasl/smtpd.conf"
 
   local started=0

@@ -26,7 +26,8 @@ bool postfix_peer::available() {
 
 postfix_peer::postfix_peer(const temp_dir& dir, const fs::path& chain, const fs::path& key,
                            std::optional<sasl_options> sasl, const std::string& hostname,
-                           const std::string& accept_rcpt) {
+                           const std::string& accept_rcpt,
+                           std::optional<lmtp_relay_options> relay) {
   static std::atomic<int> counter{0};
   const std::string id = std::to_string(++counter);
   dir_ = dir.path() / ("postfix" + id);
@@ -48,6 +49,12 @@ postfix_peer::postfix_peer(const temp_dir& dir, const fs::path& chain, const fs:
       if (!sasl->realm.empty()) argv.insert(argv.end(), {"--sasl-realm", sasl->realm});
     }
     if (!accept_rcpt.empty()) argv.insert(argv.end(), {"--accept-rcpt", accept_rcpt});
+    if (relay) {
+      argv.insert(argv.end(), {"--lmtp-port", std::to_string(relay->lmtp_port), "--relay-domain",
+                               relay->domain});
+      if (!relay->prepend_header.empty())
+        argv.insert(argv.end(), {"--prepend-header", relay->prepend_header});
+    }
     auto log_file =
         dir.path() / ("postfix" + id + "_start" + std::to_string(attempt) + ".log");
     child_process proc(argv, log_file);

@@ -18,6 +18,15 @@ struct sasl_options {
   std::string realm;  // empty: the hostname (mx.test); clients may send "user" or "user@realm"
 };
 
+// Delivery to a Dovecot (tests/support/dovecot.hpp) over LMTP: mail to any address @domain from
+// 127.0.0.1 is accepted and handed to 127.0.0.1:lmtp_port; `prepend_header` ("Name: value"),
+// when set, is added on top of each message's header.
+struct lmtp_relay_options {
+  std::uint16_t lmtp_port = 0;
+  std::string domain = "mx.test";
+  std::string prepend_header;
+};
+
 class postfix_peer {
  public:
   // Starts postfix in a new subdirectory of `dir` on two free loopback ports, with `chain`
@@ -26,7 +35,8 @@ class postfix_peer {
   // `accept_rcpt`: one address whose RCPT TO gets 250 (every other gets 554 5.7.1).
   postfix_peer(const temp_dir& dir, const fs::path& chain, const fs::path& key,
                std::optional<sasl_options> sasl = std::nullopt,
-               const std::string& hostname = "mx.test", const std::string& accept_rcpt = "");
+               const std::string& hostname = "mx.test", const std::string& accept_rcpt = "",
+               std::optional<lmtp_relay_options> relay = std::nullopt);
   // Stops postfix; no process of it remains.
   ~postfix_peer();
   postfix_peer(const postfix_peer&) = delete;
