@@ -418,6 +418,57 @@ constexpr reason_row reason_rows[] = {
                ": a rate limit (Gmail 4.7.28), greylisting or a temporary policy; mail is "
                "delayed, and keeps being delayed while this lasts."};
      }},
+    {failure_reason::delivered_to_junk, "delivered, but to Junk",
+     [](const advice_context&) -> lines {
+       return {
+           "The message arrived in the recipient's Junk mailbox: the application's mail is likely "
+           "junked too. This usually comes weeks before outright refusals.",
+           "Check the egress IP on the block lists (DNSBL checks), the sender domain's SPF, DKIM "
+           "and DMARC (smtp_delivery_auth_result_info), and the provider's postmaster tools.",
+       };
+     }},
+    {failure_reason::not_delivered, "accepted, but not delivered by the deadline",
+     [](const advice_context&) -> lines {
+       return {
+           "The server accepted the message with 250, but it was not in the Inbox or Junk by "
+           "the deadline: delayed in a queue, quarantined, or dropped.",
+           "Look for it later (a late message is deleted at the next run) and in the provider's "
+           "quarantine; a longer `deadline` tells slow from lost.",
+       };
+     }},
+    {failure_reason::imap_connect_failed, "read-back: IMAP connection failed (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"The exporter could not connect to the IMAP server of [target.delivery.imap]: "
+               "whether the message arrived is unknown, not \"not delivered\"."};
+     }},
+    {failure_reason::imap_connect_timeout, "read-back: IMAP connection timed out (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"No answer from the IMAP server (a firewall dropping 993/143?): delivery unknown."};
+     }},
+    {failure_reason::imap_tls_certificate,
+     "read-back: the IMAP server's certificate did not verify (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"Fix the IMAP trust (`ca_file`, `server_name` in [target.delivery.imap])."};
+     }},
+    {failure_reason::imap_tls_failed, "read-back: IMAP TLS failed (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"The IMAP TLS handshake (or STARTTLS) failed: check `tls` and `port` of "
+               "[target.delivery.imap]."};
+     }},
+    {failure_reason::imap_auth_rejected, "read-back: IMAP login refused (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"The mailbox refused the exporter's IMAP login: fix [target.delivery.imap.auth] "
+               "(many providers need an app password or OAuth 2.0 for IMAP too)."};
+     }},
+    {failure_reason::imap_protocol_error, "read-back: IMAP error (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"The IMAP server answered NO/BAD or something unreadable (a missing mailbox, no "
+               "UIDPLUS): the detail says what."};
+     }},
+    {failure_reason::imap_timeout, "read-back: IMAP timed out (delivery unknown)",
+     [](const advice_context&) -> lines {
+       return {"The IMAP server stopped answering mid-way: delivery unknown."};
+     }},
     {failure_reason::descriptors_exhausted,
      "this process ran out of file descriptors (not the server's fault)",
      [](const advice_context&) -> lines {

@@ -57,6 +57,15 @@ namespace smtp_exporter::probes {
   X(recipient_tempfail)                   \
   X(data_rejected)                        \
   X(data_tempfail)                        \
+  X(delivered_to_junk)                    \
+  X(not_delivered)                        \
+  X(imap_connect_failed)                  \
+  X(imap_connect_timeout)                 \
+  X(imap_tls_certificate)                 \
+  X(imap_tls_failed)                      \
+  X(imap_auth_rejected)                   \
+  X(imap_protocol_error)                  \
+  X(imap_timeout)                         \
   X(descriptors_exhausted)
 
 enum class failure_reason : std::uint8_t {

@@ -192,6 +192,32 @@ verdict on_auth_reply(int code, std::string_view enhanced_code, std::string_view
   return v;
 }
 
+verdict on_readback(readback_finding finding, std::string_view detail) {
+  const std::string said = printable_excerpt(detail, 300);
+  switch (finding) {
+    case readback_finding::inbox: return verdict{};
+    case readback_finding::junk:
+      return make(failure_reason::delivered_to_junk, "delivered to the Junk mailbox " + said);
+    case readback_finding::not_found:
+      return make(failure_reason::not_delivered, "not found over IMAP by the deadline: " + said);
+    case readback_finding::imap_connect_failed:
+      return make(failure_reason::imap_connect_failed, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_connect_timeout:
+      return make(failure_reason::imap_connect_timeout, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_tls_certificate:
+      return make(failure_reason::imap_tls_certificate, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_tls_failed:
+      return make(failure_reason::imap_tls_failed, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_auth_rejected:
+      return make(failure_reason::imap_auth_rejected, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_protocol_error:
+      return make(failure_reason::imap_protocol_error, "IMAP (delivery unknown): " + said);
+    case readback_finding::imap_timeout:
+      return make(failure_reason::imap_timeout, "IMAP (delivery unknown): " + said);
+  }
+  return make(failure_reason::imap_protocol_error, said);
+}
+
 verdict on_token_unavailable(std::string_view token_detail) {
   return make(failure_reason::oauth2_token_unavailable,
               token_detail.empty() ? std::string("unknown: the token source gave no token")

@@ -43,6 +43,16 @@ std::string_view to_string(smtp_step s);
 // The reply to `step`: success or the reason, with code, enhanced code and policy flag.
 verdict on_reply(smtp_step step, int code, std::string_view enhanced_code, std::string_view text);
 
+// Where the delivery probe's read-back found its message (probes/imap/readback.hpp maps its
+// result to one of these): Inbox is success; Junk and not found by the deadline are the
+// delivery's failures; an IMAP failure means "unknown", never "not delivered".
+enum class readback_finding : std::uint8_t {
+  inbox, junk, not_found, imap_connect_failed, imap_connect_timeout, imap_tls_certificate,
+  imap_tls_failed, imap_auth_rejected, imap_protocol_error, imap_timeout
+};
+// `detail`: the mailbox, the deadline, or the IMAP error's words (never a secret).
+verdict on_readback(readback_finding finding, std::string_view detail);
+
 // What AUTH sent: a password (or a token read from token_file, which nothing vouches for), or an
 // access token the token endpoint issued for this credential set (auth_options::token).
 enum class auth_secret : std::uint8_t { password, issued_token };

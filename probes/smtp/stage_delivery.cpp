@@ -16,8 +16,14 @@ namespace {
 
 constexpr phase delivery_phases[] = {phase::data};
 
-constexpr failure_reason delivery_reasons[] = {failure_reason::data_rejected,
-                                               failure_reason::data_tempfail};
+// The last nine are decided by the read-back over IMAP, after the session (probes/imap/readback).
+constexpr failure_reason delivery_reasons[] = {
+    failure_reason::data_rejected,        failure_reason::data_tempfail,
+    failure_reason::delivered_to_junk,    failure_reason::not_delivered,
+    failure_reason::imap_connect_failed,  failure_reason::imap_connect_timeout,
+    failure_reason::imap_tls_certificate, failure_reason::imap_tls_failed,
+    failure_reason::imap_auth_rejected,   failure_reason::imap_protocol_error,
+    failure_reason::imap_timeout};
 
 bool applies(const session_options& o) { return o.delivery.has_value(); }
 
