@@ -14,13 +14,14 @@
 #   stops what it started and exits 1, or 3 if a port was already in use. Bad usage: exit 2.
 # stop: stops that postfix and makes sure no process of it remains. Idempotent.
 #
-# Postfix never delivers anything: every transport is `error`, mydestination is empty and the
-# relay restrictions reject every recipient (554 5.7.1), except ADDRESS with --accept-rcpt, whose
-# RCPT TO gets 250 (for envelope probes; a message to it would be discarded). With --lmtp-port,
-# mail to any address @DOMAIN is accepted from 127.0.0.1 and delivered over LMTP to
-# 127.0.0.1:P3 (a Dovecot of tests/support/dovecot.*), with --prepend-header's field added on top
-# of its header (header_checks PREPEND). Listeners are on 127.0.0.1 only. Needs root (postfix
-# starts as root and drops to the `postfix` user). /etc/postfix/main.cf is never read or written.
+# Without --lmtp-port, postfix delivers nothing: every transport is `error`, mydestination is
+# empty and the relay restrictions reject every recipient (554 5.7.1), except ADDRESS with
+# --accept-rcpt, whose RCPT TO gets 250 (for envelope probes; a message to it would be
+# discarded). With --lmtp-port, mail to any address @DOMAIN is accepted from 127.0.0.1 and
+# delivered over LMTP to 127.0.0.1:P3 (a Dovecot of tests/support/dovecot.*), with
+# --prepend-header's field added on top of its header (header_checks PREPEND). Listeners are on
+# 127.0.0.1 only. Needs root (postfix starts as root and drops to the `postfix` user).
+# /etc/postfix/main.cf is never read or written.
 #
 # Layout of DIR: etc/ (config_directory: main.cf, master.cf, sasl/smtpd.conf, sasl/sasldb2),
 # queue/ (queue_directory), data/ (data_directory), maillog (the postfix log; no syslog needed),

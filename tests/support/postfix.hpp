@@ -1,6 +1,7 @@
 // Test support: a real postfix on loopback (tests/peers/postfix_peer.sh), one STARTTLS port and
-// one implicit-TLS port, optionally with SASL AUTH (PLAIN, LOGIN, CRAM-MD5). It never delivers
-// mail. Needs root and Debian's postfix (scripts/install-deps.sh --test).
+// one implicit-TLS port, optionally with SASL AUTH (PLAIN, LOGIN, CRAM-MD5). It delivers no mail,
+// unless told to relay to a Dovecot over LMTP (lmtp_relay_options). Needs root and Debian's
+// postfix (scripts/install-deps.sh --test).
 #pragma once
 
 #include <cstdint>
