@@ -233,8 +233,9 @@ using smtp_exporter::host_port;
 std::string default_ehlo_name();
 
 // Labels the exporter itself uses; a target's own labels may not take these names.
-inline constexpr std::array<std::string_view, 18> reserved_label_names{
-    "target", "probe", "phase", "result", "reason", "extension", "mechanism", "version", "cipher",
-    "depth", "subject_cn", "issuer_cn", "status", "host", "port", "tls", "provider", "code"};
+inline constexpr std::array<std::string_view, 20> reserved_label_names{
+    "target", "probe", "phase",     "result",     "reason", "extension", "mechanism",
+    "version", "cipher", "depth",   "subject_cn", "issuer_cn", "status", "host",
+    "port",   "tls",    "provider", "code",       "folder", "method"};
 
 }  // namespace smtp_exporter::config

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "exporter/runtime/clock.hpp"
+#include "exporter/schedule/delivery_readback.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/web/gzip.hpp"
 #include "exporter/web/web_security_watch.hpp"
@@ -97,6 +98,12 @@ void app::apply(prepared_config& prepared) {
       target_tokens.emplace(t.name, it->second);
   }
   token_registry_.set(target_tokens);
+  // The delivery probes' IMAP logins go to the scheduler, not to the SMTP token series.
+  for (const auto& t : targets) {
+    const auto key = imap_resource_key(t.name);
+    if (auto it = prepared.tokens.targets.find(key); it != prepared.tokens.targets.end())
+      target_tokens.emplace(key, it->second);
+  }
   {
     std::vector<std::pair<std::string, bool>> providers;
     for (const auto& t : targets) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/text_escape.hpp"
+#include "exporter/schedule/delivery_readback.hpp"
 #include "probes/oauth/jwt.hpp"
 #include "probes/smtp/credentials.hpp"
 #include "probes/tls/context.hpp"
@@ -133,6 +134,13 @@ token_bindings make_token_bindings(const config::exporter_config& config,
     const config::oauth2_file_sources none;
     const auto& files = i < config.oauth2_files.size() ? config.oauth2_files[i] : none;
     if (auto b = bind(*t.auth, files)) out.targets.emplace(t.name, std::move(*b));
+  }
+  // The delivery probe's IMAP login (issue 21), under its own key.
+  for (const auto& t : config.targets) {
+    if (!t.delivery || !t.delivery->imap.auth.oauth2) continue;
+    if (auto b = bind(t.delivery->imap.auth, config::oauth2_file_sources{})) {
+      out.targets.emplace(imap_resource_key(t.name), std::move(*b));
+    }
   }
   for (const auto& m : config.modules) {
     if (!m.settings.auth || !m.settings.auth->oauth2) continue;

@@ -1,5 +1,7 @@
 #include "exporter/app/prepared_config.hpp"
 
+#include "exporter/schedule/delivery_readback.hpp"
+
 #include <algorithm>
 #include <tuple>
 
@@ -67,6 +69,16 @@ prepared_config prepare_config(const std::string& path, probes::oauth::token_cac
       return tls_file_error(*loaded.config, i, failure);
     });
     if (ctx) out.tls_contexts[t.name] = std::move(ctx);
+  }
+  // The delivery probe's IMAP server: its own trust store, loaded now like the SMTP side's.
+  for (const auto& t : targets) {
+    if (!t.delivery) continue;
+    config::tls_settings imap_tls;
+    imap_tls.ca_file = t.delivery->imap.ca_file;
+    auto ctx = context_for(imap_tls, [&](const probes::tls_context_error& failure) {
+      return "target " + t.name + ": delivery.imap.ca_file: " + failure.message;
+    });
+    if (ctx) out.tls_contexts[imap_resource_key(t.name)] = std::move(ctx);
   }
   // A module without an explicit tls mode may meet a TLS port, so it gets a context too.
   for (const auto& m : loaded.config->modules) {

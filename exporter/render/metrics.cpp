@@ -249,6 +249,41 @@ void write_target_info(const snapshot& snap, series_sink& out) {
   }
 }
 
+// The delivery probe's facts (issue 21): present for targets whose probe sent a message.
+template <typename Fn>
+void for_each_delivery(const snapshot& snap, Fn&& fn) {
+  for (const auto& record : snap) {
+    const target_status& s = *record;
+    if (s.delivery) fn(s, *s.delivery);
+  }
+}
+
+void write_delivery_sent(const snapshot& snap, series_sink& out) {
+  for_each_delivery(snap, [&](const target_status& s, const delivery_facts& d) {
+    out.add(s, {}, static_cast<double>(d.messages_sent));
+  });
+}
+
+void write_delivery_latency(const snapshot& snap, series_sink& out) {
+  for_each_delivery(snap, [&](const target_status& s, const delivery_facts& d) {
+    if (d.latency_seconds >= 0) out.add(s, {}, d.latency_seconds);
+  });
+}
+
+void write_delivery_folder(const snapshot& snap, series_sink& out) {
+  for_each_delivery(snap, [&](const target_status& s, const delivery_facts& d) {
+    if (!d.folder.empty()) out.add(s, {{"folder", d.folder}}, 1);
+  });
+}
+
+void write_delivery_auth_results(const snapshot& snap, series_sink& out) {
+  for_each_delivery(snap, [&](const target_status& s, const delivery_facts& d) {
+    for (const auto& [method, result] : d.auth_results) {
+      out.add(s, {{"method", method}, {"result", result}}, 1);
+    }
+  });
+}
+
 void write_tls_not_after(const snapshot& snap, series_sink& out) {
   for_each_tls(snap, [&](const target_status& s, const probes::tls_facts& t) {
     if (!t.chain.empty()) out.add(s, {}, t.chain.front().not_after);
@@ -438,6 +473,20 @@ const target_family target_families[] = {
      "Always 1; code is the RFC 3463 enhanced status code (\"5.7.1\") of the reply that decided "
      "the probe. Absent when that reply carried none.",
      gauge, true, true, write_reply_enhanced_status},
+    {"smtp_delivery_messages_sent_total",
+     "Messages the delivery probe sent that the server accepted with 250 at end of data.", counter,
+     false, false, write_delivery_sent},
+    {"smtp_delivery_latency_seconds",
+     "Seconds from the 250 after the delivery probe's message to the IMAP search that found it "
+     "(late by at most the poll gap); absent until a message is found, and after one is not.",
+     gauge, true, false, write_delivery_latency},
+    {"smtp_delivery_folder_info",
+     "Always 1; folder is inbox or junk: where the last message the read-back found had landed.",
+     gauge, true, false, write_delivery_folder},
+    {"smtp_delivery_auth_result_info",
+     "Always 1; the receiving side's verdict (method spf, dkim or dmarc; result pass, fail, "
+     "none, ...) from the trusted Authentication-Results of the last message found.",
+     gauge, true, false, write_delivery_auth_results},
     {"smtp_probe_policy_rejected",
      "1 when the reply that decided the probe refused this client by policy (a 554 greeting, or "
      "an x.7.x enhanced code at greeting, AUTH, MAIL or RCPT: IP blacklisted, sender not "

@@ -16,6 +16,7 @@
 
 #include "common/fnv1a.hpp"
 #include "exporter/runtime/log.hpp"
+#include "exporter/schedule/delivery_readback.hpp"
 #include "exporter/schedule/session_options.hpp"
 
 namespace smtp_exporter::exporter {
@@ -112,6 +113,11 @@ struct scheduler::target_entry {
   // The options are made per run rather than kept here: 448 bytes a target (bench/README.md).
   std::shared_ptr<asio::ssl::context> tls_context;
   oauth_binding token;  // [auth.oauth2]: shared with every target of the same credential
+  // The delivery probe's read-back (delivery_readback.hpp): the IMAP trust store and token, and
+  // whether one is running (at most one per target).
+  std::shared_ptr<asio::ssl::context> imap_tls;
+  oauth_binding imap_token;
+  std::shared_ptr<bool> readback_running = std::make_shared<bool>(false);
   clock::time_point scheduled{};  // when apply() started this entry
   std::array<clock::time_point, probes::probe_kind_count> next_due{};
   // The run's own timer while it waits for its predecessors (it lives in the run's frame); null
@@ -176,6 +182,11 @@ void scheduler::apply(const std::vector<config::target>& targets,
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
     auto token_it = tokens.find(t.name);
     oauth_binding token = token_it == tokens.end() ? oauth_binding{} : token_it->second;
+    auto imap_tls_it = tls_contexts.find(imap_resource_key(t.name));
+    auto imap_tls = imap_tls_it == tls_contexts.end() ? nullptr : imap_tls_it->second;
+    auto imap_token_it = tokens.find(imap_resource_key(t.name));
+    oauth_binding imap_token =
+        imap_token_it == tokens.end() ? oauth_binding{} : imap_token_it->second;
     auto old = std::lower_bound(entries_.begin(), entries_.end(), t.name, by_name);
     const auto index = static_cast<std::size_t>(old - entries_.begin());
     if (old != entries_.end() && (*old)->target->name == t.name && !kept_entry[index] &&
@@ -183,6 +194,8 @@ void scheduler::apply(const std::vector<config::target>& targets,
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
       (*old)->tls_context = tls;
       (*old)->token = std::move(token);
+      (*old)->imap_tls = std::move(imap_tls);
+      (*old)->imap_token = std::move(imap_token);
       canonical.push_back((*old)->target);
       next.push_back(*old);
       kept_entry[index] = true;
@@ -197,6 +210,8 @@ void scheduler::apply(const std::vector<config::target>& targets,
     auto r = std::make_shared<target_entry>(
         std::make_shared<const config::target>(std::move(copy)), tls);
     r->token = std::move(token);
+    r->imap_tls = std::move(imap_tls);
+    r->imap_token = std::move(imap_token);
     canonical.push_back(r->target);
     next.push_back(r);
     fresh.push_back(std::move(r));
@@ -422,7 +437,19 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
   }
   if (r->stopped) co_return;
 
+  // A message the server accepted: the delivery probe's run ends with the read-back, not here.
+  const auto delivery = static_cast<std::size_t>(probes::probe_kind::delivery);
+  const bool read_back = !session_failed && result.delivery && result.probes[delivery].success() &&
+                         r->target->delivery;
+  if (read_back) result.probes[delivery].ran = false;
   if (!session_failed) store_.record(r->target, result, unix_now());
+  if (read_back && !*r->readback_running) {
+    *r->readback_running = true;
+    // A named request: GCC 12 mis-destroys a braced temporary passed to a coroutine.
+    readback_request request{r->target, r->imap_tls, r->imap_token, *result.delivery,
+                             r->readback_running};
+    asio::co_spawn(executor_, run_delivery_readback(std::move(request), store_), asio::detached);
+  }
   for (std::size_t p = 0; p < probes::probe_kind_count; ++p) {
     const auto& outcome = result.probes[p];
     if (!outcome.ran) continue;

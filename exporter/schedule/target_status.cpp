@@ -92,6 +92,35 @@ void target_status::record(const probes::session_result& result, double end_time
     tls_seen = true;
     tls = pool ? pool->tls.intern(result.tls) : std::make_shared<const probes::tls_facts>(result.tls);
   }
+  if (result.delivery) {
+    auto next = delivery ? std::make_shared<delivery_facts>(*delivery)
+                         : std::make_shared<delivery_facts>();
+    ++next->messages_sent;
+    delivery = std::move(next);
+  }
+}
+
+void target_status::record_delivery(const delivery_outcome& outcome, double end_timestamp) {
+  auto& p = probes[static_cast<std::size_t>(probes::probe_kind::delivery)];
+  p.has_result = true;
+  p.reason = outcome.reason;
+  p.policy_rejected = false;
+  p.last_run_timestamp = end_timestamp;
+  ++p.runs_total;
+  if (outcome.reason != probes::failure_reason::none) {
+    p.failures_total.add(outcome.reason);
+    ++p.consecutive_failures;
+  } else {
+    p.consecutive_failures = 0;
+  }
+  auto next = delivery ? std::make_shared<delivery_facts>(*delivery)
+                       : std::make_shared<delivery_facts>();
+  next->detail = outcome.detail;
+  // An unknown fate (IMAP failed) or a message not found keeps no folder, latency or verdict.
+  next->folder = outcome.folder;
+  next->latency_seconds = outcome.latency_seconds;
+  next->auth_results = outcome.auth_results;
+  delivery = std::move(next);
 }
 
 status_store::records::const_iterator status_store::find_in(const records& in,
@@ -135,6 +164,17 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
   if (it != targets_.end() && *it == current) {
     targets_[static_cast<std::size_t>(it - targets_.cbegin())] = std::move(next);
   }
+}
+
+void status_store::record_delivery(const std::shared_ptr<const config::target>& target,
+                                   const delivery_outcome& outcome, double end_timestamp) {
+  // As record(): copy on write, published only if the target is still the same.
+  std::lock_guard lock(mutex_);
+  auto it = find_in(targets_, target->name);
+  if (it == targets_.end() || (*it)->config != target) return;
+  auto next = std::make_shared<target_status>(**it);
+  next->record_delivery(outcome, end_timestamp);
+  targets_[static_cast<std::size_t>(it - targets_.cbegin())] = std::move(next);
 }
 
 std::vector<std::shared_ptr<const target_status>> status_store::shared_snapshot() const {

@@ -57,6 +57,28 @@ struct probe_status {
   failure_counts failures_total;
 };
 
+// The delivery probe's facts (issue 21): messages sent, and what the read-back over IMAP found
+// of the last one it looked for. Shared and copied on write: most targets have none.
+struct delivery_facts {
+  std::uint64_t messages_sent = 0;  // accepted with 250 at end of data
+  double latency_seconds = -1;      // of the last message found (an upper bound; readback.hpp)
+  std::string folder;               // "inbox" or "junk" of the last message found; empty if none
+  // The receiving side's verdict from the trusted Authentication-Results: method -> result, for
+  // spf, dkim and dmarc (those present).
+  std::vector<std::pair<std::string, std::string>> auth_results;
+  std::string detail;               // the last read-back's detail
+  bool operator==(const delivery_facts&) const = default;
+};
+
+// What a read-back found, for status_store::record_delivery.
+struct delivery_outcome {
+  probes::failure_reason reason = probes::failure_reason::none;
+  std::string detail;
+  double latency_seconds = -1;
+  std::string folder;  // "inbox", "junk" or empty
+  std::vector<std::pair<std::string, std::string>> auth_results;
+};
+
 struct target_status {
   std::shared_ptr<const config::target> config;
   std::array<probe_status, probes::probe_kind_count> probes{};
@@ -76,10 +98,13 @@ struct target_status {
   std::shared_ptr<const std::string> transcript;
   // Set iff tls_seen; shared like the transcript (the same chain: one copy).
   std::shared_ptr<const probes::tls_facts> tls;
+  std::shared_ptr<const delivery_facts> delivery;  // null until the delivery probe sent a message
 
   // Folds one session's result in; with `pool`, the transcript and TLS facts are interned there.
   void record(const probes::session_result& result, double end_timestamp,
               record_pool* pool = nullptr);
+  // Folds a read-back in: the delivery probe's run ends here (its session left it undecided).
+  void record_delivery(const delivery_outcome& outcome, double end_timestamp);
 };
 
 // The results of every target, keyed and ordered by target name.
@@ -93,6 +118,9 @@ class status_store {
   // Records a run of `target`; ignored if that target was removed or replaced meanwhile.
   void record(const std::shared_ptr<const config::target>& target,
               const probes::session_result& result, double end_timestamp);
+  // Records the delivery probe's read-back; ignored like record() for a removed target.
+  void record_delivery(const std::shared_ptr<const config::target>& target,
+                       const delivery_outcome& outcome, double end_timestamp);
   std::vector<target_status> snapshot() const;
   // The same records, shared: a scrape takes pointers under the lock (microseconds for 10,000
   // targets) and reads them without it. Records are immutable once published.

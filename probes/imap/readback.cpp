@@ -151,6 +151,30 @@ asio::awaitable<readback_result> read_back(asio::any_io_executor executor, readb
   }
 }
 
+verdict readback_verdict(const readback_result& r) {
+  switch (r.outcome) {
+    case readback_outcome::inbox: return on_readback(readback_finding::inbox, r.mailbox);
+    case readback_outcome::junk: return on_readback(readback_finding::junk, r.mailbox);
+    case readback_outcome::not_found:
+      return on_readback(readback_finding::not_found,
+                         "searched INBOX and Junk " + std::to_string(r.polls) + " times");
+    case readback_outcome::imap_failed: break;
+  }
+  readback_finding f = readback_finding::imap_protocol_error;
+  switch (r.imap.error) {
+    case imap_error::connect_failed: f = readback_finding::imap_connect_failed; break;
+    case imap_error::connect_timeout: f = readback_finding::imap_connect_timeout; break;
+    case imap_error::tls_certificate: f = readback_finding::imap_tls_certificate; break;
+    case imap_error::tls_failed: f = readback_finding::imap_tls_failed; break;
+    case imap_error::auth_rejected:
+    case imap_error::token_failed: f = readback_finding::imap_auth_rejected; break;
+    case imap_error::timeout: f = readback_finding::imap_timeout; break;
+    case imap_error::protocol_error:
+    case imap_error::none: break;
+  }
+  return on_readback(f, std::string(imap_error_name(r.imap.error)) + ": " + r.imap.detail);
+}
+
 asio::awaitable<imap_result<std::size_t>> remove_stale(
     asio::any_io_executor executor, readback_options options,
     std::chrono::system_clock::time_point older_than, clock::time_point deadline) {

@@ -26,6 +26,7 @@
 
 #include "probes/imap/auth_results.hpp"
 #include "probes/imap/client.hpp"
+#include "probes/core/verdicts.hpp"
 
 namespace smtp_exporter::probes::imap {
 
@@ -65,6 +66,10 @@ boost::asio::awaitable<readback_result> read_back(boost::asio::any_io_executor e
                                                   readback_options options, std::string probe_id,
                                                   double accepted_at,
                                                   std::chrono::steady_clock::time_point deadline);
+
+// The verdict of a read-back (probes/core/verdicts.hpp on_readback): the delivery probe's final
+// reason, with the mailbox, the deadline or the IMAP error in its detail.
+verdict readback_verdict(const readback_result& result);
 
 // Deletes the probe's messages (any probe id) that arrived before `older_than` in INBOX and the
 // Junk mailbox: left behind by a crash or a run that ended before finding its message. Returns how

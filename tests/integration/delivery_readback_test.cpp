@@ -1,0 +1,100 @@
+// The delivery probe end to end (issue 21) through the binary and a real mail system on loopback:
+// the exporter sends its tagged message to postfix (STARTTLS), postfix hands it to Dovecot over
+// LMTP with a PREPENDed Authentication-Results, and the exporter's read-back finds it over IMAPS:
+// Inbox or Junk, the latency, the trusted verdict, the mailbox left empty; an IMAP login that
+// fails is imap_auth_rejected (unknown), never not_delivered.
+#include <gtest/gtest.h>
+
+#include "tests/support/certs.hpp"
+#include "tests/support/dovecot.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/postfix.hpp"
+
+namespace smtp_test {
+namespace {
+
+class delivery_readback : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!dovecot_server::available() || !postfix_peer::available())
+      GTEST_SKIP() << "needs root, dovecot, postfix and swaks";
+    pki_ = std::make_unique<test_pki>(dir_.path() / "pki");
+    dovecot_ = std::make_unique<dovecot_server>(dir_, pki_->valid.chain_file, pki_->valid.key_file);
+    ASSERT_TRUE(dovecot_->started()) << dovecot_->log();
+    lmtp_relay_options relay;
+    relay.lmtp_port = dovecot_->lmtp_port();
+    relay.prepend_header =
+        "Authentication-Results: mx.test; spf=fail smtp.mailfrom=app@sender.test; dkim=none; "
+        "dmarc=fail header.from=sender.test";
+    postfix_ = std::make_unique<postfix_peer>(dir_, pki_->valid.chain_file, pki_->valid.key_file,
+                                              std::nullopt, "mx.test", "", relay);
+    ASSERT_TRUE(postfix_->started()) << postfix_->log();
+  }
+
+  std::string config(const std::string& from, const std::string& imap_password_env) const {
+    return "[defaults]\ninterval = \"2s\"\ntimeout = \"2s\"\n\n[[target]]\nname = \"app\"\n"
+           "host = \"127.0.0.1\"\nport = " + std::to_string(postfix_->starttls_port()) +
+           "\nprobes = [\"banner\", \"tls\", \"delivery\"]\ndelivery_interval = \"10m\"\n"
+           "[target.tls]\nmode = \"starttls\"\nserver_name = \"mx.test\"\nca_file = \"" +
+           pki_->root_file.string() + "\"\n"
+           "[target.delivery]\nfrom = \"" + from + "\"\nto = \"" + dovecot_->options().user +
+           "\"\ndeadline = \"20s\"\ntrusted_authserv_id = \"mx.test\"\n"
+           "[target.delivery.imap]\nhost = \"127.0.0.1\"\nserver_name = \"mx.test\"\nport = " +
+           std::to_string(dovecot_->imaps_port()) + "\nca_file = \"" + pki_->root_file.string() +
+           "\"\n[target.delivery.imap.auth]\nusername = \"" + dovecot_->options().user +
+           "\"\npassword_env = \"" + imap_password_env + "\"\n";
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<test_pki> pki_;
+  std::unique_ptr<dovecot_server> dovecot_;
+  std::unique_ptr<postfix_peer> postfix_;
+};
+
+TEST_F(delivery_readback, inbox_with_latency_verdict_and_nothing_left_behind) {
+  ::setenv("SMTP_TEST_IMAP_PASSWORD", dovecot_->options().password.c_str(), 1);
+  exporter_process exporter(dir_, config("app@sender.test", "SMTP_TEST_IMAP_PASSWORD"));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"app"}, "delivery", std::chrono::seconds(40));
+  EXPECT_EQ(probe_result(text, "app", "delivery"), "success")
+      << text << exporter.process().log() << postfix_->log();
+  EXPECT_EQ(metric_value(text, "smtp_delivery_messages_sent_total", {{"target", "app"}}), 1);
+  EXPECT_EQ(metric_value(text, "smtp_delivery_folder_info", {{"target", "app"}, {"folder", "inbox"}}), 1);
+  const auto latency = metric_value(text, "smtp_delivery_latency_seconds", {{"target", "app"}});
+  ASSERT_TRUE(latency) << text;
+  EXPECT_GE(*latency, 0);
+  EXPECT_LT(*latency, 20);
+  for (const auto& [method, result] :
+       {std::pair<std::string, std::string>{"spf", "fail"}, {"dkim", "none"}, {"dmarc", "fail"}}) {
+    EXPECT_EQ(metric_value(text, "smtp_delivery_auth_result_info",
+                           {{"target", "app"}, {"method", method}, {"result", result}}),
+              1)
+        << method << "\n" << text;
+  }
+  EXPECT_EQ(dovecot_->count_messages("INBOX"), 0u);
+  EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
+}
+
+TEST_F(delivery_readback, junk_is_delivered_to_junk) {
+  ::setenv("SMTP_TEST_IMAP_PASSWORD", dovecot_->options().password.c_str(), 1);
+  exporter_process exporter(dir_, config(dovecot_->options().junk_sender, "SMTP_TEST_IMAP_PASSWORD"));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"app"}, "delivery", std::chrono::seconds(40));
+  EXPECT_EQ(probe_result(text, "app", "delivery"), "delivered_to_junk") << text;
+  EXPECT_EQ(metric_value(text, "smtp_delivery_folder_info", {{"target", "app"}, {"folder", "junk"}}), 1);
+  EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
+}
+
+TEST_F(delivery_readback, a_wrong_imap_password_is_unknown_not_undelivered) {
+  ::setenv("SMTP_TEST_IMAP_WRONG", "CANARY-wrong-imap-pw", 1);
+  exporter_process exporter(dir_, config("app@sender.test", "SMTP_TEST_IMAP_WRONG"));
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  auto text = exporter.scrape_until_decided({"app"}, "delivery", std::chrono::seconds(40));
+  EXPECT_EQ(probe_result(text, "app", "delivery"), "imap_auth_rejected")
+      << text << exporter.process().log();
+  EXPECT_EQ(text.find("CANARY-wrong-imap-pw"), std::string::npos);
+  EXPECT_EQ(exporter.process().log().find("CANARY-wrong-imap-pw"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smtp_test
