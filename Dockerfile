@@ -26,14 +26,15 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr 
          --config.file /staging/etc/smtp_exporter/smtp_exporter.toml
 
 FROM debian:bookworm-slim AS runtime
-# The runtime packages of the libraries the binary links (ldd, mapped with dpkg -S; libc6,
-# libgcc-s1 and libstdc++6 are in the base image; tests/helm/run.sh checks this list against
-# ldd). ca-certificates: the system CA store that TLS verification uses by default.
+# The runtime packages of the libraries the binary links directly (its NEEDED entries, mapped with
+# dpkg -S; apt brings their own dependencies; libc6, libgcc-s1 and libstdc++6 are in the base
+# image; tests/helm/run.sh checks this list). ca-certificates: the system CA store that TLS verification uses by default.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       ca-certificates \
       libc-ares2 \
       libcrypt1 \
+      libcurl4 \
       libfmt9 \
       libprometheus-cpp-core1.0 \
       libspdlog1.10 \

@@ -9,6 +9,8 @@ build_pkgs=(
   prometheus-cpp-dev libtomlplusplus-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
   # --web.config.file: the exporter-toolkit YAML (yaml-cpp) and its bcrypt hashes (libxcrypt)
   libyaml-cpp-dev libcrypt-dev
+  # probes/imap: libcurl's IMAP (the delivery probe's read-back), with OpenSSL like the rest
+  libcurl4-openssl-dev
 )
 test_pkgs=(
   googletest libgtest-dev

@@ -65,8 +65,8 @@ boost::asio::awaitable<void> run_delivery_readback(readback_request request, sta
     co_return;
   }
   if (!request.imap_token.setup_error.empty()) {
-    finish(probes::on_readback(probes::readback_finding::imap_auth_rejected,
-                               request.imap_token.setup_error));
+    finish(probes::on_refusal(probes::refusal::credentials_unreadable,
+                              "[target.delivery.imap.auth.oauth2]: " + request.imap_token.setup_error));
     co_return;
   }
   if (request.imap_token.source) {
@@ -80,8 +80,9 @@ boost::asio::awaitable<void> run_delivery_readback(readback_request request, sta
     auto secret = co_await probes::load_credentials_async(std::move(source),
                                                           clock::now() + std::chrono::seconds(10));
     if (!secret.ok()) {
-      finish(probes::on_readback(probes::readback_finding::imap_auth_rejected,
-                                 "credentials: " + secret.error));
+      // The exporter's own secret, as for the auth probe: credentials_unavailable.
+      finish(probes::on_refusal(probes::refusal::credentials_unreadable,
+                                "[target.delivery.imap.auth]: " + secret.error));
       co_return;
     }
     o.imap.password = std::make_shared<const secret_string>(secret.secret.reveal());

@@ -206,8 +206,9 @@ for f in "$here"/bad-values/*.yaml; do
   fi
 done
 
-# 7. The Dockerfile's runtime stage installs the packages that provide the binary's libraries
-# (libc6, libgcc-s1 and libstdc++6 are in the base image).
+# 7. The Dockerfile's runtime stage installs the packages that provide the libraries the binary
+# links directly (its NEEDED entries; apt installs what those depend on; libc6, libgcc-s1 and
+# libstdc++6 are in the base image).
 runtime_pkgs=$(sed -n '/^FROM .* AS runtime/,$p' "$root/Dockerfile" | tr -s ' \\\n' ' ')
 missing=()
 while read -r lib; do
@@ -218,7 +219,8 @@ while read -r lib; do
     "") missing+=("$lib(no package)") ;;
     *) [[ " $runtime_pkgs " == *" $pkg "* ]] || missing+=("$pkg") ;;
   esac
-done < <(ldd "$binary" | awk '/=> \//{print $3}')
+done < <(needed=" $(objdump -p "$binary" | awk '/NEEDED/{print $2}' | tr '\n' ' ') "
+         ldd "$binary" | awk -v needed="$needed" 'index(needed, " " $1 " ") && /=> \//{print $3}')
 if ((${#missing[@]})); then
   fail "Dockerfile runtime stage lacks: ${missing[*]}"
 else
