@@ -423,6 +423,13 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPEnvelopeRejected", {}},
       {"SMTPSlowGreeting", {"slow"}},
       {"SMTPAuthFailing", {"badauth", "oauthbad"}},
+      // No target here runs the opt-in delivery probe (delivery_readback_test does, through postfix
+      // and Dovecot); the promtool tests show these firing.
+      {"SMTPDeliveryFailing", {}},
+      {"SMTPDeliveryToJunk", {}},
+      {"SMTPDeliverySlow", {}},
+      {"SMTPDeliveryCheckBroken", {}},
+      {"SMTPDMARCFailing", {}},
       // Every token request of oauthbad's credential fails (invalid_grant); oauth's succeeded.
       {"SMTPOAuth2RefreshFailing", {"oauthbad"}},
       {"SMTPAuthCredentialsUnavailable", {"nosecret"}},
