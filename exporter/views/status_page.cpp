@@ -312,6 +312,24 @@ std::string render_debug_page(const target_status& t, double now) {
               display::seconds(t.phase_seconds[i]);
   }
   if (!phases.empty()) row("phases", phases);
+  if (t.delivery) {
+    // The delivery probe's read-back (issue 21): where the last message landed, how fast, and
+    // the receiving side's verdict.
+    const auto& d = *t.delivery;
+    std::string value = std::to_string(d.messages_sent) + " message(s) sent";
+    if (!d.folder.empty()) {
+      value += "; the last found in <strong>" + html_escape(d.folder) + "</strong>";
+      if (d.latency_seconds >= 0) value += " after " + display::seconds(d.latency_seconds);
+    }
+    if (!d.auth_results.empty()) {
+      value += "; the receiving side:";
+      for (const auto& [method, result] : d.auth_results) {
+        value += " " + html_escape(method) + "=" + html_escape(result);
+      }
+    }
+    if (!d.detail.empty()) value += "; " + monospace(d.detail);
+    row("delivery", value);
+  }
   if (t.tls_seen) {
     const auto& tls = *t.tls;
     row("TLS", html_escape(tls.version + " " + tls.cipher) +

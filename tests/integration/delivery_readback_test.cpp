@@ -73,6 +73,11 @@ TEST_F(delivery_readback, inbox_with_latency_verdict_and_nothing_left_behind) {
   }
   EXPECT_EQ(dovecot_->count_messages("INBOX"), 0u);
   EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
+  auto page = http_request(exporter.port(), "GET", "/probe/debug?target=app");
+  EXPECT_NE(page.body.find("1 message(s) sent; the last found in <strong>inbox</strong>"),
+            std::string::npos)
+      << page.body;
+  EXPECT_NE(page.body.find("spf=fail dkim=none dmarc=fail"), std::string::npos) << page.body;
 }
 
 TEST_F(delivery_readback, junk_is_delivered_to_junk) {

@@ -65,6 +65,29 @@ TEST(status_page, provider_credentials_say_what_the_sheet_said_and_what_works_no
   EXPECT_EQ(render_provider_credentials_section({{"", true}}), "");
 }
 
+TEST(status_page, debug_page_shows_the_delivery_read_back) {
+  target_status t;
+  auto c = std::make_shared<config::target>();
+  c->name = "app";
+  c->host = "smtp.example.com";
+  c->port = 587;
+  t.config = c;
+  auto d = std::make_shared<delivery_facts>();
+  d->messages_sent = 3;
+  d->folder = "junk";
+  d->latency_seconds = 4.5;
+  d->auth_results = {{"spf", "fail"}, {"dmarc", "<fail>"}};
+  d->detail = "delivered to the Junk mailbox Junk";
+  t.delivery = d;
+  const auto page = render_debug_page(t, 0);
+  EXPECT_NE(page.find("3 message(s) sent; the last found in <strong>junk</strong> after 4.5"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("spf=fail dmarc=&lt;fail&gt;"), std::string::npos) << page;  // escaped
+  t.delivery.reset();
+  EXPECT_EQ(render_debug_page(t, 0).find("message(s) sent"), std::string::npos);
+}
+
 TEST(status_page, escapes_names_and_server_text) {
   auto evil = target("<script>alert(1)</script>");
   auto s = with_result(evil, failure_reason::banner_rejected, 554);
