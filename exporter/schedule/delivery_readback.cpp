@@ -98,6 +98,8 @@ boost::asio::awaitable<void> run_delivery_readback(readback_request request, sta
   }
   auto result = co_await imap::read_back(executor, o, request.sent.probe_id,
                                          request.sent.accepted_at, deadline);
+  outcome.imap_seconds = {result.login_seconds, result.search_seconds, result.fetch_seconds,
+                          result.delete_seconds};
   if (result.outcome == imap::readback_outcome::inbox ||
       result.outcome == imap::readback_outcome::junk) {
     outcome.folder = std::string(imap::to_string(result.outcome));

@@ -113,6 +113,12 @@ void target_status::record_delivery(const delivery_outcome& outcome, double end_
   } else {
     p.consecutive_failures = 0;
   }
+  // The imap_* phases replace the last read-back's; a step that did not run shows as not run.
+  const probes::phase imap_phases[] = {probes::phase::imap_login, probes::phase::imap_search,
+                                       probes::phase::imap_fetch, probes::phase::imap_delete};
+  for (std::size_t i = 0; i < std::size(imap_phases); ++i) {
+    phase_seconds[static_cast<std::size_t>(imap_phases[i])] = outcome.imap_seconds[i];
+  }
   auto next = delivery ? std::make_shared<delivery_facts>(*delivery)
                        : std::make_shared<delivery_facts>();
   next->detail = outcome.detail;

@@ -77,6 +77,8 @@ struct delivery_outcome {
   double latency_seconds = -1;
   std::string folder;  // "inbox", "junk" or empty
   std::vector<std::pair<std::string, std::string>> auth_results;
+  // The read-back's steps (phase imap_*): seconds, negative when the step did not run.
+  std::array<double, 4> imap_seconds{-1, -1, -1, -1};  // login, search, fetch, delete
 };
 
 struct target_status {

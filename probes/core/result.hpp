@@ -94,14 +94,18 @@ std::string_view to_string(probe_kind p);
 // Phases in session order; each belongs to exactly one stage (probes/smtp/stages.cpp lists them).
 enum class phase : std::uint8_t {
   resolve = 0, connect, banner, ehlo, starttls, tls_handshake, auth, mail_from, rcpt_to, data,
-  quit
+  quit,
+  // The delivery probe's read-back over IMAP, after the session (probes/imap/readback.hpp):
+  // connect, TLS, login and LIST; the polls until found (or the deadline); the header FETCH; the
+  // delete and expunge.
+  imap_login, imap_search, imap_fetch, imap_delete
 };
-inline constexpr std::size_t phase_count = 11;
+inline constexpr std::size_t phase_count = 15;
 inline constexpr std::array<std::string_view, phase_count> phase_names{
     "resolve", "connect", "banner", "ehlo", "starttls", "tls_handshake", "auth", "mail_from",
-    "rcpt_to", "data", "quit",
+    "rcpt_to", "data", "quit", "imap_login", "imap_search", "imap_fetch", "imap_delete",
 };
-static_assert(static_cast<std::size_t>(phase::quit) + 1 == phase_count);
+static_assert(static_cast<std::size_t>(phase::imap_delete) + 1 == phase_count);
 std::string_view to_string(phase p);
 
 // Seconds per phase; negative when the phase did not run. Made by not_run_phases(), so a new

@@ -100,9 +100,15 @@ asio::awaitable<readback_result> read_back(asio::any_io_executor executor, readb
     out.imap = std::move(status);
     return out;
   };
+  const auto seconds_since = [](clock::time_point t) {
+    return std::chrono::duration<double>(clock::now() - t).count();
+  };
+  auto step = clock::now();
   auto boxes = co_await mailboxes(client, options);
+  out.login_seconds = seconds_since(step);
   if (!boxes.ok()) co_return fail(boxes.status);
 
+  step = clock::now();
   asio::steady_timer timer(executor);
   auto wait = options.first_poll;
   for (;;) {
@@ -116,6 +122,7 @@ asio::awaitable<readback_result> read_back(asio::any_io_executor executor, readb
       if (!found.ok()) co_return fail(found.status);
       if (found.value.empty()) continue;
 
+      out.search_seconds = seconds_since(step);
       out.seen_at = unix_now();
       out.latency_seconds = std::max(0.0, out.seen_at - accepted_at);
       out.outcome = i == 0 ? readback_outcome::inbox : readback_outcome::junk;
@@ -123,8 +130,10 @@ asio::awaitable<readback_result> read_back(asio::any_io_executor executor, readb
       // A named vector: GCC 12 cannot keep a braced list alive across a co_await.
       const std::vector<std::string> fields = {"Authentication-Results", "Date", "Message-ID",
                                                std::string(probe_header)};
+      step = clock::now();
       auto headers = co_await client.fetch_headers(mailbox, found.value.front(), fields,
                                                    clock::now() + operation_time);
+      out.fetch_seconds = seconds_since(step);
       if (headers.ok()) {
         const std::string trusted = options.trusted_authserv_id.empty()
                                         ? trusted_authserv_id_for(options.imap.host)
@@ -136,14 +145,17 @@ asio::awaitable<readback_result> read_back(asio::any_io_executor executor, readb
         out.imap = headers.status;
       }
       if (options.delete_after) {
+        step = clock::now();
         auto deleted = co_await client.delete_messages(mailbox, found.value,
                                                        clock::now() + operation_time);
+        out.delete_seconds = seconds_since(step);
         out.deleted = deleted.ok();
         if (!deleted.ok() && out.imap.ok()) out.imap = deleted;
       }
       co_return out;
     }
     if (clock::now() >= deadline) {
+      out.search_seconds = seconds_since(step);
       out.outcome = readback_outcome::not_found;
       co_return out;
     }

@@ -14,7 +14,9 @@
 namespace smtp_exporter::probes::detail {
 namespace {
 
-constexpr phase delivery_phases[] = {phase::data};
+// data in the session; the imap_* phases are timed by the read-back after it.
+constexpr phase delivery_phases[] = {phase::data, phase::imap_login, phase::imap_search,
+                                     phase::imap_fetch, phase::imap_delete};
 
 // The last nine are decided by the read-back over IMAP, after the session (probes/imap/readback).
 constexpr failure_reason delivery_reasons[] = {

@@ -73,6 +73,12 @@ TEST_F(delivery_readback, inbox_with_latency_verdict_and_nothing_left_behind) {
   }
   EXPECT_EQ(dovecot_->count_messages("INBOX"), 0u);
   EXPECT_EQ(dovecot_->count_messages("Junk"), 0u);
+  // The read-back's steps in the phase metric, beside the session's data phase.
+  for (const char* phase : {"data", "imap_login", "imap_search", "imap_fetch", "imap_delete"}) {
+    EXPECT_TRUE(metric_value(text, "smtp_probe_phase_duration_seconds",
+                             {{"target", "app"}, {"phase", phase}}))
+        << phase;
+  }
   auto page = http_request(exporter.port(), "GET", "/probe/debug?target=app");
   EXPECT_NE(page.body.find("1 message(s) sent; the last found in <strong>inbox</strong>"),
             std::string::npos)

@@ -71,7 +71,8 @@ TEST(result_strings, probe_kinds) {
 
 TEST(result_strings, phases) {
   const char* expected[] = {"resolve", "connect", "banner", "ehlo",
-                            "starttls", "tls_handshake", "auth", "mail_from", "rcpt_to", "data", "quit"};
+                            "starttls", "tls_handshake", "auth", "mail_from", "rcpt_to", "data", "quit",
+                            "imap_login", "imap_search", "imap_fetch", "imap_delete"};
   static_assert(std::size(expected) == phase_count);
   for (std::size_t i = 0; i < phase_count; ++i) {
     EXPECT_EQ(to_string(static_cast<phase>(i)), expected[i]);
