@@ -45,25 +45,34 @@ std::size_t tls_facts_hash::operator()(const probes::tls_facts& t) const {
   return seed;
 }
 
+namespace {
+
+// One ended run of a probe: its reason and the counters every run moves.
+void count_run(probe_status& p, probes::failure_reason reason, double end_timestamp) {
+  p.has_result = true;
+  p.reason = reason;
+  p.last_run_timestamp = end_timestamp;
+  ++p.runs_total;
+  if (reason != probes::failure_reason::none) {
+    p.failures_total.add(reason);
+    ++p.consecutive_failures;
+  } else {
+    p.consecutive_failures = 0;
+  }
+}
+
+}  // namespace
+
 void target_status::record(const probes::session_result& result, double end_timestamp,
                            record_pool* pool) {
   for (std::size_t i = 0; i < probes::probe_kind_count; ++i) {
     const auto& outcome = result.probes[i];
     if (!outcome.ran) continue;
     auto& p = probes[i];
-    p.has_result = true;
-    p.reason = outcome.reason;
+    count_run(p, outcome.reason, end_timestamp);
     p.reply_code = outcome.reply_code;
     p.enhanced_code = outcome.enhanced_code;
     p.policy_rejected = outcome.policy_rejected;
-    p.last_run_timestamp = end_timestamp;
-    ++p.runs_total;
-    if (outcome.reason != probes::failure_reason::none) {
-      p.failures_total.add(outcome.reason);
-      ++p.consecutive_failures;
-    } else {
-      p.consecutive_failures = 0;
-    }
   }
   for (std::size_t i = 0; i < probes::phase_count; ++i) {
     if (result.phase_seconds[i] >= 0) phase_seconds[i] = result.phase_seconds[i];
@@ -102,17 +111,8 @@ void target_status::record(const probes::session_result& result, double end_time
 
 void target_status::record_delivery(const delivery_outcome& outcome, double end_timestamp) {
   auto& p = probes[static_cast<std::size_t>(probes::probe_kind::delivery)];
-  p.has_result = true;
-  p.reason = outcome.reason;
+  count_run(p, outcome.reason, end_timestamp);
   p.policy_rejected = false;
-  p.last_run_timestamp = end_timestamp;
-  ++p.runs_total;
-  if (outcome.reason != probes::failure_reason::none) {
-    p.failures_total.add(outcome.reason);
-    ++p.consecutive_failures;
-  } else {
-    p.consecutive_failures = 0;
-  }
   // The imap_* phases replace the last read-back's; a step that did not run shows as not run.
   const probes::phase imap_phases[] = {probes::phase::imap_login, probes::phase::imap_search,
                                        probes::phase::imap_fetch, probes::phase::imap_delete};
