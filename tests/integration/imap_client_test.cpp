@@ -29,6 +29,7 @@
 #include "tests/support/dovecot.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/postfix.hpp"
+#include "tests/support/run_task.hpp"
 #include "tests/support/token_endpoint.hpp"
 
 namespace smtp_exporter::probes::imap {
@@ -47,19 +48,6 @@ constexpr std::string_view probe_header = "X-SMTP-Exporter-Probe";
 // If this shows up in an error text, the password leaked.
 constexpr std::string_view canary_password = "CANARY-IMAP-PASSWORD-7c1e93";
 
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
-    failure = e;
-    if (!e) out.emplace(std::move(value));
-  });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
-}
 
 std::string message(const std::string& from, const std::string& probe_id,
                     const std::string& extra_header = "") {

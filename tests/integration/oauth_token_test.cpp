@@ -28,6 +28,7 @@
 #include "probes/tls/context.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/run_task.hpp"
 #include "tests/support/token_endpoint.hpp"
 
 namespace smtp_exporter::probes::oauth {
@@ -49,20 +50,6 @@ using clock_type = std::chrono::steady_clock;
 constexpr std::string_view canary_secret = "CANARY-SECRET-5d1f9c";
 constexpr std::string_view canary_refresh = "CANARY-REFRESH-a83e21";
 
-// Runs `task` on `io` to completion (with whatever it started in the background).
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
-    failure = e;
-    if (!e) out.emplace(std::move(value));
-  });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
-}
 
 // The state file is written on a writer thread: waits (up to 5 s) until `n` writes finished.
 void wait_for_state_writes(const oauth::token_source& source, std::uint64_t n) {
