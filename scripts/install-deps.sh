@@ -11,6 +11,8 @@ build_pkgs=(
   libyaml-cpp-dev libcrypt-dev
   # probes/imap: libcurl's IMAP (the delivery probe's read-back), with OpenSSL like the rest
   libcurl4-openssl-dev
+  # probes/dns/public_suffix: DMARC's organisational domain through libpsl and Debian's list
+  libpsl-dev publicsuffix
 )
 test_pkgs=(
   googletest libgtest-dev
@@ -18,6 +20,9 @@ test_pkgs=(
   iproute2 procps
   # tests/peers/fake_dns.py: the scripted DNS server of the DNSBL tests
   python3-dnslib
+  # tests/peers/zone_dns.py (zone files in the openspf suite's YAML) and the SPF differential
+  # against Debian's pyspf (tests/peers/pyspf_check.py)
+  python3-yaml python3-spf
   # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
   python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules

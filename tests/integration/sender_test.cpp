@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "tests/support/harness.hpp"
 #include "tests/support/run_command.hpp"
@@ -77,7 +78,7 @@ class sender : public ::testing::Test {
 };
 
 double value(const std::string& text, const std::string& name,
-             const std::vector<std::pair<std::string, std::string>>& labels) {
+             const std::map<std::string, std::string>& labels) {
   return metric_value(text, name, labels).value_or(-1);
 }
 

@@ -94,6 +94,7 @@ TEST(config_sender, domains_default_to_the_targets_addresses) {
   auto r = load(R"([[target]]
 name = "a"
 host = "smtp.example.net"
+port = 587
 probes = ["banner", "envelope"]
 [target.envelope]
 mail_from = "app@Billing.Example.com"
@@ -101,6 +102,7 @@ rcpt_to = "x@example.net"
 [[target]]
 name = "b"
 host = "smtp.example.net"
+port = 587
 probes = ["banner", "auth"]
 [target.auth]
 username = "apikey"
@@ -108,6 +110,7 @@ password_env = "X"
 [[target]]
 name = "c"
 host = "smtp.example.net"
+port = 587
 probes = ["banner", "auth"]
 [target.auth]
 username = "me@example.org"
