@@ -3,12 +3,9 @@
 // cache's effect on a fleet of 4 egress IPs x 10 sender domains.
 #include <gtest/gtest.h>
 
-#include <sys/resource.h>
-
 #include <iostream>
 #include <sstream>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "probes/dns/dmarc.hpp"
@@ -17,6 +14,7 @@
 #include "probes/dns/spf.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/run_task.hpp"
+#include "tests/support/spf_fleet.hpp"
 
 namespace smtp_test {
 namespace {
@@ -119,85 +117,21 @@ TEST_F(sender_dns, dmarc_discovery) {
   EXPECT_EQ(r.error, "timeout");
 }
 
-// Counts what reaches the resolver.
-class counting_lookup final : public probes::dns_lookup {
- public:
-  explicit counting_lookup(probes::dns_lookup& inner) : inner_(inner) {}
-  asio::awaitable<probes::dns_answer> query(std::string name, probes::dns_record_type type,
-                                            std::chrono::steady_clock::time_point deadline) override {
-    ++queries;
-    co_return co_await inner_.query(std::move(name), type, deadline);
-  }
-  int queries = 0;
-
- private:
-  probes::dns_lookup& inner_;
-};
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-struct fleet_round {
-  int queries_sent = 0;
-  int queries_asked = 0;  // by the evaluations (cache hits included)
-  double cpu = 0;
-  std::map<std::string, int> results;
-};
-
-// 4 egress IPs x 10 sender domains, all evaluations at once (as a runner would start them).
-fleet_round run_fleet(asio::io_context& io, probes::dns_lookup& lookup, counting_lookup& counter) {
-  const std::vector<std::string> ips{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"};
-  fleet_round round;
-  const int before = counter.queries;
-  const double cpu_before = cpu_seconds();
-  for (const auto& ip : ips) {
-    for (int d = 0; d < 10; ++d) {
-      const std::string domain = "d" + std::to_string(d) + ".example";
-      asio::co_spawn(io,
-                     probes::check_spf(lookup, asio::ip::make_address(ip), domain,
-                                       "bounce@" + domain, "mail.example.net",
-                                       std::chrono::seconds(5)),
-                     [&round](std::exception_ptr e, probes::spf_outcome o) {
-                       if (e) return;
-                       round.queries_asked += o.queries;
-                       ++round.results[std::string(probes::spf_result_name(o.result))];
-                     });
-    }
-  }
-  io.restart();
-  io.run();
-  round.cpu = cpu_seconds() - cpu_before;
-  round.queries_sent = counter.queries - before;
-  return round;
-}
-
-std::string describe(const fleet_round& r) {
-  std::ostringstream out;
-  out << r.queries_sent << " queries sent (" << r.queries_asked << " asked), CPU "
-      << r.cpu * 1000 << " ms; results";
-  for (const auto& [result, n] : r.results) out << " " << result << "=" << n;
-  return out.str();
-}
-
 TEST_F(sender_dns, a_shared_cache_asks_each_question_once) {
   auto r = resolver(1);
   probes::resolver_dns_lookup direct(*r);
-  counting_lookup counter(direct);
+  counting_dns_lookup counter(direct);
 
-  const fleet_round uncached = run_fleet(io_, counter, counter);
+  const fleet_round uncached = run_spf_fleet(io_, counter, counter);
   probes::cached_dns_lookup cache(counter);
-  const fleet_round first = run_fleet(io_, cache, counter);
-  const fleet_round second = run_fleet(io_, cache, counter);  // within every TTL (300 s)
+  const fleet_round first = run_spf_fleet(io_, cache, counter);
+  const fleet_round second = run_spf_fleet(io_, cache, counter);  // within every TTL (300 s)
   const auto stats = cache.stats();
   std::cout << "fleet of 4 egress IPs x 10 sender domains (40 SPF evaluations):\n"
-            << "  without a cache:         " << describe(uncached) << "\n"
-            << "  shared cache, 1st round: " << describe(first) << " (" << stats.joined
+            << "  without a cache:         " << uncached.describe() << "\n"
+            << "  shared cache, 1st round: " << first.describe() << " (" << stats.joined
             << " joined a query in flight)\n"
-            << "  shared cache, 2nd round: " << describe(second) << "\n"
+            << "  shared cache, 2nd round: " << second.describe() << "\n"
             << "  DNS queries per evaluation without a cache: " << uncached.queries_sent / 40.0
             << "\n";
   EXPECT_EQ(uncached.results, first.results);
