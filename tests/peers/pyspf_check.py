@@ -18,7 +18,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--zones", required=True)
     parser.add_argument("--ports", type=int, nargs="+", required=True)
-    parser.add_argument("--timeout", type=float, default=2)
+    parser.add_argument("--timeout", type=float, default=1)
     args = parser.parse_args()
     with open(args.zones, encoding="utf-8") as f:
         documents = list(yaml.safe_load_all(f))
