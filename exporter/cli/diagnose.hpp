@@ -41,6 +41,17 @@ struct diagnose_options {
   std::string mail_from;
   std::string rcpt_to;
   std::string timeout;                     // per port, a duration ("10s"); empty: the default
+  // The delivery probe, an explicit opt-in (it sends one message, even when the config target
+  // has [target.delivery]): MAIL FROM, RCPT TO:<deliver_to>, DATA, then the read-back over IMAP
+  // from `imap` or the config target's [target.delivery.imap]. One port only.
+  std::string deliver_to;
+  std::string imap;                        // "host:port" ("[v6]:port"); 993 when no port
+  std::string imap_tls;                    // "implicit" | "starttls"; empty: by port (143: starttls)
+  std::string imap_username;               // default: deliver_to
+  std::string imap_password_file;
+  std::string imap_password_env;
+  std::string imap_ca_file;
+  std::string delivery_deadline;           // how long the message may take; default 5m
   bool json = false;
   bool verbose = false;                    // text output: print each port's transcript too
 };

@@ -13,6 +13,113 @@ namespace smtp_exporter::exporter {
 namespace {
 constexpr auto default_timeout = std::chrono::seconds(10);
 constexpr config::duration max_diagnose_timeout = std::chrono::minutes(10);
+constexpr config::duration max_delivery_deadline = std::chrono::minutes(30);
+
+bool any_imap_flag(const diagnose_options& o) {
+  return !o.imap.empty() || !o.imap_tls.empty() || !o.imap_username.empty() ||
+         !o.imap_password_file.empty() || !o.imap_password_env.empty() ||
+         !o.imap_ca_file.empty() || !o.delivery_deadline.empty();
+}
+
+// --deliver-to and the --imap flags, over the config target's [target.delivery] when it has one.
+bool plan_delivery(const diagnose_options& o, plan& p, std::string& error) {
+  config::target& t = p.target;
+  if (o.deliver_to.empty()) {
+    // Sending a message is never implied, not even by the config: the read-back would not run
+    // and the message would stay in the mailbox.
+    t.delivery.reset();
+    if (any_imap_flag(o)) {
+      error = "--imap, --imap-* and --delivery-deadline belong to --deliver-to ADDRESS";
+      return false;
+    }
+    return true;
+  }
+  if (p.ports.size() != 1) {
+    error = "--deliver-to sends one message: give one --port";
+    return false;
+  }
+  config::delivery_settings d = t.delivery ? *t.delivery : config::delivery_settings{};
+  d.to = o.deliver_to;
+  if (!o.mail_from.empty()) {
+    d.from = o.mail_from;
+  } else if (d.from.empty()) {
+    if (t.envelope) {
+      d.from = t.envelope->mail_from;
+    } else if (t.auth && !config::address_problem(t.auth->username)) {
+      d.from = t.auth->username;
+    }
+  }
+  if (d.from.empty()) {
+    error = "--deliver-to needs --mail-from (the username is not an address)";
+    return false;
+  }
+  for (const auto& [flag, address] :
+       {std::pair{"--deliver-to", d.to}, std::pair{"--mail-from", d.from}}) {
+    if (auto problem = config::address_problem(address)) {
+      error = std::string(flag) + ": " + *problem;
+      return false;
+    }
+  }
+  if (!o.imap.empty()) {
+    std::uint16_t port = 0;
+    std::string address_error;
+    std::string host;
+    if (!split_address(o.imap, host, port, address_error)) {
+      error = "--imap: " + address_error;
+      return false;
+    }
+    d.imap = config::delivery_imap_settings{};
+    d.imap.host = host;
+    d.imap.port = port == 0 ? 993 : port;
+    d.imap.tls = d.imap.port == 143 ? config::tls_mode::starttls : config::tls_mode::implicit;
+    d.imap.auth.username = o.imap_username.empty() ? d.to : o.imap_username;
+  } else if (!t.delivery) {
+    error = "--deliver-to needs --imap HOST[:PORT] to read the message back (or a config target "
+            "with [target.delivery.imap])";
+    return false;
+  }
+  if (!o.imap_tls.empty()) {
+    auto mode = config::parse_tls_mode(o.imap_tls);
+    if (!mode || *mode == config::tls_mode::none) {
+      error = "--imap-tls: want implicit or starttls (IMAP credentials never go in clear)";
+      return false;
+    }
+    d.imap.tls = *mode;
+  }
+  if (!o.imap_username.empty()) d.imap.auth.username = o.imap_username;
+  if (!o.imap_ca_file.empty()) d.imap.ca_file = o.imap_ca_file;
+  if (!o.imap_password_file.empty() && !o.imap_password_env.empty()) {
+    error = "give one of --imap-password-file, --imap-password-env";
+    return false;
+  }
+  if (!o.imap_password_file.empty() || !o.imap_password_env.empty()) {
+    auto& a = d.imap.auth;
+    a.password_file = o.imap_password_file;
+    a.password_env = o.imap_password_env;
+    a.password = {};
+    a.token_file.clear();
+    a.oauth2.reset();
+  }
+  const auto& a = d.imap.auth;
+  if (a.password_file.empty() && a.password_env.empty() && a.password.empty() &&
+      a.token_file.empty() && !a.oauth2) {
+    error = "--deliver-to needs the IMAP login's secret: --imap-password-file or "
+            "--imap-password-env (never a password on the command line)";
+    return false;
+  }
+  if (!o.delivery_deadline.empty()) {
+    auto deadline = config::parse_duration(o.delivery_deadline);
+    if (!deadline || deadline->count() <= 0 || *deadline > max_delivery_deadline) {
+      error = "--delivery-deadline: want a duration from 1s to " +
+              config::format_duration(max_delivery_deadline) + ", such as 2m";
+      return false;
+    }
+    d.deadline = *deadline;
+  }
+  t.delivery = std::move(d);
+  return true;
+}
+
 }  // namespace
 
 bool split_address(const std::string& text, std::string& host, std::uint16_t& port,
@@ -175,7 +282,8 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
     t.auth->mechanism = *m;
   }
-  if (!o.mail_from.empty() || !o.rcpt_to.empty()) {
+  // --mail-from with --deliver-to alone is the delivery's sender, not an envelope probe.
+  if (!o.rcpt_to.empty() || (!o.mail_from.empty() && o.deliver_to.empty())) {
     config::envelope_settings envelope;
     envelope.mail_from = o.mail_from;
     envelope.rcpt_to = o.rcpt_to;
@@ -199,7 +307,7 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
     t.envelope = envelope;
   }
-  return true;
+  return plan_delivery(o, p, error);
 }
 
 

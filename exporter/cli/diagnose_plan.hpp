@@ -40,6 +40,12 @@ struct plan {
   // step ran (which takes the credential), its source, which the sessions then use (no second token request).
   std::shared_ptr<probes::oauth::credential> oauth;
   std::shared_ptr<probes::oauth::token_source> token;
+  // --deliver-to: the IMAP server's trust store and, with [target.delivery.imap.auth.oauth2], its
+  // token source (set by prepare_plan).
+  std::shared_ptr<boost::asio::ssl::context> imap_tls;
+  std::shared_ptr<probes::oauth::credential> imap_oauth;
+  std::shared_ptr<probes::oauth::token_source> imap_token;
+  std::shared_ptr<probes::oauth::token_cache> imap_tokens;  // owns imap_token's refreshes
 };
 
 // "host:port", "[v6]:port", "host", "v6" (common/host_port.hpp splits). Port 0 when absent.

@@ -154,6 +154,28 @@ json::object port_json(const plan& p, const port_run& run, double now) {
         {"policy_rejected", outcome.policy_rejected}};
   }
   o["probes"] = std::move(probe_results);
+  if (run.delivery.ran) {
+    const auto& d = run.delivery;
+    json::object auth_results;
+    for (const auto& [method, result] : d.report.outcome.auth_results) {
+      auth_results[method] = result;
+    }
+    o["delivery"] = json::object{
+        {"result", probes::to_string(d.verdict.reason)},
+        {"detail", d.verdict.detail},
+        {"probe_id", d.sent.probe_id},
+        {"message_id", d.sent.message_id},
+        {"accepted_reply", d.sent.reply},
+        {"folder", d.report.outcome.folder},
+        {"mailbox", d.report.result.mailbox},
+        {"latency_seconds", d.report.outcome.latency_seconds},
+        {"searches", d.report.result.polls},
+        {"deleted", d.report.result.deleted},
+        {"stale_removed", d.report.stale_removed},
+        {"authserv_id", d.report.result.verdict ? json::value(d.report.result.verdict->authserv_id)
+                                                : json::value(nullptr)},
+        {"auth_results", std::move(auth_results)}};
+  }
   json::array steps;
   for (const auto& e : run.events) {
     steps.push_back(json::object{{"phase", probes::to_string(e.step)},

@@ -12,16 +12,26 @@
 #include "exporter/views/advice.hpp"
 #include "exporter/cli/diagnose_plan.hpp"
 #include "exporter/views/display.hpp"
+#include "exporter/schedule/delivery_readback.hpp"
 #include "probes/dns/resolver.hpp"
 #include "probes/smtp/session.hpp"
 
 namespace smtp_exporter::exporter {
+
+// --deliver-to: the read-back of the message the session's delivery probe sent.
+struct delivery_step {
+  bool ran = false;             // the server accepted the message and the read-back ran
+  probes::delivery_sent sent;
+  readback_report report;       // exporter/schedule/delivery_readback.hpp
+  probes::verdict verdict;      // the delivery probe's final verdict
+};
 
 // One port's run, as it happened.
 struct port_run {
   port_plan port;
   std::vector<probes::session_event> events;
   probes::session_result result;
+  delivery_step delivery;
   display::failure failure;  // the first failing probe; reason none when every probe passed
   failure_class cls = failure_class::none;
   bool passed() const { return failure.reason == probes::failure_reason::none; }
@@ -46,8 +56,10 @@ struct token_step {
 // "token: refresh_token grant at login.microsoftonline.com -> ok in 180 ms, expires in 59 min".
 token_step fetch_token(boost::asio::io_context& io, plan& p, std::ostream* live);
 
-// Runs one session on `port`; `live`, when set, gets each step as it completes.
-port_run run_port(boost::asio::io_context& io, probes::dns_resolver& resolver, const plan& p,
+// Runs one session on `port`; `live`, when set, gets each step as it completes. With
+// --deliver-to, a message the server accepted is then read back (run.delivery), and a read-back
+// that did not find it in the Inbox becomes the delivery probe's failure.
+port_run run_port(boost::asio::io_context& io, probes::dns_resolver& resolver, plan& p,
                   const port_plan& port, std::ostream* live);
 
 }  // namespace smtp_exporter::exporter

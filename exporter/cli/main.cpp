@@ -180,6 +180,23 @@ int main(int argc, char** argv) {
                            "Envelope probe sender (default: --username when an address).");
   diagnose_cmd->add_option("--rcpt-to", diagnose.rcpt_to,
                            "Envelope probe recipient: MAIL FROM, RCPT TO, RSET; never DATA.");
+  diagnose_cmd->add_option("--deliver-to", diagnose.deliver_to,
+                           "Send one tagged message to this address (DATA) and read it back over "
+                           "IMAP: Inbox or Junk, latency, SPF/DKIM/DMARC. Explicit opt-in.");
+  diagnose_cmd->add_option("--imap", diagnose.imap,
+                           "IMAP server to read the message back from, HOST[:PORT] (993).");
+  diagnose_cmd->add_option("--imap-tls", diagnose.imap_tls,
+                           "implicit or starttls (default: starttls on 143, else implicit).");
+  diagnose_cmd->add_option("--imap-username", diagnose.imap_username,
+                           "IMAP login (default: --deliver-to).");
+  diagnose_cmd->add_option("--imap-password-file", diagnose.imap_password_file,
+                           "File holding the IMAP password.");
+  diagnose_cmd->add_option("--imap-password-env", diagnose.imap_password_env,
+                           "Environment variable holding the IMAP password.");
+  diagnose_cmd->add_option("--imap-ca-file", diagnose.imap_ca_file,
+                           "PEM file of CAs trusted for the IMAP server (default: the system's).");
+  diagnose_cmd->add_option("--delivery-deadline", diagnose.delivery_deadline,
+                           "How long the message may take to arrive (default 5m).");
   diagnose_cmd->add_option("--timeout", diagnose.timeout, "Deadline per port (default 10s).");
   diagnose_cmd->add_option("--output", diagnose_output, "text or json.")
       ->capture_default_str()

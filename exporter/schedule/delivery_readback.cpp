@@ -23,18 +23,8 @@ bool is_ip_literal(const std::string& host) {
 
 std::string imap_resource_key(const std::string& target_name) { return "imap:" + target_name; }
 
-boost::asio::awaitable<void> run_delivery_readback(readback_request request, status_store& store) {
-  struct clear_on_exit {
-    std::shared_ptr<bool> flag;
-    ~clear_on_exit() {
-      if (flag) *flag = false;
-    }
-  } clear{request.running};
-  const config::target& t = *request.target;
-  const config::delivery_settings& d = *t.delivery;
-  const auto started = clock::now();
-  const auto deadline = started + d.deadline;
-
+imap::readback_options readback_options_for(const config::delivery_settings& d,
+                                            std::shared_ptr<boost::asio::ssl::context> imap_tls) {
   imap::readback_options o;
   o.imap.host = d.imap.server_name.empty() ? d.imap.host : d.imap.server_name;
   // An IP literal needs no lookup; a name is resolved by libcurl (one short-lived thread of its
@@ -43,61 +33,58 @@ boost::asio::awaitable<void> run_delivery_readback(readback_request request, sta
   o.imap.port = d.imap.port;
   o.imap.tls = d.imap.tls == config::tls_mode::starttls ? imap::tls_mode::starttls
                                                         : imap::tls_mode::implicit;
-  o.imap.tls_context = request.imap_tls;
+  o.imap.tls_context = std::move(imap_tls);
   o.imap.username = d.imap.auth.username;
   o.junk_folders = d.imap.junk_folders;
   o.trusted_authserv_id = d.trusted_authserv_id;
   o.delete_after = d.delete_after;
+  return o;
+}
 
-  delivery_outcome outcome;
-  const auto finish = [&](probes::verdict v) {
-    outcome.reason = v.reason;
-    outcome.detail = v.detail;
-    store.record_delivery(request.target, outcome, unix_now());
-    auto level = v.ok() ? log::info : log::warn;
-    level("delivery read-back", {{"target", t.name},
-                                 {"result", std::string(probes::to_string(v.reason))},
-                                 {"detail", v.detail}});
-  };
-  if (!request.imap_tls) {
-    finish(probes::on_readback(probes::readback_finding::imap_tls_failed,
-                               "no trust store for the IMAP server"));
-    co_return;
+boost::asio::awaitable<std::optional<probes::verdict>> attach_imap_secret(
+    const config::delivery_settings& d, const oauth_binding& token, imap::readback_options& o) {
+  if (!o.imap.tls_context) {
+    co_return probes::on_readback(probes::readback_finding::imap_tls_failed,
+                                  "no trust store for the IMAP server");
   }
-  if (!request.imap_token.setup_error.empty()) {
-    finish(probes::on_refusal(probes::refusal::credentials_unreadable,
-                              "[target.delivery.imap.auth.oauth2]: " + request.imap_token.setup_error));
-    co_return;
+  if (!token.setup_error.empty()) {
+    co_return probes::on_refusal(probes::refusal::credentials_unreadable,
+                                 "[target.delivery.imap.auth.oauth2]: " + token.setup_error);
   }
-  if (request.imap_token.source) {
-    o.imap.token_source = request.imap_token.source;
-  } else {
-    // Off the loop, like the SMTP side's secrets (a hung mount stalls only this read-back).
-    const auto& a = d.imap.auth;
-    // A named argument: GCC 12 mis-destroys a braced temporary passed to a coroutine.
-    probes::credential_source source{a.username, a.password_file, a.password_env, a.password,
-                                     a.token_file};
-    auto secret = co_await probes::load_credentials_async(std::move(source),
-                                                          clock::now() + std::chrono::seconds(10));
-    if (!secret.ok()) {
-      // The exporter's own secret, as for the auth probe: credentials_unavailable.
-      finish(probes::on_refusal(probes::refusal::credentials_unreadable,
-                                "[target.delivery.imap.auth]: " + secret.error));
-      co_return;
-    }
-    o.imap.password = std::make_shared<const secret_string>(secret.secret.reveal());
+  if (token.source) {
+    o.imap.token_source = token.source;
+    co_return std::nullopt;
   }
+  // Off the loop, like the SMTP side's secrets (a hung mount stalls only this read-back).
+  const auto& a = d.imap.auth;
+  // A named argument: GCC 12 mis-destroys a braced temporary passed to a coroutine.
+  probes::credential_source source{a.username, a.password_file, a.password_env, a.password,
+                                   a.token_file};
+  auto secret = co_await probes::load_credentials_async(std::move(source),
+                                                        clock::now() + std::chrono::seconds(10));
+  if (!secret.ok()) {
+    // The exporter's own secret, as for the auth probe: credentials_unavailable.
+    co_return probes::on_refusal(probes::refusal::credentials_unreadable,
+                                 "[target.delivery.imap.auth]: " + secret.error);
+  }
+  o.imap.password = std::make_shared<const secret_string>(secret.secret.reveal());
+  co_return std::nullopt;
+}
 
+boost::asio::awaitable<readback_report> read_back_delivery(const config::delivery_settings& d,
+                                                           imap::readback_options o,
+                                                           probes::delivery_sent sent) {
+  readback_report report;
+  const auto deadline = clock::now() + d.deadline;
   auto executor = co_await boost::asio::this_coro::executor;
   // Leftovers first: messages of the probe older than the deadline can only be stale.
-  auto stale = co_await imap::remove_stale(
-      executor, o, std::chrono::system_clock::now() - d.deadline, clock::now() + std::chrono::seconds(30));
-  if (stale.ok() && stale.value > 0) {
-    log::info("delivery read-back removed stale probe messages",
-              {{"target", t.name}, {"messages", std::to_string(stale.value)}});
-  }
-  auto result = co_await imap::read_back(executor, o, request.sent.probe_id,
-                                         request.sent.accepted_at, deadline);
+  auto stale = co_await imap::remove_stale(executor, o,
+                                           std::chrono::system_clock::now() - d.deadline,
+                                           clock::now() + std::chrono::seconds(30));
+  if (stale.ok()) report.stale_removed = stale.value;
+  report.result = co_await imap::read_back(executor, o, sent.probe_id, sent.accepted_at, deadline);
+  const auto& result = report.result;
+  auto& outcome = report.outcome;
   outcome.imap_seconds = {result.login_seconds, result.search_seconds, result.fetch_seconds,
                           result.delete_seconds};
   if (result.outcome == imap::readback_outcome::inbox ||
@@ -112,7 +99,43 @@ boost::asio::awaitable<void> run_delivery_readback(readback_request request, sta
       }
     }
   }
-  finish(imap::readback_verdict(result));
+  const auto v = imap::readback_verdict(result);
+  outcome.reason = v.reason;
+  outcome.detail = v.detail;
+  co_return report;
+}
+
+boost::asio::awaitable<void> run_delivery_readback(readback_request request, status_store& store) {
+  struct clear_on_exit {
+    std::shared_ptr<bool> flag;
+    ~clear_on_exit() {
+      if (flag) *flag = false;
+    }
+  } clear{request.running};
+  const config::target& t = *request.target;
+  const config::delivery_settings& d = *t.delivery;
+
+  const auto finish = [&](const delivery_outcome& outcome) {
+    store.record_delivery(request.target, outcome, unix_now());
+    auto level = outcome.reason == probes::failure_reason::none ? log::info : log::warn;
+    level("delivery read-back", {{"target", t.name},
+                                 {"result", std::string(probes::to_string(outcome.reason))},
+                                 {"detail", outcome.detail}});
+  };
+  auto o = readback_options_for(d, request.imap_tls);
+  if (auto refused = co_await attach_imap_secret(d, request.imap_token, o)) {
+    delivery_outcome outcome;
+    outcome.reason = refused->reason;
+    outcome.detail = refused->detail;
+    finish(outcome);
+    co_return;
+  }
+  auto report = co_await read_back_delivery(d, std::move(o), request.sent);
+  if (report.stale_removed > 0) {
+    log::info("delivery read-back removed stale probe messages",
+              {{"target", t.name}, {"messages", std::to_string(report.stale_removed)}});
+  }
+  finish(report.outcome);
 }
 
 }  // namespace smtp_exporter::exporter

@@ -9,7 +9,9 @@
 // Thread-safety: run on the scheduler's executor.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -18,6 +20,8 @@
 #include "exporter/schedule/session_options.hpp"
 #include "exporter/schedule/target_status.hpp"
 #include "probes/core/result.hpp"
+#include "probes/core/verdicts.hpp"
+#include "probes/imap/readback.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -31,6 +35,27 @@ struct readback_request {
 };
 
 boost::asio::awaitable<void> run_delivery_readback(readback_request request, status_store& store);
+
+// The pieces of a read-back, shared with `diagnose --deliver-to` (exporter/cli/diagnose_run.cpp).
+//
+// Everything the read-back needs from [target.delivery] but the login secret.
+probes::imap::readback_options readback_options_for(
+    const config::delivery_settings& d, std::shared_ptr<boost::asio::ssl::context> imap_tls);
+// Puts the login secret into `o`: the token source, or the password read off the loop. A verdict
+// (credentials_unavailable, imap_tls_failed) when it cannot; nullopt when `o` is ready.
+boost::asio::awaitable<std::optional<probes::verdict>> attach_imap_secret(
+    const config::delivery_settings& d, const oauth_binding& token,
+    probes::imap::readback_options& o);
+
+struct readback_report {
+  std::size_t stale_removed = 0;     // the probe's messages older than the deadline, deleted first
+  probes::imap::readback_result result;
+  delivery_outcome outcome;          // the verdict and the facts the status store keeps
+};
+// Removes stale probe messages, then waits for `sent` until the deadline (d.deadline after now).
+boost::asio::awaitable<readback_report> read_back_delivery(const config::delivery_settings& d,
+                                                           probes::imap::readback_options o,
+                                                           probes::delivery_sent sent);
 
 // The key of a target's IMAP trust store and token binding in the maps prepare_config fills
 // ("imap:" + the target's name: no target name starts a key that way by accident, since the maps

@@ -11,7 +11,8 @@ positions inside the 24-column grid and not overlapping.
 
 Rules (dashboards/smtp_exporter.rules.yml, read line by line: the stdlib has no YAML parser and
 promtool checks the syntax): every alert has severity, summary, description and a runbook_url
-whose anchor is a heading of docs/runbook.md; every alert is listed in docs/alerts.md.
+whose anchor is a heading of docs/runbook.md; every alert is listed in docs/alerts.md; an
+annotation names what the alert is about ($labels.target, .ip, .domain or .instance).
 
 Prints every problem found; exit status 1 if there is any. Stdlib only.
 """
@@ -182,9 +183,9 @@ def check_rules(src):
                 problem(where, f"runbook anchor #{anchor} is not a heading of docs/runbook.md")
         if f"`{name}`" not in alerts_doc:
             problem(where, "not listed in docs/alerts.md")
-        # DNSBL alerts are about an IP (an egress IP has no target).
-        if not any(f"{{{{ $labels.{l} }}}}" in block for l in ("target", "instance", "ip")):
-            problem(where, "no annotation names the target ($labels.target), the IP or the exporter")
+        # DNSBL and sender alerts are about an IP or a sender domain (neither has a target).
+        if not any(f"{{{{ $labels.{l} }}}}" in block for l in ("target", "instance", "ip", "domain")):
+            problem(where, "no annotation names the target ($labels.target), the IP, the domain or the exporter")
     if len(set(names)) != len(names):
         problem(rules_path.name, "duplicate alert names")
     return names

@@ -22,7 +22,9 @@
 
 #include "exporter/views/status_page.hpp"
 #include "tests/support/certs.hpp"
+#include "tests/support/dovecot.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/postfix.hpp"
 #include "tests/support/prometheus.hpp"
 #include "tests/support/token_endpoint.hpp"
 
@@ -222,6 +224,9 @@ std::string auth_table(const fs::path& password_file) {
 TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   ASSERT_TRUE(fs::exists(prometheus_binary))
       << "needs Debian's prometheus package (scripts/install-deps.sh --test)";
+  // The delivery panels need a message delivered: postfix hands it to Dovecot over LMTP.
+  ASSERT_TRUE(dovecot_server::available() && postfix_peer::available())
+      << "needs root, postfix and dovecot (scripts/install-deps.sh --test)";
   temp_dir dir;
   test_pki pki;
 
@@ -285,6 +290,27 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
                                        issued.string(), "--mechanisms", "XOAUTH2,OAUTHBEARER"});
   auto oauth_port = aiosmtpd("oauth", with_oauth);
   const auto refresh_token = dir.write("refresh-token", "e2e-refresh-token\n");
+  // Delivery (issue 21): the message goes through postfix to Dovecot, with a trusted
+  // Authentication-Results that passes (no delivery alert may fire on a healthy delivery).
+  dovecot_server dovecot(dir, pki.valid.chain_file, pki.valid.key_file);
+  ASSERT_TRUE(dovecot.started()) << dovecot.log();
+  lmtp_relay_options relay;
+  relay.lmtp_port = dovecot.lmtp_port();
+  relay.prepend_header =
+      "Authentication-Results: mx.test; spf=pass smtp.mailfrom=app@sender.test; dkim=pass "
+      "header.d=sender.test; dmarc=pass header.from=sender.test";
+  postfix_peer postfix(dir, pki.valid.chain_file, pki.valid.key_file, std::nullopt, "mx.test", "",
+                       relay);
+  ASSERT_TRUE(postfix.started()) << postfix.log();
+  const auto imap_password = dir.write("imap-password", dovecot.options().password + "\n");
+  const std::string delivery_table =
+      "delivery_interval = \"10m\"\n" + tls_table(pki) +
+      "[target.delivery]\nfrom = \"app@sender.test\"\nto = \"" + dovecot.options().user +
+      "\"\ndeadline = \"20s\"\ntrusted_authserv_id = \"mx.test\"\n"
+      "[target.delivery.imap]\nhost = \"127.0.0.1\"\nserver_name = \"localhost\"\nport = " +
+      std::to_string(dovecot.imaps_port()) + "\nca_file = \"" + pki.root_file.string() +
+      "\"\n[target.delivery.imap.auth]\nusername = \"" + dovecot.options().user +
+      "\"\npassword_file = \"" + imap_password.string() + "\"\n";
   std::uint16_t blacklisted_port = 0;
   peers.push_back(start_fake_smtp(dir, "greeting_554", blacklisted_port));
   EXPECT_NE(blacklisted_port, 0) << peers.back()->log();
@@ -324,6 +350,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
                   tls_table(pki) + oauth_table(pki, token_ok, refresh_token)) +
       target_toml("oauthbad", oauth_port, auth_probes,
                   tls_table(pki) + oauth_table(pki, token_revoked, refresh_token)) +
+      target_toml("delivery", postfix.starttls_port(), R"(["banner", "tls", "delivery"])",
+                  delivery_table) +
       target_toml("expired", expired_port, tls_probes, tls_table(pki)) +
       target_toml("expiring", expiring_port, tls_probes, tls_table(pki)) +
       target_toml("renewing", renewing_port, tls_probes, tls_table(pki)) +
@@ -342,7 +370,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       dns_server + "\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       "[[dnsbl.zone]]\nname = \"block.test\"\nblocking = true\n"
       "[[dnsbl.zone]]\nname = \"other.test\"\n";
-  const name_set all_targets = {"healthy",     "badauth",  "nosecret", "oauth", "oauthbad", "expired",
+  const name_set all_targets = {"healthy",     "badauth",  "nosecret", "oauth", "oauthbad",
+                                "delivery",    "expired",
                                 "expiring",    "renewing", "notls",    "handshake",
                                 "blacklisted", "slow",     "refused",  "blocked"};
 
@@ -423,8 +452,8 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       {"SMTPEnvelopeRejected", {}},
       {"SMTPSlowGreeting", {"slow"}},
       {"SMTPAuthFailing", {"badauth", "oauthbad"}},
-      // No target here runs the opt-in delivery probe (delivery_readback_test does, through postfix
-      // and Dovecot); the promtool tests show these firing.
+      // The one delivery target delivers to the Inbox with spf, dkim and dmarc passing: none of
+      // these may fire on it (delivery_readback_test shows the failures; promtool tests fire each).
       {"SMTPDeliveryFailing", {}},
       {"SMTPDeliveryToJunk", {}},
       {"SMTPDeliverySlow", {}},
@@ -616,10 +645,15 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       // Token panels: a target with [auth.oauth2]; the errors need the refused grant.
       {{"target-detail.json", "OAuth 2.0 token time left"}, "oauth"},
       {{"target-detail.json", "OAuth 2.0 token requests"}, "oauthbad"},
+      // Delivery panels: the one target running the opt-in delivery probe.
+      {{"target-detail.json", "Delivery: where the last message landed"}, "delivery"},
+      {{"target-detail.json", "Delivery latency"}, "delivery"},
+      {{"target-detail.json", "Receiving side's verdict (SPF, DKIM, DMARC)"}, "delivery"},
+      {{"target-detail.json", "Delivery messages sent"}, "delivery"},
   };
   // Exact values of the overview's stat panels in this situation.
   const std::map<std::string, double> overview_stats = {
-      {"Targets configured", 14},
+      {"Targets configured", 15},
       {"Targets failing", 9},
       {"Targets pending", 0},
       {"Certificates expiring within 14 days", 2},  // expired, expiring (renewing has 15 days)

@@ -5,13 +5,16 @@
 #                   [--hostname mx.test]
 #                   [--sasl-user U --sasl-password PW [--sasl-realm R]]
 #                   [--accept-rcpt ADDRESS]
-#                   [--lmtp-port P3 --relay-domain DOMAIN [--prepend-header 'Name: value']]
+#                   [--lmtp-port P3 --relay-domain DOMAIN [--prepend-header 'Name: value']
+#                    [--hold-sender ADDRESS]]
+#   postfix_peer.sh release DIR
 #   postfix_peer.sh stop DIR
 #
 # start: writes DIR/etc/{main.cf,master.cf}, starts postfix and returns (status 0) only once
 #   127.0.0.1:P1 (plain, offers STARTTLS) and 127.0.0.1:P2 (implicit TLS) both greet; it then
 #   prints "READY P1 P2" on stdout. On failure (20 s deadline) it prints the postfix log on stderr,
 #   stops what it started and exits 1, or 3 if a port was already in use. Bad usage: exit 2.
+# release: releases the messages on hold (--hold-sender) and flushes the queue: they are delivered.
 # stop: stops that postfix and makes sure no process of it remains. Idempotent.
 #
 # Without --lmtp-port, postfix delivers nothing: every transport is `error`, mydestination is
@@ -19,7 +22,9 @@
 # --accept-rcpt, whose RCPT TO gets 250 (for envelope probes; a message to it would be
 # discarded). With --lmtp-port, mail to any address @DOMAIN is accepted from 127.0.0.1 and
 # delivered over LMTP to 127.0.0.1:P3 (a Dovecot of tests/support/dovecot.*), with
-# --prepend-header's field added on top of its header (header_checks PREPEND). Listeners are on
+# --prepend-header's field added on top of its header (header_checks PREPEND); mail from
+# --hold-sender's ADDRESS is accepted (250) and put on hold (a delivery that never comes, until
+# `release`). Listeners are on
 # 127.0.0.1 only. Needs root (postfix starts as root and drops to the `postfix` user).
 # /etc/postfix/main.cf is never read or written.
 #
@@ -34,6 +39,8 @@ die_usage() {
 }
 
 POSTFIX=/usr/sbin/postfix
+POSTSUPER=/usr/sbin/postsuper
+POSTQUEUE=/usr/sbin/postqueue
 DAEMON_DIR=/usr/lib/postfix/sbin
 PYTHON=/usr/bin/python3
 # postfix -c sets this for its own processes; an inherited one must not leak into them.
@@ -181,7 +188,7 @@ cmd_start() {
   local dir=$1
   shift
   local cert="" key="" p1="" p2="" user="" password="" realm="" hostname="mx.test" accept=""
-  local lmtp_port="" relay_domain="" prepend=""
+  local lmtp_port="" relay_domain="" prepend="" hold_sender=""
   while (($#)); do
     [[ $# -ge 2 ]] || die_usage "option $1 needs a value"
     case $1 in
@@ -197,6 +204,7 @@ cmd_start() {
       --lmtp-port) lmtp_port=$2 ;;
       --relay-domain) relay_domain=$2 ;;
       --prepend-header) prepend=$2 ;;
+      --hold-sender) hold_sender=$2 ;;
       *) die_usage "unknown option $1" ;;
     esac
     shift 2
@@ -213,6 +221,8 @@ cmd_start() {
     die_usage "--lmtp-port needs a port number and --relay-domain a domain"
   [[ -z $prepend || ($prepend =~ ^[A-Za-z0-9-]+:\ [[:print:]]+$ && -n $lmtp_port) ]] ||
     die_usage "bad --prepend-header (Name: printable value; with --lmtp-port)"
+  [[ -z $hold_sender || ($hold_sender =~ ^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$ && -n $lmtp_port) ]] ||
+    die_usage "bad --hold-sender (an address; with --lmtp-port)"
   local rcpt_restrictions=reject transport_maps=""
   if [[ -n $accept ]]; then
     rcpt_restrictions="check_recipient_access inline:{ $accept=OK }, reject"
@@ -326,6 +336,10 @@ virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions = permit_mynetworks, reject
 EOF
+    if [[ -n $hold_sender ]]; then
+      echo "smtpd_sender_restrictions = check_sender_access inline:{ $hold_sender=HOLD }" \
+        >>"$conf/main.cf"
+    fi
     if [[ -n $prepend ]]; then
       printf '/^Subject:/ PREPEND %s\n' "$prepend" >"$conf/header_checks"
       echo "header_checks = regexp:$conf/header_checks" >>"$conf/main.cf"
@@ -344,6 +358,7 @@ EOF
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_auth_enable=$sasl_enable
 cleanup   unix  n       -       n       -       0       cleanup
+pickup    unix  n       -       n       60      1       pickup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -388,11 +403,15 @@ EOF
   exit 1
 }
 
-(($# >= 2)) || die_usage "usage: postfix_peer.sh start DIR OPTIONS... | stop DIR"
+(($# >= 2)) || die_usage "usage: postfix_peer.sh start DIR OPTIONS... | release DIR | stop DIR"
 case $1 in
   start)
     shift
     cmd_start "$@"
+    ;;
+  release)
+    "$POSTSUPER" -c "$2/etc" -H ALL
+    "$POSTQUEUE" -c "$2/etc" -f
     ;;
   stop)
     cmd_stop "$2"

@@ -54,6 +54,8 @@ postfix_peer::postfix_peer(const temp_dir& dir, const fs::path& chain, const fs:
                                relay->domain});
       if (!relay->prepend_header.empty())
         argv.insert(argv.end(), {"--prepend-header", relay->prepend_header});
+      if (!relay->hold_sender.empty())
+        argv.insert(argv.end(), {"--hold-sender", relay->hold_sender});
     }
     auto log_file =
         dir.path() / ("postfix" + id + "_start" + std::to_string(attempt) + ".log");
@@ -90,6 +92,26 @@ bool postfix_peer::stop() {
   start_log_ += "=== stop: exit " + (status ? std::to_string(*status) : std::string("none")) +
                 "\n" + proc.log();
   return status == 0;
+}
+
+bool postfix_peer::release_held() {
+  child_process proc({"/bin/bash", script().string(), "release", dir_.string()},
+                     dir_.parent_path() / (dir_.filename().string() + "_release.log"));
+  auto status = proc.wait_exit(30s);
+  if (!status) proc.terminate();
+  start_log_ += "=== release: exit " + (status ? std::to_string(*status) : std::string("none")) +
+                "\n" + proc.log();
+  return status == 0;
+}
+
+std::size_t postfix_peer::accepted_messages() const {
+  const std::string text = read_file(dir_ / "maillog");
+  std::size_t count = 0;
+  for (auto at = text.find("cleanup"); at != std::string::npos; at = text.find("cleanup", at + 1)) {
+    const auto eol = text.find('\n', at);
+    if (text.substr(at, eol - at).find(": message-id=") != std::string::npos) ++count;
+  }
+  return count;
 }
 
 std::string postfix_peer::log() const {

@@ -26,6 +26,9 @@ struct lmtp_relay_options {
   std::uint16_t lmtp_port = 0;
   std::string domain = "mx.test";
   std::string prepend_header;
+  // Mail from this address is accepted and held in the queue (never delivered) until
+  // postfix_peer::release_held().
+  std::string hold_sender;
 };
 
 class postfix_peer {
@@ -52,6 +55,11 @@ class postfix_peer {
   const fs::path& directory() const { return dir_; }
   // The start script's output and postfix's own log (DIR/maillog).
   std::string log() const;
+  // Releases the messages on hold and flushes the queue (lmtp_relay_options::hold_sender); true
+  // when postsuper and postqueue succeeded.
+  bool release_held();
+  // Messages postfix accepted (one `message-id=` line of cleanup per message in its log).
+  std::size_t accepted_messages() const;
   // Stops postfix now (the destructor does it otherwise). True if nothing of it remains.
   bool stop();
 

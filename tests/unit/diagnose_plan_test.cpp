@@ -1,6 +1,11 @@
 // diagnose's planning, with plain values: no network, no secret read.
 #include "exporter/cli/diagnose_plan.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 namespace smtp_exporter::exporter {
@@ -12,6 +17,21 @@ plan planned(const diagnose_options& o) {
   EXPECT_TRUE(make_plan(o, p, error)) << error;
   return p;
 }
+
+// A config file in the temp directory, removed at the end of the test.
+class temp_config {
+ public:
+  explicit temp_config(const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("diagnose_plan_" + std::to_string(::getpid()) + ".toml")) {
+    std::ofstream(path_) << text;
+  }
+  ~temp_config() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 std::string refusal(const diagnose_options& o) {
   plan p;
@@ -79,6 +99,93 @@ TEST(diagnose_plan, usage_errors) {
   o.target = "127.0.0.1:25";
   o.timeout = "soon";
   EXPECT_NE(refusal(o).find("--timeout"), std::string::npos);
+}
+
+TEST(diagnose_plan, deliver_to_plans_the_delivery_probe_and_its_read_back) {
+  diagnose_options o;
+  o.target = "127.0.0.1:587";
+  o.mail_from = "app@example.com";
+  o.deliver_to = "probe@example.net";
+  o.imap = "127.0.0.1:143";
+  o.imap_password_env = "UNSET_IN_THIS_TEST";
+  const plan p = planned(o);
+  ASSERT_TRUE(p.target.delivery);
+  EXPECT_EQ(p.target.delivery->to, "probe@example.net");
+  EXPECT_EQ(p.target.delivery->from, "app@example.com");
+  EXPECT_EQ(p.target.delivery->imap.host, "127.0.0.1");
+  EXPECT_EQ(p.target.delivery->imap.port, 143);
+  EXPECT_EQ(p.target.delivery->imap.tls, config::tls_mode::starttls) << "143 is STARTTLS";
+  EXPECT_EQ(p.target.delivery->imap.auth.username, "probe@example.net") << "the mailbox's own";
+  EXPECT_TRUE(probes_due(p, p.ports[0])[static_cast<std::size_t>(probes::probe_kind::delivery)]);
+
+  o.imap = "imap.example.net";
+  o.imap_username = "someone";
+  o.delivery_deadline = "2m";
+  const plan q = planned(o);
+  EXPECT_EQ(q.target.delivery->imap.port, 993);
+  EXPECT_EQ(q.target.delivery->imap.tls, config::tls_mode::implicit);
+  EXPECT_EQ(q.target.delivery->imap.auth.username, "someone");
+  EXPECT_EQ(q.target.delivery->deadline, std::chrono::minutes(2));
+}
+
+TEST(diagnose_plan, deliver_to_is_checked) {
+  diagnose_options o;
+  o.target = "127.0.0.1:587";
+  o.mail_from = "app@example.com";
+  o.deliver_to = "probe@example.net";
+  EXPECT_NE(refusal(o).find("--imap HOST[:PORT]"), std::string::npos);
+  o.imap = "127.0.0.1";
+  EXPECT_NE(refusal(o).find("--imap-password-file"), std::string::npos) << "a secret is needed";
+  o.imap_password_file = "/nonexistent/pw";
+  o.imap_tls = "none";
+  EXPECT_NE(refusal(o).find("--imap-tls"), std::string::npos) << "no IMAP login in clear";
+  o.imap_tls = "";
+  o.delivery_deadline = "2h";
+  EXPECT_NE(refusal(o).find("--delivery-deadline"), std::string::npos);
+  o.delivery_deadline = "";
+  o.deliver_to = "not an address";
+  EXPECT_NE(refusal(o).find("--deliver-to"), std::string::npos);
+  o.deliver_to = "probe@example.net";
+  o.ports = {587, 465};
+  EXPECT_NE(refusal(o).find("one --port"), std::string::npos) << "one message, not one per port";
+  o.ports = {};
+  o.mail_from = "";
+  EXPECT_NE(refusal(o).find("--mail-from"), std::string::npos);
+
+  diagnose_options alone;
+  alone.target = "127.0.0.1:587";
+  alone.imap = "127.0.0.1";
+  EXPECT_NE(refusal(alone).find("--deliver-to"), std::string::npos) << "--imap alone is a mistake";
+}
+
+TEST(diagnose_plan, a_config_target_with_delivery_sends_nothing_unless_asked) {
+  temp_config file(R"([[target]]
+name = "app"
+host = "127.0.0.1"
+port = 587
+probes = ["banner", "delivery"]
+[target.delivery]
+from = "app@example.com"
+to = "probe@example.net"
+[target.delivery.imap]
+host = "127.0.0.1"
+[target.delivery.imap.auth]
+username = "probe@example.net"
+password_env = "UNSET_IN_THIS_TEST"
+)");
+  diagnose_options o;
+  o.target = "app";
+  o.config_file = file.path();
+  const plan p = planned(o);
+  EXPECT_FALSE(p.target.delivery) << "sending mail is an explicit opt-in: --deliver-to";
+  EXPECT_FALSE(probes_due(p, p.ports[0])[static_cast<std::size_t>(probes::probe_kind::delivery)]);
+
+  o.deliver_to = "other@example.net";
+  const plan q = planned(o);
+  ASSERT_TRUE(q.target.delivery);
+  EXPECT_EQ(q.target.delivery->to, "other@example.net");
+  EXPECT_EQ(q.target.delivery->from, "app@example.com");
+  EXPECT_EQ(q.target.delivery->imap.auth.password_env, "UNSET_IN_THIS_TEST") << "the config's IMAP";
 }
 
 }  // namespace
