@@ -61,6 +61,7 @@ struct dns_cache_stats {
 // negative_ttl; errors (timeout, SERVFAIL, REFUSED, unreachable, failure) are never kept. A
 // question asked while the same question is in flight waits for that answer (until its own
 // deadline) instead of asking again; it then shares that query's fate, a timeout included.
+// It must outlive the queries it has in flight (as the resolver it asks must).
 class cached_dns_lookup final : public dns_lookup {
  public:
   using clock_function = std::function<std::chrono::steady_clock::time_point()>;

@@ -12,7 +12,8 @@
 //  - exp= is syntax-checked and never fetched (no explanation is produced);
 //  - a void lookup (NXDOMAIN, or NOERROR without records) is counted per term: the name an "a",
 //    "exists", "include" or "redirect" asks, the MX query of "mx", the PTR query of "ptr"; the
-//    address lookups of MX and PTR names are not counted (pyspf counts them too);
+//    address lookups of MX and PTR names are not counted (pyspf counts those as well: a record
+//    whose MX names have no addresses can be permerror there and not here);
 //  - a target name that no DNS query can carry (an empty label, a label over 63 characters, after
 //    macro expansion) matches nothing and asks nothing; for include and redirect it is permerror;
 //  - "ptr" and %{p} check the PTR names (the first 10) that end in the target before asking their

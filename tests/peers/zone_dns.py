@@ -106,12 +106,18 @@ def lookup(zone, name, qtype):
     return found, cname, None
 
 
+def text_name(label):
+    """A DNSLabel as the zone spells it: raw label bytes joined by dots (str() would escape a
+    space as \\032)."""
+    return b".".join(label.label).decode("utf-8", "replace").lower()
+
+
 def answer(zone, data):
     query = DNSRecord.parse(data)
     asked = query.q.qname
     qtype = QTYPE.get(query.q.qtype, str(query.q.qtype))
     reply = query.reply()
-    name, owner, seen = str(asked).lower().rstrip("."), asked, set()
+    name, owner, seen = text_name(asked), asked, set()
     for _ in range(11):
         records, cname, status = lookup(zone, name, qtype)
         if status is TIMEOUT:
@@ -190,7 +196,7 @@ def main():
     def respond(zone, port, data):
         try:
             query = DNSRecord.parse(data)
-            log(f"QUERY {port} {str(query.q.qname).rstrip('.')} "
+            log(f"QUERY {port} {text_name(query.q.qname)} "
                 f"{QTYPE.get(query.q.qtype, query.q.qtype)}")
             return answer(zone, data)
         except Exception as e:  # a malformed query must not stop the server

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 namespace smtp_exporter::probes {
@@ -38,6 +39,7 @@ struct expansion_case {
   const char* macro;
   const char* expansion;
 };
+void PrintTo(const expansion_case& c, std::ostream* os) { *os << c.macro; }
 
 class spf_macro_rfc_examples : public ::testing::TestWithParam<expansion_case> {};
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ostream>
 #include <string>
 
 namespace smtp_exporter::probes {
@@ -94,6 +96,19 @@ struct syntax_case {
   const char* record;
   const char* why;  // the start of the error message
 };
+// The record on one line: control and non-ASCII bytes as \xNN.
+void PrintTo(const syntax_case& c, std::ostream* os) {
+  for (const char* p = c.record; *p; ++p) {
+    const auto byte = static_cast<unsigned char>(*p);
+    if (byte >= 0x20 && byte < 0x7f) {
+      *os << *p;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+      *os << hex;
+    }
+  }
+}
 
 class spf_record_syntax : public ::testing::TestWithParam<syntax_case> {};
 
