@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "exporter/render/exposition_text.hpp"
@@ -520,8 +521,12 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
   out.push_back(single("smtp_exporter_config_last_reload_success_timestamp_seconds",
                        "Unix time of the last successful configuration load or reload.",
                        state.config_last_reload_success_timestamp.load()));
+  // A target with ip_protocol = "both" has a record per family and counts once.
+  const auto targets = std::count_if(snap.begin(), snap.end(), [](const auto& s) {
+    return s->config->family != config::ip_family::ipv6;
+  });
   out.push_back(single("smtp_exporter_targets", "Targets in the running configuration.",
-                       static_cast<double>(snap.size())));
+                       static_cast<double>(targets)));
   out.push_back(single("smtp_exporter_configured_targets",
                        "Targets in the configuration file, before sharding keeps this replica's "
                        "share (smtp_exporter_targets).",
