@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/host_port.hpp"
 #include "probes/smtp/stages.hpp"
 
 namespace smtp_exporter::exporter {
@@ -72,7 +73,7 @@ constexpr reason_row reason_rows[] = {
      "blocked: no answer to the connection attempt (security group, firewall or provider)",
      [](const advice_context& c) -> lines {
        const std::string port = port_text(c);
-       const std::string where = c.host + ":" + port;
+       const std::string where = host_port(c.host, c.port);
        return {
            "Nothing answered the connection attempt to " + where +
                ": the packets are dropped on the way, which is what a blocked port looks like.",
@@ -99,7 +100,7 @@ constexpr reason_row reason_rows[] = {
      [](const advice_context& c) -> lines {
        const std::string port = port_text(c);
        return {
-           "A firewall said no to the connection to " + c.host + ":" + port +
+           "A firewall said no to the connection to " + host_port(c.host, c.port) +
                ": an ICMP \"administratively prohibited\" answer (the detail names who sent it), "
                "or a rule of this machine (Operation not permitted). The server may well be up; "
                "this is never \"server down\".",

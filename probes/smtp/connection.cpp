@@ -129,6 +129,8 @@ asio::awaitable<error_code> smtp_connection::connect(
     std::tie(ec) = co_await socket_.async_connect(endpoint, use_nothrow);
     if (expired_) co_return asio::error::operation_aborted;
     if (!ec) {
+      // Turning the option off also empties the queue (Linux purges it): nothing queued by a
+      // retried SYN is left to flag the connected socket.
       set_icmp_reports(socket_.native_handle(), v6, false);
       connected = endpoint;
       co_return ec;

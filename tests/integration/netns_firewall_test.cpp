@@ -166,15 +166,18 @@ TEST_F(firewall, tcp_reset_is_connect_refused_and_says_a_firewall_looks_the_same
       << p["advice"];
 }
 
-struct prohibited_case {
+// One ICMP answer of a firewall rule: over which family, the rule, and what the detail must say
+// (the sender included).
+struct icmp_case {
   const char* name;
   bool v6;
   const char* rule;
-  const char* detail;  // what the detail must say, sender included
+  const char* detail;
 };
 
-class firewall_prohibited : public firewall,
-                            public ::testing::WithParamInterface<prohibited_case> {};
+void PrintTo(const icmp_case& c, std::ostream* os) { *os << c.name; }
+
+class firewall_prohibited : public firewall, public ::testing::WithParamInterface<icmp_case> {};
 
 // `reject with icmpx admin-prohibited`: a firewall said no. Over IPv4 the kernel reports it as
 // EHOSTUNREACH, like a missing route; only the ICMP message tells, and the reason must be
@@ -197,26 +200,18 @@ TEST_P(firewall_prohibited, is_connect_prohibited_and_never_server_down) {
 INSTANTIATE_TEST_SUITE_P(
     icmp, firewall_prohibited,
     ::testing::Values(
-        prohibited_case{"icmpx_v4", false, "tcp dport 587 reject with icmpx type admin-prohibited",
+        icmp_case{"icmpx_v4", false, "tcp dport 587 reject with icmpx type admin-prohibited",
                         "a firewall refused the connection to 192.0.2.2:587 (ICMP communication "
                         "administratively prohibited from 192.0.2.2)"},
-        prohibited_case{"icmp_host_prohibited_v4", false,
+        icmp_case{"icmp_host_prohibited_v4", false,
                         "tcp dport 587 reject with icmp type host-prohibited",
                         "(ICMP host administratively prohibited from 192.0.2.2)"},
-        prohibited_case{"icmpx_v6", true, "tcp dport 587 reject with icmpx type admin-prohibited",
+        icmp_case{"icmpx_v6", true, "tcp dport 587 reject with icmpx type admin-prohibited",
                         "a firewall refused the connection to [2001:db8:24::2]:587 (ICMPv6 "
                         "administratively prohibited from 2001:db8:24::2)"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-struct unreachable_case {
-  const char* name;
-  bool v6;
-  const char* rule;
-  const char* detail;
-};
-
-class firewall_unreachable : public firewall,
-                             public ::testing::WithParamInterface<unreachable_case> {};
+class firewall_unreachable : public firewall, public ::testing::WithParamInterface<icmp_case> {};
 
 // ICMP host and network unreachable: connect_unreachable, with the message and its sender named.
 TEST_P(firewall_unreachable, is_connect_unreachable_with_the_message_named) {
@@ -232,17 +227,17 @@ TEST_P(firewall_unreachable, is_connect_unreachable_with_the_message_named) {
 INSTANTIATE_TEST_SUITE_P(
     icmp, firewall_unreachable,
     ::testing::Values(
-        unreachable_case{"host_unreachable_v4", false,
+        icmp_case{"host_unreachable_v4", false,
                          "tcp dport 587 reject with icmp type host-unreachable",
                          "connect: no route to 192.0.2.2:587 (ICMP host unreachable from "
                          "192.0.2.2)"},
-        unreachable_case{"net_unreachable_v4", false,
+        icmp_case{"net_unreachable_v4", false,
                          "tcp dport 587 reject with icmp type net-unreachable",
                          "(ICMP network unreachable from 192.0.2.2)"},
-        unreachable_case{"addr_unreachable_v6", true,
+        icmp_case{"addr_unreachable_v6", true,
                          "tcp dport 587 reject with icmpv6 type addr-unreachable",
                          "(ICMPv6 address unreachable from 2001:db8:24::2)"},
-        unreachable_case{"no_route_v6", true, "tcp dport 587 reject with icmpv6 type no-route",
+        icmp_case{"no_route_v6", true, "tcp dport 587 reject with icmpv6 type no-route",
                          "(ICMPv6 no route to destination from 2001:db8:24::2)"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -251,6 +246,8 @@ struct stall_case {
   const char* hook;
   const char* rule;
 };
+
+void PrintTo(const stall_case& c, std::ostream* os) { *os << c.name; }
 
 class firewall_tls_stall : public firewall, public ::testing::WithParamInterface<stall_case> {};
 
