@@ -89,6 +89,12 @@ TEST_F(dual_stack, ipv6_dropped_fails_the_ipv6_series_only_and_the_alert_matches
       "\"\n"
       "[[target]]\nname = \"plain\"\nhost = \"mx.dual.test\"\nport = 587\nip_protocol = \"ip4\"\n"
       "[target.tls]\nmode = \"starttls\"\nserver_name = \"mx.test\"\nca_file = \"" +
+      pki_.root_file.string() +
+      "\"\n"
+      // /probe with a module that asks for both families.
+      "[module.dual]\nip_protocol = \"both\"\ntimeout = \"2s\"\n"
+      "allowed_hosts = [\"mx.dual.test\"]\nallowed_ports = [587]\n"
+      "[module.dual.tls]\nmode = \"starttls\"\nserver_name = \"mx.test\"\nca_file = \"" +
       pki_.root_file.string() + "\"\n";
   const fs::path config_file = dir_.write("smtp_exporter.toml", config);
   child_process exporter(
@@ -152,6 +158,27 @@ TEST_F(dual_stack, ipv6_dropped_fails_the_ipv6_series_only_and_the_alert_matches
   EXPECT_TRUE(has(debug.body, "dual (ipv6)")) << debug.body;
   EXPECT_TRUE(has(debug.body, "connect_timeout"));
   EXPECT_EQ(get("/probe/debug?target=dual&ip_family=ipx").status, 400);
+
+  // /probe with the module's "both": one answer, both families' series.
+  const auto probed = get("/probe?module=dual&target=mx.dual.test:587");
+  EXPECT_EQ(probed.status, 200) << probed.body;
+  EXPECT_EQ(label_value(probed.body, "smtp_probe_result_info",
+                        {{"target", "mx.dual.test:587"}, {"ip_family", "ipv4"}, {"probe", "tls"}},
+                        "result"),
+            "success")
+      << probed.body;
+  EXPECT_EQ(label_value(probed.body, "smtp_probe_result_info",
+                        {{"target", "mx.dual.test:587"}, {"ip_family", "ipv6"}, {"probe", "tls"}},
+                        "result"),
+            "connect_timeout");
+  // One HELP and TYPE per family, whatever the number of runs.
+  std::size_t helps = 0;
+  for (std::size_t at = 0; (at = probed.body.find("# HELP smtp_probe_success ", at)) !=
+                           std::string::npos;
+       ++at) {
+    ++helps;
+  }
+  EXPECT_EQ(helps, 1u) << probed.body;
 
   // SMTPIPFamilyBlocked, evaluated by promtool over the series this scrape returned (held for
   // 20 minutes, as a steady state would be).
