@@ -147,10 +147,10 @@ struct target {
   bool allow_plaintext = false;  // auth and envelope over an unencrypted connection
   // auth and envelope over TLS whose certificate was not verified (insecure_skip_verify)
   bool allow_unverified_credentials = false;
+  ip_family family = ip_family::none;  // set on the per-family copies of a "both" target
   // Which resolved addresses to connect to: "any" (DNS order), "ip4" or "ip6" only, or "both":
   // one session per family, each reported under its `ip_family` label.
   std::string ip_protocol = "any";
-  ip_family family = ip_family::none;  // set on the per-family copies of a "both" target
   // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
   // with the exporter's own labels.
   std::vector<std::pair<std::string, std::string>> labels;

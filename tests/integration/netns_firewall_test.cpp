@@ -173,6 +173,8 @@ struct icmp_case {
   bool v6;
   const char* rule;
   const char* detail;
+  // The rule is this machine's own (the client's output chain), not the server's input chain.
+  bool local = false;
 };
 
 void PrintTo(const icmp_case& c, std::ostream* os) { *os << c.name; }
@@ -185,7 +187,11 @@ class firewall_prohibited : public firewall, public ::testing::WithParamInterfac
 TEST_P(firewall_prohibited, is_connect_prohibited_and_never_server_down) {
   const auto& c = GetParam();
   start_server(c.v6 ? "::" : netns_pair::server_v4, 587);
-  block("input", c.rule);
+  if (c.local) {
+    block("output", c.rule, side::client);
+  } else {
+    block("input", c.rule);
+  }
   auto p = diagnose(c.v6 ? v6_target : v4_target, tls_args(), 4);
   EXPECT_EQ(str(p["result"]), "connect_prohibited") << p["detail"];
   EXPECT_EQ(str(p["class"]), "connect");
@@ -208,7 +214,12 @@ INSTANTIATE_TEST_SUITE_P(
                         "(ICMP host administratively prohibited from 192.0.2.2)"},
         icmp_case{"icmpx_v6", true, "tcp dport 587 reject with icmpx type admin-prohibited",
                         "a firewall refused the connection to [2001:db8:24::2]:587 (ICMPv6 "
-                        "administratively prohibited from 2001:db8:24::2)"}),
+                        "administratively prohibited from 2001:db8:24::2)"},
+        // This machine's own firewall: its REJECT answers the exporter from the inside.
+        icmp_case{"local_output_rule_v4", false,
+                  "tcp dport 587 reject with icmpx type admin-prohibited",
+                  "a firewall refused the connection to 192.0.2.2:587 (ICMP communication "
+                  "administratively prohibited from ", true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 class firewall_unreachable : public firewall, public ::testing::WithParamInterface<icmp_case> {};
