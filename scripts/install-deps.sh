@@ -18,6 +18,9 @@ test_pkgs=(
   iproute2 procps
   # tests/peers/fake_dns.py: the scripted DNS server of the DNSBL tests
   python3-dnslib
+  # scripts/grafana_alerts.py and tests/e2e/check_grafana_alerts.py: the Grafana alert rules
+  # generated from the Prometheus rules, and their schema check
+  python3-yaml python3-jsonschema
   # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
   python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules
