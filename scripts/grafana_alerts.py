@@ -263,15 +263,16 @@ def flatten(value, path=""):
         yield path, value
 
 
-def differences(committed, wanted):
+def differences(committed, wanted, names=("committed", "source gives")):
     """What differs between two provisioning documents, rule by rule, field by field."""
+    have_is, want_is = names
     if not isinstance(committed, dict) or not isinstance(committed.get("groups"), list):
         return ["the committed file has no groups"]
     out = []
     short = lambda v: json.dumps(v)[:160]  # noqa: E731
     for key in ("apiVersion",):
         if committed.get(key) != wanted.get(key):
-            out.append(f"{key}: committed {short(committed.get(key))}, source gives {short(wanted.get(key))}")
+            out.append(f"{key}: {have_is} {short(committed.get(key))}, {want_is} {short(wanted.get(key))}")
 
     def rules(doc):
         return {r.get("title"): (g, r) for g in doc["groups"] if isinstance(g, dict)
@@ -279,7 +280,7 @@ def differences(committed, wanted):
     have, want = rules(committed), rules(wanted)
     for title in want:
         if title not in have:
-            out.append(f"{title}: missing from the committed file")
+            out.append(f"{title}: missing from the {have_is} file")
     for title in have:
         if title not in want:
             out.append(f"{title}: not an alert of the source")
@@ -289,12 +290,12 @@ def differences(committed, wanted):
         hg, hr = have[title]
         for key in ("name", "folder", "interval", "orgId"):
             if hg.get(key) != wg.get(key):
-                out.append(f"{title}: group {key}: committed {short(hg.get(key))}, source gives {short(wg.get(key))}")
+                out.append(f"{title}: group {key}: {have_is} {short(hg.get(key))}, {want_is} {short(wg.get(key))}")
         h, w = dict(flatten(hr)), dict(flatten(wr))
         for path in sorted(set(h) | set(w)):
             if h.get(path, "<absent>") != w.get(path, "<absent>"):
-                out.append(f"{title}: {path}: committed {short(h.get(path, '<absent>'))}, "
-                           f"source gives {short(w.get(path, '<absent>'))}")
+                out.append(f"{title}: {path}: {have_is} {short(h.get(path, '<absent>'))}, "
+                           f"{want_is} {short(w.get(path, '<absent>'))}")
     if not out and [r.get("title") for g in committed["groups"] for r in g.get("rules", [])] != list(want):
         out.append("the rules are in another order than in the source")
     return out

@@ -233,7 +233,7 @@ def rendered_problems(path, committed):
     want = expected_from_values(committed, chart["values"])
     if doc != want:
         from_generator = sys.modules.get("grafana_alerts")
-        detail = from_generator.differences(doc, want) if from_generator else []
+        detail = from_generator.differences(doc, want, ("rendered", "want")) if from_generator else []
         problems.append(f"{name}: {key} is not the committed rules with the values applied: {detail[:5]}")
     problems += [f"{name}: {p}" for p in template_problems(doc)]
     return problems, len(rules_of(doc))
