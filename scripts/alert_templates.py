@@ -40,10 +40,12 @@ class Action:
         self.keyword = words[0] if words and words[0] in KEYWORDS else None
 
     def with_body(self, body):
-        return Action("{{" + ("- " if self.ltrim else " ") + body + (" -" if self.rtrim else " ") + "}}")
+        left, right = ("{{- " if self.ltrim else "{{ "), (" -}}" if self.rtrim else " }}")
+        return Action(left + body + right)
 
 
-KEYWORDS = {"if", "else", "end", "range", "with", "define", "block", "template", "break", "continue"}
+KEYWORDS = {"if", "else", "end", "range", "with", "define", "block", "template", "break",
+            "continue"}
 
 
 def lex(text):

@@ -24,13 +24,13 @@ import copy
 import hashlib
 import json
 import pathlib
-import re
 import sys
 
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import alert_templates  # noqa: E402
+import yaml_text  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "dashboards/smtp_exporter.rules.yml"
@@ -67,21 +67,23 @@ def fingerprint(text):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def expression_node(ref, kind, **model):
+    return {"refId": ref, "datasourceUid": EXPRESSION_DATASOURCE["uid"],
+            "model": {"refId": ref, "type": kind, "datasource": dict(EXPRESSION_DATASOURCE),
+                      **model}}
+
+
 def query_nodes(expr):
+    """The PromQL as an instant query, and the expressions that fire on any series it returns."""
     return [
         {"refId": QUERY,
          "relativeTimeRange": {"from": QUERY_RANGE_SECONDS, "to": 0},
          "datasourceUid": DATASOURCE_PLACEHOLDER,
          "model": {"refId": QUERY, "expr": expr, "instant": True, "range": False}},
-        {"refId": MATH,
-         "datasourceUid": EXPRESSION_DATASOURCE["uid"],
-         "model": {"refId": MATH, "type": "math", "datasource": dict(EXPRESSION_DATASOURCE),
-                   "expression": f"is_number(${QUERY}) || is_nan(${QUERY}) || is_inf(${QUERY})"}},
-        {"refId": THRESHOLD,
-         "datasourceUid": EXPRESSION_DATASOURCE["uid"],
-         "model": {"refId": THRESHOLD, "type": "threshold", "datasource": dict(EXPRESSION_DATASOURCE),
-                   "expression": MATH,
-                   "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]}},
+        expression_node(MATH, "math", expression=(
+            f"is_number(${QUERY}) || is_nan(${QUERY}) || is_inf(${QUERY})")),
+        expression_node(THRESHOLD, "threshold", expression=MATH,
+                        conditions=[{"evaluator": {"type": "gt", "params": [0]}}]),
     ]
 
 
@@ -94,8 +96,9 @@ def annotations(rule, texts, problems):
             if written.get("source_sha256") != fingerprint(text):
                 problems.append(
                     f"{name} {key}: the source text changed since its Grafana text in "
-                    f"{GRAFANA_TEXTS.name} was written (source_sha256 {written.get('source_sha256')}, "
-                    f"now {fingerprint(text)}): update the text, then the hash")
+                    f"{GRAFANA_TEXTS.name} was written (source_sha256 "
+                    f"{written.get('source_sha256')}, now {fingerprint(text)}): update the text, "
+                    "then the hash")
             out[key] = written.get("text", "")
             continue
         try:
@@ -103,7 +106,8 @@ def annotations(rule, texts, problems):
         except alert_templates.TranslationError as e:
             problems.append(
                 f"{name} {key}: cannot be translated for Grafana ({e}): write its Grafana text in "
-                f"{GRAFANA_TEXTS.name} ({name}: {key}: {{source_sha256: {fingerprint(text)}, text: ...}})")
+                f"{GRAFANA_TEXTS.name} ({name}: {key}: "
+                f"{{source_sha256: {fingerprint(text)}, text: ...}})")
     return out
 
 
@@ -148,100 +152,8 @@ def build(source, texts):
     return {"apiVersion": 1, "groups": groups}, problems
 
 
-# --- YAML output: deterministic whatever the PyYAML version, and readable (block scalars). ---
-
-PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*|[0-9]+(ms|s|m|h|d|w|y)")
-YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-WIDTH = 100
-
-
-def inline(value):
-    """A one-line scalar: plain when YAML reads it back as the same string, else JSON-quoted."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    s = str(value)
-    if PLAIN.fullmatch(s) and s.lower() not in YAML11_WORDS:
-        return s
-    return json.dumps(s, ensure_ascii=False)
-
-
-def fold_points(s):
-    """Indexes of the single spaces outside {{ ... }} where a folded scalar may break."""
-    points, depth = [], 0
-    for i, c in enumerate(s):
-        if s.startswith("{{", i):
-            depth += 1
-        elif s.startswith("}}", i - 1) and i > 0 and depth:
-            depth -= 1
-        elif c == " " and not depth and s[i - 1] != " " and s[i + 1:i + 2] not in ("", " "):
-            points.append(i)
-    return points
-
-
-def scalar(value, indent):
-    """A scalar after "key: ": a block scalar for long or multi-line text, else inline."""
-    if not isinstance(value, str):
-        return inline(value)
-    s, pad = value, " " * indent
-    printable = all(c == "\n" or (c.isprintable() and c != "\t") for c in s)
-    if printable and "\n" in s and not s.endswith("\n\n"):
-        chomp = "" if s.endswith("\n") else "-"
-        indicator = "2" if s[:1] == " " else ""
-        body = s[:-1] if s.endswith("\n") else s
-        lines = [(pad + line) if line else "" for line in body.split("\n")]
-        return f"|{indicator}{chomp}\n" + "\n".join(lines)
-    if printable and len(s) > WIDTH - indent and s == s.strip():
-        lines, start, last = [], 0, None
-        for i in fold_points(s) + [len(s)]:
-            if i - start > WIDTH - indent and last is not None:
-                lines.append(s[start:last])
-                start = last + 1
-            last = i
-        lines.append(s[start:])
-        if len(lines) > 1:
-            return ">-\n" + "\n".join(pad + x for x in lines)
-    return inline(s)
-
-
-def flow(value):
-    """Short dicts and lists of plain values on one line: {type: gt, params: [0]}."""
-    if isinstance(value, dict):
-        parts = [f"{k}: {flow(v)}" for k, v in value.items()]
-        return "{" + ", ".join(parts) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(flow(v) for v in value) + "]"
-    return inline(value)
-
-
-def flowable(value):
-    if isinstance(value, (dict, list)):
-        items = value.values() if isinstance(value, dict) else value
-        return all(flowable(v) for v in items)
-    return not isinstance(value, str) or ("\n" not in value and len(value) < 40)
-
-
-def emit_entry(prefix, value, indent):
-    """prefix ("key:" or "-") and value, whose block lines are indented by indent."""
-    if isinstance(value, (dict, list)) and flowable(value) and len(flow(value)) <= 60:
-        return f"{prefix} {flow(value)}"
-    if isinstance(value, dict) and prefix.endswith("-"):  # "- key: ..." on the dash's line
-        return f"{prefix} {emit_node(value, indent)[indent:]}"
-    if isinstance(value, (dict, list)):
-        return f"{prefix}\n{emit_node(value, indent)}"
-    return f"{prefix} {scalar(value, indent)}"
-
-
-def emit_node(value, indent):
-    pad = " " * indent
-    if isinstance(value, dict):
-        return "\n".join(emit_entry(f"{pad}{k}:", v, indent + 2) for k, v in value.items())
-    return "\n".join(emit_entry(f"{pad}-", v, indent + 2) for v in value)
-
-
 def emit(doc):
-    text = HEADER + emit_node(doc, 0) + "\n"
+    text = HEADER + yaml_text.emit_node(doc, 0) + "\n"
     if yaml.safe_load(text) != doc:  # the emitter above must never change a value
         raise AssertionError("emitted YAML does not read back as the document")
     return text
@@ -253,7 +165,8 @@ def flatten(value, path=""):
     if isinstance(value, dict):
         for k, v in value.items():
             yield from flatten(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list) and value and all(isinstance(x, dict) and "refId" in x for x in value):
+    elif isinstance(value, list) and value and all(isinstance(x, dict) and "refId" in x
+                                                   for x in value):
         for x in value:
             yield from flatten(x, f"{path}[{x['refId']}]")
     elif isinstance(value, list):
@@ -272,7 +185,8 @@ def differences(committed, wanted, names=("committed", "source gives")):
     short = lambda v: json.dumps(v)[:160]  # noqa: E731
     for key in ("apiVersion",):
         if committed.get(key) != wanted.get(key):
-            out.append(f"{key}: {have_is} {short(committed.get(key))}, {want_is} {short(wanted.get(key))}")
+            out.append(f"{key}: {have_is} {short(committed.get(key))}, "
+                       f"{want_is} {short(wanted.get(key))}")
 
     def rules(doc):
         return {r.get("title"): (g, r) for g in doc["groups"] if isinstance(g, dict)
@@ -290,13 +204,15 @@ def differences(committed, wanted, names=("committed", "source gives")):
         hg, hr = have[title]
         for key in ("name", "folder", "interval", "orgId"):
             if hg.get(key) != wg.get(key):
-                out.append(f"{title}: group {key}: {have_is} {short(hg.get(key))}, {want_is} {short(wg.get(key))}")
+                out.append(f"{title}: group {key}: {have_is} {short(hg.get(key))}, "
+                           f"{want_is} {short(wg.get(key))}")
         h, w = dict(flatten(hr)), dict(flatten(wr))
         for path in sorted(set(h) | set(w)):
             if h.get(path, "<absent>") != w.get(path, "<absent>"):
                 out.append(f"{title}: {path}: {have_is} {short(h.get(path, '<absent>'))}, "
                            f"{want_is} {short(w.get(path, '<absent>'))}")
-    if not out and [r.get("title") for g in committed["groups"] for r in g.get("rules", [])] != list(want):
+    order = [r.get("title") for g in committed["groups"] for r in g.get("rules", [])]
+    if not out and order != list(want):
         out.append("the rules are in another order than in the source")
     return out
 
@@ -338,14 +254,17 @@ def self_test():
 
     def rule(doc, title):
         return next(r for g in doc["groups"] for r in g["rules"] if r["title"] == title)
+    def model(r, ref):
+        return next(q["model"] for q in r["data"] if q["refId"] == ref)
     edits = {
-        "data[query].model.expr": lambda r: r["data"][0]["model"].update(expr=r["data"][0]["model"]["expr"] + " * 2"),
+        "data[query].model.expr": lambda r: model(r, QUERY).update(expr="vector(1)"),
         "for": lambda r: r.update({"for": "1h"}),
         "labels.severity": lambda r: r["labels"].update(severity="info"),
         "annotations.summary": lambda r: r["annotations"].update(summary="edited"),
         "annotations.description": lambda r: r["annotations"].update(description="edited"),
-        "annotations.runbook_url": lambda r: r["annotations"].update(runbook_url="https://example.com/"),
-        "data[threshold].model.conditions": lambda r: r["data"][2]["model"]["conditions"][0]["evaluator"].update(params=[1]),
+        "annotations.runbook_url": lambda r: r["annotations"].update(runbook_url="https://x/"),
+        "data[threshold].model.conditions":
+            lambda r: model(r, THRESHOLD)["conditions"][0]["evaluator"].update(params=[1]),
         "noDataState": lambda r: r.update(noDataState="NoData"),
     }
     failures = []
@@ -379,7 +298,8 @@ def main(argv):
     elif argv[1:] == ["--self-test"]:
         problems = self_test()
         if not problems:
-            print("grafana_alerts: drift of each field, a missing rule and a stale text are reported")
+            print("grafana_alerts: drift of each field, a missing rule and a stale text are "
+                  "reported")
     elif argv[1:] == []:
         _, text, problems = generate()
         if not problems:

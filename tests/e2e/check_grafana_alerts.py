@@ -37,6 +37,8 @@ import jsonschema
 import yaml
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "scripts"))
+import grafana_alerts  # noqa: E402  (differences(), to say which rule and field differ)
 PLACEHOLDER = "${SMTP_EXPORTER_DATASOURCE_UID}"
 SEVERITIES = {"info", "warning", "critical"}
 EXPR_UID = "__expr__"
@@ -57,69 +59,96 @@ def rules_of(doc):
     return [(g, r) for g in doc.get("groups", []) for r in g.get("rules", [])]
 
 
+def schema_problems(doc):
+    schema = json.loads((HERE / "grafana_alert_rules.schema.json").read_text())
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(doc)
+    return [f"schema: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in sorted(errors, key=lambda e: list(e.absolute_path))]
+
+
+def data_problems(where, rule, datasource_uid):
+    """Each refId used is defined before; the query is an instant query on datasource_uid."""
+    problems = []
+    refs = [q["refId"] for q in rule["data"]]
+    if len(set(refs)) != len(refs):
+        problems.append(f"{where}: refIds repeat: {refs}")
+    if rule["condition"] not in refs:
+        problems.append(f"{where}: condition {rule['condition']} is not a refId of data {refs}")
+    for i, q in enumerate(rule["data"]):
+        m, ref = q["model"], q["refId"]
+        if q["datasourceUid"] != EXPR_UID:
+            if q["datasourceUid"] != datasource_uid:
+                problems.append(f"{where}: {ref} queries data source {q['datasourceUid']!r}, "
+                                f"want {datasource_uid!r}")
+            if m.get("instant") is not True or m.get("range") is not False:
+                problems.append(f"{where}: {ref} is not an instant query")
+            continue
+        used = (re.findall(r"\$\{?(\w+)", m.get("expression", "")) if m["type"] == "math"
+                else [m.get("expression")])
+        for name in used:
+            if name not in refs[:i]:
+                problems.append(f"{where}: {ref} uses {name}, not an earlier refId of {refs[:i]}")
+        if m.get("refId", ref) != ref:
+            problems.append(f"{where}: {ref}: model.refId is {m.get('refId')}")
+    return problems
+
+
+def rule_problems(group, rule):
+    """States, durations, labels and annotations of one rule."""
+    where, problems = rule["title"], []
+    interval, pending = seconds(group["interval"]), seconds(rule.get("for", "0s"))
+    if pending and (pending < interval or pending % interval):
+        problems.append(f"{where}: for {rule['for']} is not a multiple of the group interval "
+                        f"{group['interval']}")
+    if rule.get("noDataState") != "OK":
+        problems.append(f"{where}: noDataState {rule.get('noDataState')}: no series is the "
+                        "healthy state, want OK")
+    if rule.get("execErrState") != "Error":
+        problems.append(f"{where}: execErrState {rule.get('execErrState')}: a failing query "
+                        "must show, want Error")
+    severity = rule.get("labels", {}).get("severity")
+    if severity not in SEVERITIES:
+        problems.append(f"{where}: severity {severity!r} not in {sorted(SEVERITIES)}")
+    annotations = rule.get("annotations", {})
+    for key in ("summary", "description", "runbook_url"):
+        if not annotations.get(key):
+            problems.append(f"{where}: no {key} annotation")
+    for key, text in annotations.items():
+        if "${" in text or "$$" in text:  # Grafana expands ${VAR} and $$ in annotations
+            problems.append(f"{where}: annotation {key} contains ${{ or $$")
+        if re.search(r"\$value(?!s)\b", text):
+            problems.append(f"{where}: annotation {key} uses $value, a string in Grafana: "
+                            "use $values.query.Value")
+    for field in [rule["uid"], rule["title"], *rule.get("labels", {}).values()]:
+        if "$" in field:  # Grafana expands it as an environment variable
+            problems.append(f"{where}: {field!r} contains $")
+    return problems
+
+
 def structure_problems(doc, datasource_uid):
     """Schema and the targeted checks; datasource_uid is what the Prometheus query must use."""
-    schema = json.loads((HERE / "grafana_alert_rules.schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = [f"schema: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))]
+    problems = schema_problems(doc)
     if problems:
         return problems
-    uids, titles = {}, {}
+    uids, titles = {}, set()
     for g, r in rules_of(doc):
         where = r["title"]
         if r["uid"] in uids:
             problems.append(f"{where}: uid {r['uid']} is also the uid of {uids[r['uid']]}")
         uids[r["uid"]] = where
-        key = (g.get("orgId", 1), g["folder"], r["title"])
-        if key in titles:
+        if (g.get("orgId", 1), g["folder"], where) in titles:
             problems.append(f"{where}: two rules with this title in folder {g['folder']}")
-        titles[key] = where
-        refs = [q["refId"] for q in r["data"]]
-        if len(set(refs)) != len(refs):
-            problems.append(f"{where}: refIds repeat: {refs}")
-        if r["condition"] not in refs:
-            problems.append(f"{where}: condition {r['condition']} is not a refId of data {refs}")
-        for i, q in enumerate(r["data"]):
-            m, earlier = q["model"], refs[:i]
-            if q["datasourceUid"] == EXPR_UID:
-                used = re.findall(r"\$\{?(\w+)", m.get("expression", "")) if m["type"] == "math" \
-                    else [m.get("expression")]
-                for ref in used:
-                    if ref not in earlier:
-                        problems.append(f"{where}: {q['refId']} uses {ref}, not an earlier refId of {earlier}")
-                if m.get("refId", q["refId"]) != q["refId"]:
-                    problems.append(f"{where}: {q['refId']}: model.refId is {m.get('refId')}")
-            else:
-                if q["datasourceUid"] != datasource_uid:
-                    problems.append(f"{where}: {q['refId']} queries data source {q['datasourceUid']!r}, want {datasource_uid!r}")
-                if m.get("instant") is not True or m.get("range") is not False:
-                    problems.append(f"{where}: {q['refId']} is not an instant query (instant: true, range: false)")
-        interval, pending = seconds(g["interval"]), seconds(r.get("for", "0s"))
-        if pending and (pending < interval or pending % interval):
-            problems.append(f"{where}: for {r['for']} is not a multiple of the group interval {g['interval']}")
-        if r.get("noDataState") != "OK":
-            problems.append(f"{where}: noDataState {r.get('noDataState')}: no series is the healthy state, want OK")
-        if r.get("execErrState") != "Error":
-            problems.append(f"{where}: execErrState {r.get('execErrState')}: a failing query must show, want Error")
-        if r.get("labels", {}).get("severity") not in SEVERITIES:
-            problems.append(f"{where}: severity {r.get('labels', {}).get('severity')!r} not in {sorted(SEVERITIES)}")
-        for key in ("summary", "description", "runbook_url"):
-            if not r.get("annotations", {}).get(key):
-                problems.append(f"{where}: no {key} annotation")
-        for key, text in r.get("annotations", {}).items():
-            if "${" in text or "$$" in text:  # Grafana expands ${VAR} and $$ in annotations
-                problems.append(f"{where}: annotation {key} contains ${{ or $$")
-            if re.search(r"\$value(?!s)\b", text):
-                problems.append(f"{where}: annotation {key} uses $value, a string in Grafana: use $values.query.Value")
-        for field in [r["uid"], r["title"], *r.get("labels", {}).values()]:
-            if "$" in field:  # expanded as an environment variable
-                problems.append(f"{where}: {field!r} contains $")
+        titles.add((g.get("orgId", 1), g["folder"], where))
+        problems += data_problems(where, r, datasource_uid) + rule_problems(g, r)
     return problems
 
 
-def source_problems(doc, source, ignore=()):
-    """The Grafana rules say what the Prometheus rules say (fields in ignore are the chart's)."""
+def label_names(text):
+    return set(re.findall(r"\$labels\.(\w+)", text or ""))
+
+
+def source_problems(doc, source):
+    """The Grafana rules say what the Prometheus rules say, whatever the generator did."""
     problems = []
     want = [r for g in source["groups"] for r in g["rules"] if "alert" in r]
     have = {r["title"]: r for _, r in rules_of(doc)}
@@ -134,19 +163,24 @@ def source_problems(doc, source, ignore=()):
         if expr != p["expr"]:
             problems.append(f"{name}: expression differs from the source's")
         if seconds(g.get("for")) != seconds(p.get("for")):
-            problems.append(f"{name}: for {g.get('for')} differs from the source's {p.get('for', '0s')}")
+            problems.append(f"{name}: for {g.get('for')} differs from the source's "
+                            f"{p.get('for', '0s')}")
         if g.get("labels") != p.get("labels", {}):
-            problems.append(f"{name}: labels {g.get('labels')} differ from the source's {p.get('labels')}")
+            problems.append(f"{name}: labels {g.get('labels')} differ from the source's "
+                            f"{p.get('labels')}")
         for key, text in p.get("annotations", {}).items():
             got = g.get("annotations", {}).get(key)
-            as_grafana = re.sub(r"\$value(?![\w])", "$values.query.Value", text)
-            if key in ("summary", "runbook_url") and got != as_grafana:
+            if got == re.sub(r"\$value(?![\w])", "$values.query.Value", text):
+                continue
+            extra = label_names(got) - label_names(text)
+            if key != "description":
                 problems.append(f"{name}: {key} differs from the source's")
-            if key == "description" and got != as_grafana:
-                extra = set(re.findall(r"\$labels\.(\w+)", got or "")) - set(re.findall(r"\$labels\.(\w+)", text))
-                if extra or "query" not in text:
-                    problems.append(f"{name}: description differs from the source's (labels {sorted(extra)} are not the source's)"
-                                    if extra else f"{name}: description differs from the source's, which Grafana can expand")
+            elif extra:
+                problems.append(f"{name}: description names labels the source's does not: "
+                                f"{sorted(extra)}")
+            elif "query" not in text:
+                problems.append(f"{name}: description differs from the source's, which Grafana "
+                                "can expand")
     return problems
 
 
@@ -161,13 +195,15 @@ def template_problems(doc, verbose=False):
     env.setdefault("GOCACHE", os.path.join(tempfile.gettempdir(), "smtp-exporter-gocache"))
     cmd = ["go", "run", str(HERE / "grafana_templates.go")] + (["-v"] if verbose else [])
     try:
-        run = subprocess.run(cmd, input=json.dumps(inputs), capture_output=True, text=True, env=env, timeout=240)
+        run = subprocess.run(cmd, input=json.dumps(inputs), capture_output=True, text=True,
+                             env=env, timeout=240)
     except FileNotFoundError:
         return ["go not found: install golang-go (scripts/install-deps.sh --test)"]
     if verbose:
         print(run.stdout, end="")
     if run.returncode != 0:
-        return [line for line in (run.stdout + run.stderr).splitlines() if not line.startswith("ok ")]
+        output = (run.stdout + run.stderr).splitlines()
+        return [line for line in output if not line.startswith("ok ")]
     return []
 
 
@@ -202,7 +238,8 @@ def expected_from_values(committed, values):
                 r["labels"]["severity"] = o["severity"]
             r["annotations"] = sprig_merge(o.get("annotations"), r.get("annotations"))
             if pr.get("runbookBaseURL"):
-                r["annotations"]["runbook_url"] = f"{pr['runbookBaseURL'].rstrip('/')}#{r['title'].lower()}"
+                base = pr["runbookBaseURL"].rstrip("/")
+                r["annotations"]["runbook_url"] = f"{base}#{r['title'].lower()}"
             kept.append(r)
         g["rules"] = kept
     doc["groups"] = [g for g in doc["groups"] if g["rules"]]
@@ -218,23 +255,27 @@ def rendered_problems(path, committed):
     ga = chart["values"]["grafanaAlerts"]
     maps = [d["object"] for d in rendered["documents"] if d["object"].get("kind") == "ConfigMap"
             and any(k.endswith("grafana-alerts.yml") for k in (d["object"].get("data") or {}))]
+    names = [m["metadata"]["name"] for m in maps]
     if not ga["enabled"]:
-        return [f"{name}: grafanaAlerts is off, yet rendered {[m['metadata']['name'] for m in maps]}"] if maps else [], 0
+        return ([f"{name}: grafanaAlerts is off, yet rendered {names}"] if maps else []), 0
     if len(maps) != 1:
-        return [f"{name}: grafanaAlerts is on: want one ConfigMap of alert rules, rendered {len(maps)}"], 0
+        return [f"{name}: grafanaAlerts is on: want one ConfigMap of rules, rendered {names}"], 0
     cm, problems = maps[0], []
-    if cm["metadata"].get("labels", {}).get(ga["label"]) != ga["labelValue"]:
-        problems.append(f"{name}: ConfigMap {cm['metadata']['name']} lacks label {ga['label']}={ga['labelValue']!r}")
-    if ga.get("namespace") and cm["metadata"].get("namespace") != ga["namespace"]:
-        problems.append(f"{name}: ConfigMap in namespace {cm['metadata'].get('namespace')}, want {ga['namespace']}")
+    meta = cm["metadata"]
+    if meta.get("labels", {}).get(ga["label"]) != ga["labelValue"]:
+        problems.append(f"{name}: ConfigMap {meta['name']} lacks label "
+                        f"{ga['label']}={ga['labelValue']!r}")
+    if ga.get("namespace") and meta.get("namespace") != ga["namespace"]:
+        problems.append(f"{name}: ConfigMap in namespace {meta.get('namespace')}, "
+                        f"want {ga['namespace']}")
     (key, text), = cm["data"].items()
     doc = yaml.safe_load(text)
     problems += [f"{name}: {p}" for p in structure_problems(doc, ga["datasourceUid"])]
     want = expected_from_values(committed, chart["values"])
     if doc != want:
-        from_generator = sys.modules.get("grafana_alerts")
-        detail = from_generator.differences(doc, want, ("rendered", "want")) if from_generator else []
-        problems.append(f"{name}: {key} is not the committed rules with the values applied: {detail[:5]}")
+        detail = grafana_alerts.differences(doc, want, ("rendered", "want"))
+        problems.append(f"{name}: {key} is not the committed rules with the values applied: "
+                        f"{detail[:5]}")
     problems += [f"{name}: {p}" for p in template_problems(doc)]
     return problems, len(rules_of(doc))
 
@@ -248,11 +289,14 @@ def self_test(committed, source):
     prom = {r["alert"]: r for g in source["groups"] for r in g["rules"]}
     first, second = rules_of(committed)[0][1]["title"], rules_of(committed)[1][1]["title"]
     cases = {
-        "schema: /groups/0/rules/0: Additional properties": edited(first, lambda r: r.update(bogus=1)),
+        "schema: /groups/0/rules/0: Additional properties":
+            edited(first, lambda r: r.update(bogus=1)),
         f"{first}: condition": edited(first, lambda r: r.update(condition="C")),
-        f"{first}: query queries data source": edited(first, lambda r: r["data"][0].update(datasourceUid="x")),
+        f"{first}: query queries data source":
+            edited(first, lambda r: r["data"][0].update(datasourceUid="x")),
         f"{first}: noDataState": edited(first, lambda r: r.update(noDataState="NoData")),
-        f"{first}: expression differs": edited(first, lambda r: r["data"][0]["model"].update(expr="vector(1)")),
+        f"{first}: expression differs":
+            edited(first, lambda r: r["data"][0]["model"].update(expr="vector(1)")),
         f"{first}: for": edited(first, lambda r: r.update({"for": "7m"})),
         f"{second}: labels": edited(second, lambda r: r["labels"].update(severity="info")),
     }
@@ -277,8 +321,6 @@ def main(argv):
     root = pathlib.Path(argv[1])
     committed = yaml.safe_load((root / "dashboards/smtp_exporter.grafana-alerts.yml").read_text())
     source = yaml.safe_load((root / "dashboards/smtp_exporter.rules.yml").read_text())
-    sys.path.insert(0, str(root / "scripts"))
-    import grafana_alerts  # noqa: F401  (differences() for messages)
     if argv[2:3] == ["--rendered"]:
         problems, summary = [], []
         for path in argv[3:]:
