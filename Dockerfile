@@ -29,6 +29,7 @@ FROM debian:bookworm-slim AS runtime
 # The runtime packages of the libraries the binary links directly (its NEEDED entries, mapped with
 # dpkg -S; apt brings their own dependencies; libc6, libgcc-s1 and libstdc++6 are in the base
 # image; tests/helm/run.sh checks this list). ca-certificates: the system CA store that TLS verification uses by default.
+# publicsuffix: the Public Suffix List that libpsl reads for DMARC's organizational domain.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       ca-certificates \
@@ -37,10 +38,12 @@ RUN apt-get update \
       libcurl4 \
       libfmt9 \
       libprometheus-cpp-core1.0 \
+      libpsl5 \
       libspdlog1.10 \
       libssl3 \
       libtomlplusplus3 \
       libyaml-cpp0.7 \
+      publicsuffix \
       zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 smtp_exporter \

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/dnsbl.hpp"
+#include "config/sender.hpp"
 #include "config/allow_list.hpp"
 #include "config/indirect.hpp"
 #include "common/host_port.hpp"
@@ -202,6 +203,7 @@ struct exporter_config {
   // in the same order; empty without an oauth2 block).
   std::vector<oauth2_file_sources> oauth2_files;
   dnsbl_settings dnsbl;                     // [dnsbl]; off unless enabled
+  sender_settings sender;                   // [sender]; off unless enabled
   std::vector<probe_module> modules;  // sorted by name
   std::vector<std::string> warnings;  // e.g. inline passwords; never contains a secret
 };

@@ -96,6 +96,30 @@ void loader::read_servers(const toml::table& table, std::string_view base,
   out = std::move(servers);
 }
 
+void loader::read_egress_ips(const toml::table& table, std::string_view base,
+                             std::vector<std::string>& out) {
+  if (const toml::node* node = find(table, "egress_ips", node_type::array, base)) {
+    const std::string path = join(base, "egress_ips");
+    const toml::array& list = *node->as_array();
+    if (list.size() > max_egress_ips) {
+      error(*node, path, "at most " + std::to_string(max_egress_ips) + " addresses");
+    } else {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string item = path + '[' + std::to_string(i) + ']';
+        if (!expect(list[i], node_type::string, item)) continue;
+        const std::string& value = list[i].as_string()->get();
+        if (!is_ip_literal(value)) {
+          error(list[i], item, quote_value(value) + ": must be an IPv4 or IPv6 address");
+        } else if (std::find(out.begin(), out.end(), value) != out.end()) {
+          error(list[i], item, quote_value(value) + " is listed twice");
+        } else {
+          out.push_back(value);
+        }
+      }
+    }
+  }
+}
+
 // A lookup allowed to outlast its zone's interval would overlap with the next round.
 void loader::check_dnsbl_timeout(const toml::table& table, std::string_view base,
                                  duration interval, duration timeout) {
@@ -210,27 +234,7 @@ void loader::parse_dnsbl(const toml::table& table, dnsbl_settings& out) {
   read_count(table, "max_target_ips", base, 1, 16, out.max_target_ips);
   read_count(table, "max_in_flight", base, 1, 1024, out.max_in_flight);
   read_servers(table, base, out.servers);
-  if (const toml::node* node = find(table, "egress_ips", node_type::array, base)) {
-    const std::string path = join(base, "egress_ips");
-    const toml::array& list = *node->as_array();
-    if (list.size() > max_egress_ips) {
-      error(*node, path, "at most " + std::to_string(max_egress_ips) + " addresses");
-    } else {
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string item = path + '[' + std::to_string(i) + ']';
-        if (!expect(list[i], node_type::string, item)) continue;
-        const std::string& value = list[i].as_string()->get();
-        if (!is_ip_literal(value)) {
-          error(list[i], item, quote_value(value) + ": must be an IPv4 or IPv6 address");
-        } else if (std::find(out.egress_ips.begin(), out.egress_ips.end(), value) !=
-                   out.egress_ips.end()) {
-          error(list[i], item, quote_value(value) + " is listed twice");
-        } else {
-          out.egress_ips.push_back(value);
-        }
-      }
-    }
-  }
+  read_egress_ips(table, base, out.egress_ips);
   if (const toml::node* node = find(table, "discovery", node_type::table, base))
     parse_discovery(*node->as_table(), out.discovery);
 

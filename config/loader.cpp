@@ -168,6 +168,7 @@ std::span<const loader::section> loader::sections() {
       {"defaults", &loader::read_defaults},
       {"target", &loader::read_targets},
       {"dnsbl", &loader::read_dnsbl},
+      {"sender", &loader::read_sender},
       {"module", &loader::read_modules},
   };
   return table;

@@ -11,16 +11,21 @@ build_pkgs=(
   libyaml-cpp-dev libcrypt-dev
   # probes/imap: libcurl's IMAP (the delivery probe's read-back), with OpenSSL like the rest
   libcurl4-openssl-dev
+  # probes/dns: DMARC's organizational domain from the Public Suffix List (libpsl over the list
+  # Debian keeps current in the publicsuffix package, read at run time)
+  libpsl-dev publicsuffix
 )
 test_pkgs=(
   googletest libgtest-dev
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
-  # tests/peers/fake_dns.py: the scripted DNS server of the DNSBL tests
-  python3-dnslib
-  # scripts/grafana_alerts.py and tests/e2e/check_grafana_alerts.py: the Grafana alert rules
-  # generated from the Prometheus rules, and their schema check
-  python3-yaml python3-jsonschema
+  # tests/peers/fake_dns.py, zone_dns.py: the scripted DNS servers of the DNSBL and SPF tests
+  python3-dnslib python3-yaml
+  # tests/peers/pyspf_check.py: pyspf, the reference of the SPF differential test
+  python3-spf python3-dns
+  # scripts/grafana_alerts.py and tests/e2e/check_grafana_alerts.py (with python3-yaml): the
+  # Grafana alert rules generated from the Prometheus rules, and their schema check
+  python3-jsonschema
   # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
   python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules

@@ -252,6 +252,10 @@ class loader {
                         const dnsbl_settings& section, duration interval, duration timeout,
                         dnsbl_zone& out);
   void parse_discovery(const toml::table& table, egress_discovery& out);
+  void read_egress_ips(const toml::table& table, std::string_view base,
+                       std::vector<std::string>& out);
+  void read_sender(const toml::node& node, exporter_config& config);
+  void parse_sender(const toml::table& table, sender_settings& out);
   void read_servers(const toml::table& table, std::string_view base,
                     std::vector<std::string>& out);
   void check_dnsbl_timeout(const toml::table& table, std::string_view base, duration interval,

@@ -1,13 +1,19 @@
 #include "exporter/checks/check_kinds.hpp"
 
 #include "exporter/dnsbl/runner.hpp"
+#include "exporter/schedule/egress_registry.hpp"
+#include "exporter/sender/runner.hpp"
 
 namespace smtp_exporter::exporter {
 
 std::vector<std::shared_ptr<check_runner>> make_check_runners(
     const boost::asio::any_io_executor& executor, const boost::asio::any_io_executor& blocking) {
+  // DNSBL publishes the egress IPs it knows (configured, discovered); sender readiness checks
+  // their reverse DNS and SPF. In this order: diagnose runs the kinds in it.
+  auto egress = std::make_shared<egress_registry>();
   return {
-      std::make_shared<dnsbl_runner>(executor, blocking),
+      std::make_shared<dnsbl_runner>(executor, blocking, egress),
+      std::make_shared<sender_runner>(executor, blocking, egress),
   };
 }
 

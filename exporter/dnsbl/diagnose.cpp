@@ -54,6 +54,7 @@ dnsbl_diagnosis diagnose_dnsbl(asio::io_context& io, const config::dnsbl_setting
     }
   }
   d.egress_ips = ips.size();
+  for (const auto& a : ips) d.egress.push_back(a.to_string());
   if (ips.empty() && text) print_line(*text, "FAIL", "dnsbl", -1, "no egress IP to check");
   if (settings.check_targets && text) {
     print_line(*text, "", "dnsbl", -1,

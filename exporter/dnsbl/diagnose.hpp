@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/array.hpp>
@@ -23,6 +24,7 @@ struct dnsbl_diagnosis {
   std::size_t listed_blocking = 0;
   std::size_t errors = 0;        // lookups and discovery that failed
   std::size_t egress_ips = 0;
+  std::vector<std::string> egress;  // the egress IPs checked (configured, then discovered)
 };
 
 // `text`: where to print the lines (nullptr for JSON output). Runs on `io` until done.

@@ -344,9 +344,11 @@ asio::awaitable<void> run_target_resolution(std::shared_ptr<generation> g) {
 
 }  // namespace
 
-dnsbl_runner::dnsbl_runner(asio::any_io_executor executor, asio::any_io_executor blocking)
+dnsbl_runner::dnsbl_runner(asio::any_io_executor executor, asio::any_io_executor blocking,
+                           std::shared_ptr<egress_registry> egress)
     : executor_(std::move(executor)),
       blocking_(std::move(blocking)),
+      egress_(std::move(egress)),
       published_(std::make_shared<dnsbl_status>()) {}
 
 dnsbl_runner::~dnsbl_runner() { stop(); }
@@ -380,6 +382,7 @@ void dnsbl_runner::apply(const config::dnsbl_settings& settings,
   auto previous = std::move(current_);
   if (previous) previous->stop();
   if (!settings.enabled) {
+    if (egress_) egress_->publish({});
     std::lock_guard lock(mutex_);
     published_ = std::make_shared<dnsbl_status>();
     return;
@@ -509,6 +512,11 @@ void dnsbl_runner::publish(const generation& g) {
   std::sort(s->checks.begin(), s->checks.end(), [](const dnsbl_check& a, const dnsbl_check& b) {
     return std::tie(a.target, a.ip, a.zone) < std::tie(b.target, b.ip, b.zone);
   });
+  if (egress_) {
+    std::vector<std::string> ips;
+    for (const auto& e : s->egress) ips.push_back(e.ip);
+    egress_->publish(std::move(ips));
+  }
   std::lock_guard lock(mutex_);
   published_ = std::move(s);
 }
@@ -524,6 +532,8 @@ std::optional<check_diagnosis> dnsbl_runner::diagnose(asio::io_context& io,
                                                       std::ostream* text) const {
   if (!config.dnsbl.enabled) return std::nullopt;
   auto d = diagnose_dnsbl(io, config.dnsbl, text);
+  // The kinds after this one (sender readiness) check the same egress IPs.
+  if (egress_) egress_->publish(d.egress);
   return check_diagnosis{"dnsbl", std::move(d.lookups), "DNSBL", dnsbl_verdict(d)};
 }
 

@@ -27,6 +27,7 @@
 #include "config/config.hpp"
 #include "exporter/dnsbl/status.hpp"
 #include "exporter/schedule/check_runner.hpp"
+#include "exporter/schedule/egress_registry.hpp"
 #include "exporter/schedule/limiter.hpp"
 
 namespace smtp_exporter::exporter {
@@ -36,7 +37,9 @@ namespace smtp_exporter::exporter {
 class dnsbl_runner : public check_runner {
  public:
   // `blocking`: where files are read (the app's helper threads), never the event loop.
-  dnsbl_runner(boost::asio::any_io_executor executor, boost::asio::any_io_executor blocking);
+  // `egress`, when given, gets the egress IPs (configured and discovered) at every change.
+  dnsbl_runner(boost::asio::any_io_executor executor, boost::asio::any_io_executor blocking,
+               std::shared_ptr<egress_registry> egress = nullptr);
   ~dnsbl_runner() override;
   dnsbl_runner(const dnsbl_runner&) = delete;
   dnsbl_runner& operator=(const dnsbl_runner&) = delete;
@@ -70,6 +73,7 @@ class dnsbl_runner : public check_runner {
 
   boost::asio::any_io_executor executor_;
   boost::asio::any_io_executor blocking_;
+  std::shared_ptr<egress_registry> egress_;
   bool started_ = false;
   // One for every generation (a replaced one drains within it); its count is read by scrapes.
   std::shared_ptr<slot_limiter> limiter_ = std::make_shared<slot_limiter>(16);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "probes/dns/address_names.hpp"
+
 namespace smtp_exporter::probes {
 
 namespace asio = boost::asio;
@@ -113,26 +115,9 @@ std::chrono::milliseconds dnsbl_keep_for(dnsbl_result result, std::uint32_t ttl_
 }
 
 std::string dnsbl_query_name(const asio::ip::address& ip, std::string_view zone) {
-  std::string name;
-  if (ip.is_v4() || (ip.is_v6() && ip.to_v6().is_v4_mapped())) {
-    const auto bytes = ip.is_v4() ? ip.to_v4().to_bytes()
-                                  : asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6())
-                                        .to_bytes();
-    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
-      name += std::to_string(*it);
-      name += '.';
-    }
-  } else {
-    constexpr char hex[] = "0123456789abcdef";
-    const auto bytes = ip.to_v6().to_bytes();
-    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
-      name += hex[*it & 0x0f];
-      name += '.';
-      name += hex[*it >> 4];
-      name += '.';
-    }
-  }
+  std::string name = reversed_address_labels(ip);
   if (!zone.empty() && zone.back() == '.') zone.remove_suffix(1);
+  name += '.';
   name += zone;
   return name;
 }

@@ -1,5 +1,8 @@
 #include "probes/dns/resolver.hpp"
 
+#include "common/ascii.hpp"
+#include "probes/dns/dns_message.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -55,8 +58,6 @@ resolve_result failure(std::string error) {
 resolve_result not_found(std::string error) {
   return failed<resolve_result>(resolve_result::status::not_found, std::move(error));
 }
-
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 6761 6.4: "invalid." never exists, so asking a server would only cost a round trip (or a
 // timeout where no server is reachable) to learn that.
@@ -224,51 +225,6 @@ dns_answer::status answer_status(int ares_status) {
   }
 }
 
-// The records of a NOERROR answer; a malformed one is a failure, never an empty "ok".
-dns_answer parse_answer(dns_record_type type, const unsigned char* abuf, int alen) {
-  dns_answer r;
-  r.outcome = dns_answer::status::ok;
-  constexpr int max_records = 32;
-  int parse_status = ARES_SUCCESS;
-  std::uint32_t ttl = UINT32_MAX;
-  if (type == dns_record_type::a) {
-    ares_addrttl records[max_records];
-    int count = max_records;
-    parse_status = ares_parse_a_reply(abuf, alen, nullptr, records, &count);
-    for (int i = 0; parse_status == ARES_SUCCESS && i < count; ++i) {
-      r.addresses.emplace_back(asio::ip::address_v4(ntohl(records[i].ipaddr.s_addr)));
-      ttl = std::min<std::uint32_t>(ttl, static_cast<std::uint32_t>(std::max(0, records[i].ttl)));
-    }
-  } else if (type == dns_record_type::aaaa) {
-    ares_addr6ttl records[max_records];
-    int count = max_records;
-    parse_status = ares_parse_aaaa_reply(abuf, alen, nullptr, records, &count);
-    for (int i = 0; parse_status == ARES_SUCCESS && i < count; ++i) {
-      asio::ip::address_v6::bytes_type bytes;
-      std::memcpy(bytes.data(), &records[i].ip6addr, bytes.size());
-      r.addresses.emplace_back(asio::ip::address_v6(bytes));
-      ttl = std::min<std::uint32_t>(ttl, static_cast<std::uint32_t>(std::max(0, records[i].ttl)));
-    }
-  } else {
-    ares_txt_ext* records = nullptr;
-    parse_status = ares_parse_txt_reply_ext(abuf, alen, &records);
-    const std::unique_ptr<ares_txt_ext, decltype(&ares_free_data)> owned(records, &ares_free_data);
-    for (const ares_txt_ext* t = records; parse_status == ARES_SUCCESS && t; t = t->next) {
-      if (t->record_start || r.texts.empty()) r.texts.emplace_back();
-      r.texts.back().append(reinterpret_cast<const char*>(t->txt), t->length);
-    }
-  }
-  if (parse_status == ARES_ENODATA) return failed<dns_answer>(dns_answer::status::nodata, "no records");
-  if (parse_status != ARES_SUCCESS) {
-    return failed<dns_answer>(dns_answer::status::failure, ares_strerror(parse_status));
-  }
-  if (r.addresses.empty() && r.texts.empty()) {
-    return failed<dns_answer>(dns_answer::status::nodata, "no records");
-  }
-  r.ttl = ttl == UINT32_MAX ? 0 : ttl;
-  return r;
-}
-
 }  // namespace
 
 // Drives one c-ares channel from Asio: c-ares reports the sockets it wants watched through the
@@ -375,7 +331,8 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
       q->query->complete(failed<dns_answer>(answer_status(status), ares_strerror(status)));
       return;
     }
-    q->query->complete(parse_answer(q->type, abuf, alen));
+    q->query->complete(
+        parse_dns_response(abuf, alen > 0 ? static_cast<std::size_t>(alen) : 0, q->type));
   }
 
   static void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
@@ -494,6 +451,32 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
   steady_clock::time_point timer_expiry_{};
   std::unordered_map<ares_socket_t, std::shared_ptr<socket_watch>> sockets_;
 };
+
+std::string_view dns_record_type_name(dns_record_type type) {
+  switch (type) {
+    case dns_record_type::a: return "A";
+    case dns_record_type::ptr: return "PTR";
+    case dns_record_type::mx: return "MX";
+    case dns_record_type::txt: return "TXT";
+    case dns_record_type::aaaa: return "AAAA";
+  }
+  return "?";
+}
+
+std::string_view dns_error_class(dns_answer::status status) {
+  using s = dns_answer::status;
+  switch (status) {
+    case s::ok:
+    case s::nxdomain:
+    case s::nodata: return "";
+    case s::servfail: return "servfail";
+    case s::refused: return "refused";
+    case s::timeout: return "timeout";
+    case s::unreachable: return "unreachable";
+    case s::failure: break;
+  }
+  return "dns_error";
+}
 
 dns_resolver::dns_resolver(asio::any_io_executor executor)
     : dns_resolver(std::move(executor), dns_resolver_options{}) {}

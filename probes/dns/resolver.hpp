@@ -26,10 +26,11 @@ struct resolve_result {
 };
 
 // The record types query() asks for.
-enum class dns_record_type : std::uint16_t { a = 1, txt = 16, aaaa = 28 };
+enum class dns_record_type : std::uint16_t { a = 1, ptr = 12, mx = 15, txt = 16, aaaa = 28 };
 
 // The answer to one query, as the server gave it: the rcode (through `outcome`) is kept apart
-// from the records, so callers can tell "does not exist" from "could not ask".
+// from the records, so callers can tell "does not exist" from "could not ask". Records reached
+// through a CNAME chain in the answer count as the name's own (probes/dns/dns_message.hpp).
 struct dns_answer {
   enum class status {
     ok,           // NOERROR with records of the asked type
@@ -44,9 +45,21 @@ struct dns_answer {
   status outcome = status::failure;
   std::vector<boost::asio::ip::address> addresses;  // A or AAAA records, in answer order
   std::vector<std::string> texts;  // TXT records, each record's strings concatenated
-  std::uint32_t ttl = 0;           // the smallest TTL of the A/AAAA records; 0 for TXT
-  std::string error;               // c-ares' text when not ok
+  // PTR targets in answer order, or MX exchanges by preference: absolute, lower-case, without
+  // the trailing dot; a null MX (RFC 7505) is "".
+  std::vector<std::string> names;
+  // When ok: the smallest TTL of the records (of every type) and of the CNAMEs that led to them.
+  std::uint32_t ttl = 0;
+  std::string error;  // c-ares' text (or the parser's) when not ok
 };
+
+// "A", "PTR", "MX", "TXT", "AAAA": for messages.
+std::string_view dns_record_type_name(dns_record_type type);
+
+// The error class of an answer that is not an answer, in the words DNSBL's results use:
+// "servfail", "refused", "timeout", "unreachable", or "dns_error" (FORMERR, a malformed answer,
+// cancelled, anything else); "" for ok, nxdomain and nodata, which are answers.
+std::string_view dns_error_class(dns_answer::status status);
 
 // Overrides of the system's resolver configuration (/etc/resolv.conf); the defaults keep it.
 struct dns_resolver_options {

@@ -33,9 +33,15 @@ build sasl_fuzz "$here/sasl_fuzz.cpp" "$root/probes/smtp/sasl.cpp" "$root/common
 # probes/imap: the IMAP answer parsers and the Authentication-Results parser (pure, no libcurl).
 build imap_response_fuzz "$here/imap_response_fuzz.cpp" "$root/probes/imap/responses.cpp"
 build auth_results_fuzz "$here/auth_results_fuzz.cpp" "$root/probes/imap/auth_results.cpp"
+# probes/dns: SPF records and macros, DMARC tags (anyone publishes these), and DNS responses.
+# (Pure sources only: clang 14 cannot build Asio coroutines with these sanitizers.)
+build spf_record_fuzz "$here/spf_record_fuzz.cpp" "$root/probes/dns/spf_record.cpp" \
+  "$root/probes/dns/spf_macro.cpp" "$root/probes/dns/address_names.cpp" \
+  "$root/probes/dns/dmarc_record.cpp" "$root/common/text_escape.cpp"
+build dns_message_fuzz "$here/dns_message_fuzz.cpp" "$root/probes/dns/dns_message.cpp"
 
 failed=0
-for target in smtp_reply config sasl web_config imap_response auth_results; do
+for target in smtp_reply config sasl web_config imap_response auth_results spf_record dns_message; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

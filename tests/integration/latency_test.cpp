@@ -5,7 +5,8 @@
 // several runs are cheap; the metrics export phase_seconds as is.
 //
 // Machine load (other builds on the same two cores) makes a phase slower, so the upper bound is
-// checked on the fastest of several runs: 32 ms (the delayed-ACK artefact makes it >= 40 ms).
+// checked on the fastest of several runs: 36 ms (the delayed-ACK artefact makes it >= 40 ms;
+// 32 ms failed once, at 33.2 ms, on a clean-clone run beside two other builds).
 // The lower bound, 28 ms, is checked on the median: the peer starts its 30 ms when its side of
 // the handshake ends, the client starts the banner phase after its own post-handshake work
 // (certificate facts), so a loaded client can read slightly less than 30 ms with implicit TLS.
@@ -25,7 +26,7 @@ namespace {
 
 namespace probes = smtp_exporter::probes;
 
-constexpr int runs_per_case = 7;
+constexpr int runs_per_case = 11;
 
 struct measured {
   std::vector<double> ms;  // of the phase, one per successful run
@@ -101,7 +102,7 @@ TEST_P(server_delay, phase_reads_the_servers_30_ms) {
   auto m = run_sessions(port, c.mode, pki, c.delayed);
   ASSERT_EQ(m.ms.size(), static_cast<std::size_t>(runs_per_case)) << m.all() << peer->log();
   EXPECT_GE(m.median(), 28.0) << "runs (ms): " << m.all();
-  EXPECT_LE(m.fastest(), 32.0) << "runs (ms): " << m.all();
+  EXPECT_LE(m.fastest(), 36.0) << "runs (ms): " << m.all();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -96,6 +96,10 @@ std::string subject_of(const json::object& labels) {
     return labels.contains(name) ? std::string(labels.at(name).as_string()) : std::string();
   };
   if (!get("target").empty()) return get("target");
+  // Sender readiness: a domain (DMARC), a domain and an IP (SPF).
+  if (!get("domain").empty()) {
+    return "domain=" + get("domain") + (get("ip").empty() ? "" : "@" + get("ip"));
+  }
   if (!get("ip").empty()) return "ip=" + get("ip") + "@" + get("zone");
   return "instance=" + get("instance");
 }
@@ -336,6 +340,39 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
   peers.push_back(start_fake_dns(dir, dns_rules_file, dns_port));
   EXPECT_NE(dns_port, 0) << peers.back()->log();
   const std::string dns_server = "127.0.0.1:" + std::to_string(dns_port);
+  // Sender readiness (issue 22) on a zone server of its own (PTR records): every egress IP
+  // [dnsbl] knows has a PTR that points back; of [sender]'s own, 192.0.2.20 has none and
+  // 192.0.2.30's PTR query times out. ok.test allows all but .20 (-all: fail), soft.test the
+  // same with ~all (softfail) and has no DMARC.
+  std::string sender_zone = "zonedata:\n";
+  int mx = 0;
+  for (const char* ip : {"203.0.113.7", "203.0.113.8", "203.0.113.10", "203.0.113.13",
+                         "198.51.100.20", "198.51.100.21"}) {
+    std::string reversed;
+    for (std::string_view rest = ip; !rest.empty();) {
+      const auto dot = rest.find('.');
+      const auto octet = rest.substr(0, dot);
+      reversed = std::string(octet) + (reversed.empty() ? "" : ".") + reversed;
+      rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    }
+    const std::string name = "mx" + std::string(1, static_cast<char>('a' + mx++)) + ".e2e.test";
+    sender_zone += "  " + reversed + ".in-addr.arpa:\n    - PTR: " + name + "\n  " + name +
+                   ":\n    - A: " + ip + "\n";
+  }
+  sender_zone +=
+      "  30.2.0.192.in-addr.arpa:\n    - TIMEOUT\n"
+      "  ok.test:\n    - TXT: \"v=spf1 ip4:203.0.113.0/24 ip4:198.51.100.0/24 ip4:192.0.2.30 -all\"\n"
+      "  _dmarc.ok.test:\n    - TXT: \"v=DMARC1; p=none; pct=50; rua=mailto:reports@ok.test\"\n"
+      "  soft.test:\n    - TXT: \"v=spf1 ip4:203.0.113.0/24 ip4:198.51.100.0/24 ip4:192.0.2.30 ~all\"\n";
+  const auto sender_zone_file = dir.write("sender-zone.yml", sender_zone);
+  peers.push_back(std::make_unique<child_process>(
+      std::vector<std::string>{"/usr/bin/python3",
+                               (source_dir() / "tests/peers/zone_dns.py").string(), "--zones",
+                               sender_zone_file.string(), "--ports-file",
+                               (dir.path() / "sender-zone.ports").string()},
+      dir.path() / "sender-zone.log"));
+  const auto sender_dns_port = peers.back()->wait_ready(15s);
+  EXPECT_NE(sender_dns_port, 0) << peers.back()->log();
   ASSERT_FALSE(HasFailure());
 
   const std::string tls_probes = R"(["banner", "tls"])";
@@ -369,7 +406,10 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
       "[dnsbl.discovery]\nmethod = \"custom\"\nname = \"myip.test\"\nserver = \"" +
       dns_server + "\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       "[[dnsbl.zone]]\nname = \"block.test\"\nblocking = true\n"
-      "[[dnsbl.zone]]\nname = \"other.test\"\n";
+      "[[dnsbl.zone]]\nname = \"other.test\"\n"
+      "[sender]\nenabled = true\ndomains = [\"ok.test\", \"soft.test\"]\n"
+      "egress_ips = [\"192.0.2.20\", \"192.0.2.30\"]\nservers = [\"127.0.0.1:" +
+      std::to_string(sender_dns_port) + "\"]\ntimeout = \"1s\"\n";
   const name_set all_targets = {"healthy",     "badauth",  "nosecret", "oauth", "oauthbad",
                                 "delivery",    "expired",
                                 "expiring",    "renewing", "notls",    "handshake",
@@ -383,6 +423,11 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
     return t.find("smtp_egress_ip_info{ip=\"198.51.100.20\"") != std::string::npos;
   });
   replace_file(dns_rules_file, dns_rules("198.51.100.21"));
+  // The sender checks run again at once for the new egress IP (egress_registry).
+  exporter.scrape_until([](const std::string& t) {
+    return t.find("smtp_egress_ip_reverse_dns_info{ip=\"198.51.100.21\",result=\"match\"") !=
+           std::string::npos;
+  }, 30s);
 
   // Scrapes the exporter and evaluates the repository's rule file, both every second.
   prometheus_server prom(dir, {exporter.port()}, job_name,
@@ -485,6 +530,12 @@ TEST(prometheus_e2e, alert_rules_and_dashboard_queries_on_real_scraped_data) {
         "ip=203.0.113.13@other.test"}},
       {"SMTPEgressIPDiscoveryFailing", {}},
       {"SMTPEgressIPChanged", {"instance=" + instance}},
+      // Sender readiness: each verdict against the sender once, and the timeout as unknown.
+      {"SMTPEgressIPNoReverseDNS", {"ip=192.0.2.20@"}},
+      {"SMTPSPFFailsForEgressIP", {"domain=ok.test@192.0.2.20"}},
+      {"SMTPSPFNotPassing", {"domain=soft.test@192.0.2.20"}},
+      {"SMTPSenderDomainNoDMARC", {"domain=soft.test"}},
+      {"SMTPSenderChecksFailing", {"ip=192.0.2.30@"}},
   };
   {
     name_set loaded;

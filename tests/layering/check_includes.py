@@ -29,12 +29,14 @@ ALLOWED = {
     "exporter/schedule": ["exporter/runtime", "config", "common"] + PROBES,
     "exporter/render": ["exporter/schedule", "exporter/runtime", "config", "common"] + PROBES,
     "exporter/views": ["exporter/schedule", "exporter/runtime", "config", "common"] + PROBES,
-    # A kind of check (DNSBL; reverse DNS, SPF, DMARC next): its runner, metrics, page section
+    # A kind of check (DNSBL; sender readiness: reverse DNS, SPF, DMARC): its runner, metrics, page section
     # and diagnose section; it knows the scheduler and the views, never another kind.
     "exporter/dnsbl": ["exporter/views", "exporter/render", "exporter/schedule",
                        "exporter/runtime", "config", "common"] + PROBES,
+    "exporter/sender": ["exporter/views", "exporter/render", "exporter/schedule",
+                        "exporter/runtime", "config", "common"] + PROBES,
     # The registry of check kinds: the one place that names each (a line per kind).
-    "exporter/checks": ["exporter/dnsbl", "exporter/schedule", "exporter/runtime", "config",
+    "exporter/checks": ["exporter/dnsbl", "exporter/sender", "exporter/schedule", "exporter/runtime", "config",
                         "common"] + PROBES,
     # app wires every layer but the command line.
     "exporter/app": ["exporter/web", "exporter/dnsbl", "exporter/checks", "exporter/views",

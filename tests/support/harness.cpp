@@ -211,6 +211,24 @@ std::unique_ptr<child_process> start_fake_dns(const temp_dir& dir, const fs::pat
                            "fake_dns_" + rules.stem().string() + ".log", port);
 }
 
+std::unique_ptr<child_process> start_zone_dns(const temp_dir& dir,
+                                              const std::vector<fs::path>& zone_files,
+                                              std::vector<std::uint16_t>& ports) {
+  const fs::path ports_file = dir.path() / "zone_dns.ports";
+  std::vector<std::string> args{"--ports-file", ports_file.string()};
+  for (const auto& file : zone_files) {
+    args.push_back("--zones");
+    args.push_back(file.string());
+  }
+  std::uint16_t first = 0;
+  auto p = start_python_peer(dir, "zone_dns.py", args, "zone_dns.log", first);
+  ports.clear();
+  if (first == 0) return nullptr;
+  std::ifstream in(ports_file);
+  for (unsigned port = 0; in >> port;) ports.push_back(static_cast<std::uint16_t>(port));
+  return p;
+}
+
 std::unique_ptr<child_process> start_aiosmtpd(const temp_dir& dir, std::uint16_t& port,
                                               const std::vector<std::string>& extra) {
   return start_python_peer(dir, "aiosmtpd_server.py", extra, "aiosmtpd.log", port);

@@ -71,6 +71,12 @@ void replace_file(const fs::path& path, const std::string& content);
 // tests/peers/fake_dns.py answering from the JSON rules in `rules` (UDP on 127.0.0.1).
 std::unique_ptr<child_process> start_fake_dns(const temp_dir& dir, const fs::path& rules,
                                               std::uint16_t& port);
+// tests/peers/zone_dns.py serving the zone data of every YAML document of `zone_files` (the
+// openspf suite's format), each document on its own port: `ports` gets them in document order.
+// A null process (and no ports) when it did not start.
+std::unique_ptr<child_process> start_zone_dns(const temp_dir& dir,
+                                              const std::vector<fs::path>& zone_files,
+                                              std::vector<std::uint16_t>& ports);
 std::unique_ptr<child_process> start_aiosmtpd(const temp_dir& dir, std::uint16_t& port,
                                               const std::vector<std::string>& extra = {});
 
