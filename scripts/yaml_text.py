@@ -2,9 +2,11 @@
 
 emit_node() writes dicts and lists in block style, short ones of plain values in flow style
 ({type: gt, params: [0]}), multi-line strings as literal blocks (|), long one-line strings as
-folded blocks (>-) broken only at single spaces outside {{ ... }}, and any other string plain when
-YAML reads it back as the same string, else JSON-quoted. The caller reads the text back and
-compares (scripts/grafana_alerts.py does): a writer bug can change formatting, never a value.
+folded blocks (>-) broken only at single spaces outside {{ ... }} (except under the keys the
+caller keeps on one line, e.g. PromQL), and any other string plain when YAML reads it back as
+the same string, else single-quoted (JSON-quoted if it has control characters). The caller
+reads the text back and compares (scripts/grafana_alerts.py does): a writer bug can change
+formatting, never a value.
 """
 import json
 import re
@@ -15,7 +17,7 @@ WIDTH = 100
 
 
 def inline(value):
-    """A one-line scalar: plain when YAML reads it back as the same string, else JSON-quoted."""
+    """A one-line scalar: plain when YAML reads it back as the same string, else quoted."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -23,6 +25,8 @@ def inline(value):
     s = str(value)
     if PLAIN.fullmatch(s) and s.lower() not in YAML11_WORDS:
         return s
+    if s.isprintable():  # single quotes: no escapes but '' (PromQL keeps its "...")
+        return "'" + s.replace("'", "''") + "'"
     return json.dumps(s, ensure_ascii=False)
 
 
@@ -39,8 +43,9 @@ def fold_points(s):
     return points
 
 
-def scalar(value, indent):
-    """A scalar after "key: ": a block scalar for long or multi-line text, else inline."""
+def scalar(value, indent, fold=True):
+    """A scalar after "key: ": a block scalar for multi-line text, or long text if fold, else
+    inline."""
     if not isinstance(value, str):
         return inline(value)
     s, pad = value, " " * indent
@@ -51,7 +56,7 @@ def scalar(value, indent):
         body = s[:-1] if s.endswith("\n") else s
         lines = [(pad + line) if line else "" for line in body.split("\n")]
         return f"|{indicator}{chomp}\n" + "\n".join(lines)
-    if printable and len(s) > WIDTH - indent and s == s.strip():
+    if fold and printable and len(s) > WIDTH - indent and s == s.strip():
         lines, start, last = [], 0, None
         for i in fold_points(s) + [len(s)]:
             if i - start > WIDTH - indent and last is not None:
@@ -81,19 +86,22 @@ def flowable(value):
     return not isinstance(value, str) or ("\n" not in value and len(value) < 40)
 
 
-def emit_entry(prefix, value, indent):
+def emit_entry(prefix, value, indent, keep_lines):
     """prefix ("key:" or "-") and value, whose block lines are indented by indent."""
     if isinstance(value, (dict, list)) and flowable(value) and len(flow(value)) <= 60:
         return f"{prefix} {flow(value)}"
     if isinstance(value, dict) and prefix.endswith("-"):  # "- key: ..." on the dash's line
-        return f"{prefix} {emit_node(value, indent)[indent:]}"
+        return f"{prefix} {emit_node(value, indent, keep_lines)[indent:]}"
     if isinstance(value, (dict, list)):
-        return f"{prefix}\n{emit_node(value, indent)}"
-    return f"{prefix} {scalar(value, indent)}"
+        return f"{prefix}\n{emit_node(value, indent, keep_lines)}"
+    key = prefix.strip().rstrip(":")
+    return f"{prefix} {scalar(value, indent, fold=key not in keep_lines)}"
 
 
-def emit_node(value, indent):
+def emit_node(value, indent, keep_lines=frozenset()):
+    """value as YAML at indent; strings under the keys in keep_lines are never folded."""
     pad = " " * indent
     if isinstance(value, dict):
-        return "\n".join(emit_entry(f"{pad}{k}:", v, indent + 2) for k, v in value.items())
-    return "\n".join(emit_entry(f"{pad}-", v, indent + 2) for v in value)
+        return "\n".join(emit_entry(f"{pad}{k}:", v, indent + 2, keep_lines)
+                         for k, v in value.items())
+    return "\n".join(emit_entry(f"{pad}-", v, indent + 2, keep_lines) for v in value)
