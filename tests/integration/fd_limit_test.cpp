@@ -66,6 +66,36 @@ TEST(descriptors, soft_limit_is_raised_to_the_hard_limit_at_start) {
   EXPECT_NE(exporter.process->log().find("was=64"), std::string::npos) << exporter.process->log();
 }
 
+// "Max core file size  SOFT  HARD" from /proc/PID/limits.
+std::pair<std::string, std::string> core_limits(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      std::istringstream fields(line.substr(18));
+      std::string soft, hard;
+      fields >> soft >> hard;
+      return {soft, hard};
+    }
+  }
+  return {};
+}
+
+// Attack review, finding 8: the process holds secrets, so it writes no core file, whatever limit
+// it was started with; its own /proc files (descriptor counts for process_open_fds) still work.
+TEST(descriptors, no_core_dumps_whatever_the_inherited_limit) {
+  temp_dir dir;
+  limited_exporter exporter(dir, "ulimit -c unlimited",
+                            "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = " +
+                                std::to_string(unused_port()) + "\ntls = \"none\"\n");
+  ASSERT_TRUE(exporter.ready) << exporter.process->log();
+  auto [soft, hard] = core_limits(exporter.process->pid());
+  EXPECT_EQ(soft, "0");
+  EXPECT_EQ(hard, "0");
+  auto text = http_request(exporter.port, "GET", "/metrics").body;
+  EXPECT_NE(text.find("\nprocess_open_fds "), std::string::npos) << "own /proc still readable";
+}
+
 TEST(descriptors, exhaustion_is_its_own_reason_not_the_targets_fault) {
   temp_dir dir;
   blackhole_listener blackhole;  // connects stall until the deadline, each holding a descriptor
