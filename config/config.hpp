@@ -27,6 +27,13 @@ namespace smtp_exporter::config {
 
 enum class tls_mode : std::uint8_t { none, starttls, implicit };
 std::string_view to_string(tls_mode mode);
+
+// One address family of a target with ip_protocol = "both" (issue 24): such a target runs one
+// session per family, each with its own results under the `ip_family` label. `none` for every
+// other target (no label). Set by family_targets() (exporter/schedule/session_options.hpp), never
+// by the loader.
+enum class ip_family : std::uint8_t { none, ipv4, ipv6 };
+std::string_view to_string(ip_family f);  // "", "ipv4", "ipv6"
 // The inverse of to_string: "none", "starttls", "implicit"; nullopt on anything else.
 std::optional<tls_mode> parse_tls_mode(std::string_view text);
 
@@ -140,8 +147,10 @@ struct target {
   bool allow_plaintext = false;  // auth and envelope over an unencrypted connection
   // auth and envelope over TLS whose certificate was not verified (insecure_skip_verify)
   bool allow_unverified_credentials = false;
-  // Which resolved addresses to connect to: "any" (DNS order), "ip4" or "ip6" only.
+  // Which resolved addresses to connect to: "any" (DNS order), "ip4" or "ip6" only, or "both":
+  // one session per family, each reported under its `ip_family` label.
   std::string ip_protocol = "any";
+  ip_family family = ip_family::none;  // set on the per-family copies of a "both" target
   // Extra labels, sorted by name; names are valid Prometheus label names and do not collide
   // with the exporter's own labels.
   std::vector<std::pair<std::string, std::string>> labels;
@@ -240,9 +249,9 @@ using smtp_exporter::host_port;
 std::string default_ehlo_name();
 
 // Labels the exporter itself uses; a target's own labels may not take these names.
-inline constexpr std::array<std::string_view, 20> reserved_label_names{
+inline constexpr std::array<std::string_view, 21> reserved_label_names{
     "target", "probe", "phase",     "result",     "reason", "extension", "mechanism",
     "version", "cipher", "depth",   "subject_cn", "issuer_cn", "status", "host",
-    "port",   "tls",    "provider", "code",       "folder", "method"};
+    "port",   "tls",    "provider", "code",       "folder", "method", "ip_family"};
 
 }  // namespace smtp_exporter::config

@@ -21,6 +21,15 @@ std::string_view to_string(tls_mode mode) {
   return "unknown";
 }
 
+std::string_view to_string(ip_family f) {
+  switch (f) {
+    case ip_family::none: return "";
+    case ip_family::ipv4: return "ipv4";
+    case ip_family::ipv6: return "ipv6";
+  }
+  return "";
+}
+
 std::string_view to_string(probe p) {
   const auto i = static_cast<std::size_t>(p);
   return i < probe_names.size() ? probe_names[i] : "unknown";

@@ -43,7 +43,7 @@ constexpr duration builtin_envelope_interval = 15min;
 constexpr duration builtin_delivery_interval = 1h;
 constexpr std::size_t max_name_length = 128;
 
-constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6"};
+constexpr std::string_view ip_protocols[] = {"any", "ip4", "ip6", "both"};
 constexpr std::string_view tls_versions[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
 constexpr std::string_view envelope_keys[] = {"mail_from", "rcpt_to"};
 // `mode` last: only a target's [tls] table may carry it, [defaults.tls] takes the rest.

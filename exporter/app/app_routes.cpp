@@ -36,8 +36,9 @@ asio::awaitable<std::string> render_status(const status_store* store,
 }
 
 asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
-                                                         std::string name) {
-  auto status = store->find(name);
+                                                         std::string name,
+                                                         config::ip_family family) {
+  auto status = store->find(name, family);
   if (!status) co_return std::nullopt;
   co_return render_debug_page(*status, unix_now());
 }
@@ -107,10 +108,19 @@ asio::awaitable<http_response> app::serve_status_page(const http_request&) {
 asio::awaitable<http_response> app::serve_debug_page(const http_request& request) {
   const std::string_view target = request.target();
   const auto query = target.find('?');
-  auto name = query_parameter(
-      query == std::string_view::npos ? std::string_view{} : target.substr(query + 1), "target");
+  const std::string_view parameters =
+      query == std::string_view::npos ? std::string_view{} : target.substr(query + 1);
+  auto name = query_parameter(parameters, "target");
   if (!name) co_return text_response(http::status::bad_request, "want ?target=NAME\n");
-  auto page = co_await asio::co_spawn(helpers_, render_debug(&store_, *name), asio::use_awaitable);
+  // One family of a target with ip_protocol = "both" (the status page links each).
+  auto family = config::ip_family::none;
+  if (auto f = query_parameter(parameters, "ip_family")) {
+    if (*f == "ipv4") family = config::ip_family::ipv4;
+    else if (*f == "ipv6") family = config::ip_family::ipv6;
+    else co_return text_response(http::status::bad_request, "ip_family: want ipv4 or ipv6\n");
+  }
+  auto page = co_await asio::co_spawn(helpers_, render_debug(&store_, *name, family),
+                                      asio::use_awaitable);
   if (!page) co_return text_response(http::status::not_found, "no such target\n");
   co_return html_response(std::move(*page));
 }

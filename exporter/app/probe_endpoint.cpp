@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
 
@@ -273,33 +274,52 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
       std::max(std::chrono::milliseconds(1),
                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
 
-  probes::session_options options = session_options_for(t);
-  options.tls_context = module->tls_context;
-  bind_token(options, module->token);
-  for (std::size_t p = 0; p < probes::probe_kind_count; ++p) options.due[p] = t.probes[p];
-  if (check_addresses) {
-    options.address_allowed = [module](const asio::ip::address& address) {
-      return cidrs_allow(module->module.allowed, address);
-    };
+  // ip_protocol = "both": one session per address family, at once, each under its ip_family.
+  std::vector<config::target> families = family_targets(t);
+  std::vector<probes::session_options> options;
+  for (const auto& family : families) {
+    auto& o = options.emplace_back(session_options_for(family));
+    o.tls_context = module->tls_context;
+    bind_token(o, module->token);
+    for (std::size_t p = 0; p < probes::probe_kind_count; ++p) o.due[p] = family.probes[p];
+    if (check_addresses) {
+      o.address_allowed = [module](const asio::ip::address& address) {
+        return cidrs_allow(module->module.allowed, address);
+      };
+    }
   }
-  const auto result = co_await probes::run_session(options, resolver_);
+  std::vector<probes::session_result> results;
+  if (options.size() == 2) {
+    using namespace asio::experimental::awaitable_operators;
+    auto [v4, v6] = co_await (probes::run_session(options[0], resolver_) &&
+                              probes::run_session(options[1], resolver_));
+    results.push_back(std::move(v4));
+    results.push_back(std::move(v6));
+  } else {
+    results.push_back(co_await probes::run_session(options[0], resolver_));
+  }
 
-  target_status run;
-  run.config = std::make_shared<const config::target>(std::move(t));
-  run.record(result, unix_now());
-  if (log::debug_enabled()) {
-    log::debug("/probe run", {{"module", m.name},
-                              {"target", what},
-                              {"duration_seconds", std::to_string(result.total_seconds)},
-                              {"detail", result.detail}});
+  std::vector<target_status> runs(families.size());
+  std::vector<const target_status*> rendered;
+  for (std::size_t i = 0; i < families.size(); ++i) {
+    runs[i].config = std::make_shared<const config::target>(std::move(families[i]));
+    runs[i].record(results[i], unix_now());
+    rendered.push_back(&runs[i]);
+    if (log::debug_enabled()) {
+      log::debug("/probe run", {{"module", m.name},
+                                {"target", what},
+                                {"ip_family", std::string(config::to_string(runs[i].config->family))},
+                                {"duration_seconds", std::to_string(results[i].total_seconds)},
+                                {"detail", results[i].detail}});
+    }
   }
   auto r = make_response(http::status::ok, exposition_content_type);
   if (m.min_interval.count() > 0) {
-    auto text = std::make_shared<const std::string>(render_probe_run(run));
+    auto text = std::make_shared<const std::string>(render_probe_run(rendered));
     module->answers->store(what, text, clock::now());
     r.body().share(std::move(text));
   } else {
-    r.body() = render_probe_run(run);
+    r.body() = render_probe_run(rendered);
   }
   co_return r;
 }

@@ -57,8 +57,9 @@ int run_diagnose(const diagnose_options& options, std::ostream& out, std::ostrea
     token = fetch_token(io, p, options.json ? nullptr : &out);
     for (const auto& port : p.ports) {
       if (!options.json) {
+        const std::string_view family = config::to_string(port.family);
         out << "\n" << config::host_port(p.target.host, port.port) << " ("
-            << config::to_string(port.mode) << ")\n";
+            << config::to_string(port.mode) << (family.empty() ? "" : ", ") << family << ")\n";
       }
       runs.push_back(run_port(io, resolver, p, port, options.json ? nullptr : &out));
       if (!options.json) print_port_result(out, p, runs.back(), options.verbose, unix_now());

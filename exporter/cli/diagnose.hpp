@@ -41,6 +41,8 @@ struct diagnose_options {
   std::string mail_from;
   std::string rcpt_to;
   std::string timeout;                     // per port, a duration ("10s"); empty: the default
+  // "any", "ip4", "ip6" or "both" (each port once per family); empty: the config target's, or any
+  std::string ip_protocol;
   // The delivery probe, an explicit opt-in (it sends one message, even when the config target
   // has [target.delivery]): MAIL FROM, RCPT TO:<deliver_to>, DATA, then the read-back over IMAP
   // from `imap` or the config target's [target.delivery.imap]. One port only.

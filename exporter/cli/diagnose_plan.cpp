@@ -251,6 +251,14 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
     t.timeout = *d;
   }
+  if (!o.ip_protocol.empty()) {
+    if (o.ip_protocol != "any" && o.ip_protocol != "ip4" && o.ip_protocol != "ip6" &&
+        o.ip_protocol != "both") {
+      error = "--ip-protocol: want any, ip4, ip6 or both";
+      return false;
+    }
+    t.ip_protocol = o.ip_protocol;
+  }
 
   const int secrets = !o.password_file.empty() + !o.password_env.empty() + !o.token_file.empty();
   if (secrets > 1) {
@@ -307,7 +315,22 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
     t.envelope = envelope;
   }
-  return plan_delivery(o, p, error);
+  if (!plan_delivery(o, p, error)) return false;
+  if (t.ip_protocol == "both") {
+    if (t.delivery) {
+      error = "--deliver-to sends one message: give --ip-protocol ip4 or ip6, not both";
+      return false;
+    }
+    std::vector<port_plan> per_family;
+    for (const auto& port : p.ports) {
+      for (auto family : {config::ip_family::ipv4, config::ip_family::ipv6}) {
+        per_family.push_back(port);
+        per_family.back().family = family;
+      }
+    }
+    p.ports = std::move(per_family);
+  }
+  return true;
 }
 
 
@@ -315,6 +338,10 @@ config::target port_target(const plan& p, const port_plan& port) {
   config::target t = p.target;
   t.port = port.port;
   t.tls = port.mode;
+  if (port.family != config::ip_family::none) {
+    t.family = port.family;
+    t.ip_protocol = port.family == config::ip_family::ipv4 ? "ip4" : "ip6";
+  }
   return t;
 }
 

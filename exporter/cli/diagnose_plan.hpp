@@ -25,6 +25,9 @@ namespace smtp_exporter::exporter {
 struct port_plan {
   std::uint16_t port = 0;
   config::tls_mode mode = config::tls_mode::starttls;
+  // ip_protocol = "both" (--ip-protocol both, or the config target's): each port is tried once
+  // per family, each a port_plan of its own; none otherwise.
+  config::ip_family family = config::ip_family::none;
 };
 
 // What to probe: one target's settings and the ports to try with them.

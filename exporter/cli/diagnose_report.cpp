@@ -113,7 +113,9 @@ std::string probes_text(const port_run& run) {
 }
 
 std::string port_label(const port_plan& p) {
-  return std::to_string(p.port) + " (" + std::string(config::to_string(p.mode)) + ")";
+  const std::string_view family = config::to_string(p.family);
+  return std::to_string(p.port) + " (" + std::string(config::to_string(p.mode)) +
+         (family.empty() ? std::string() : ", " + std::string(family)) + ")";
 }
 
 void print_step(std::ostream& out, const probes::session_event& e) {
@@ -136,6 +138,9 @@ json::object port_json(const plan& p, const port_run& run, double now) {
   json::object o;
   o["port"] = run.port.port;
   o["tls"] = config::to_string(run.port.mode);
+  if (run.port.family != config::ip_family::none) {
+    o["ip_family"] = config::to_string(run.port.family);
+  }
   o["passed"] = run.passed();
   o["result"] = probes::to_string(run.failure.reason);
   o["class"] = to_string(run.cls);

@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   diagnose_cmd->add_option("--delivery-deadline", diagnose.delivery_deadline,
                            "How long the message may take to arrive (default 5m).");
   diagnose_cmd->add_option("--timeout", diagnose.timeout, "Deadline per port (default 10s).");
+  diagnose_cmd->add_option("--ip-protocol", diagnose.ip_protocol,
+                           "any, ip4, ip6, or both: each port once per address family.");
   diagnose_cmd->add_option("--output", diagnose_output, "text or json.")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));

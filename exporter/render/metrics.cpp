@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "exporter/render/exposition_text.hpp"
@@ -29,7 +30,8 @@ using label = std::pair<const char*, std::string_view>;
 // (Collect, the reference the text is checked against). One definition per family feeds both.
 class series_sink {
  public:
-  // One series of target `s`: labels target, then `extra`, then the target's own labels.
+  // One series of target `s`: labels target, then ip_family for one family of a target with
+  // ip_protocol = "both" (no such label otherwise), then `extra`, then the target's own labels.
   virtual void add(const target_status& s, std::initializer_list<label> extra, double value) = 0;
 
  protected:
@@ -42,8 +44,11 @@ class family_sink final : public series_sink {
   explicit family_sink(MetricFamily& family) : family_(family) {}
   void add(const target_status& s, std::initializer_list<label> extra, double value) override {
     std::vector<ClientMetric::Label> labels;
-    labels.reserve(1 + extra.size() + s.config->labels.size());
+    labels.reserve(2 + extra.size() + s.config->labels.size());
     labels.push_back({"target", s.config->name});
+    if (s.config->family != config::ip_family::none) {
+      labels.push_back({"ip_family", std::string(config::to_string(s.config->family))});
+    }
     for (const auto& [k, v] : extra) labels.push_back({k, std::string(v)});
     for (const auto& [k, v] : s.config->labels) labels.push_back({k, v});
     add_series(family_, std::move(labels), value);
@@ -69,6 +74,9 @@ class text_sink final : public series_sink {
     out_ += "{target=\"";
     append_label_value(out_, s.config->name);
     out_ += '"';
+    if (s.config->family != config::ip_family::none) {
+      append_label("ip_family", config::to_string(s.config->family));
+    }
     for (const auto& [k, v] : extra) append_label(k, v);
     for (const auto& [k, v] : s.config->labels) append_label(k, v);
     out_ += "} ";
@@ -513,8 +521,12 @@ std::vector<MetricFamily> exporter_families(const snapshot& snap, const exporter
   out.push_back(single("smtp_exporter_config_last_reload_success_timestamp_seconds",
                        "Unix time of the last successful configuration load or reload.",
                        state.config_last_reload_success_timestamp.load()));
+  // A target with ip_protocol = "both" has a record per family and counts once.
+  const auto targets = std::count_if(snap.begin(), snap.end(), [](const auto& s) {
+    return s->config->family != config::ip_family::ipv6;
+  });
   out.push_back(single("smtp_exporter_targets", "Targets in the running configuration.",
-                       static_cast<double>(snap.size())));
+                       static_cast<double>(targets)));
   out.push_back(single("smtp_exporter_configured_targets",
                        "Targets in the configuration file, before sharding keeps this replica's "
                        "share (smtp_exporter_targets).",
@@ -553,8 +565,16 @@ void add_series(MetricFamily& family, std::vector<ClientMetric::Label> labels, d
 }
 
 std::string render_probe_run(const target_status& run) {
-  // Points at `run` without owning it: the families only read the record, no copy is needed.
-  const snapshot snap{std::shared_ptr<const target_status>(std::shared_ptr<void>(), &run)};
+  return render_probe_run(std::vector<const target_status*>{&run});
+}
+
+std::string render_probe_run(const std::vector<const target_status*>& runs) {
+  // Points at the runs without owning them: the families only read the records, no copy is needed.
+  snapshot snap;
+  snap.reserve(runs.size());
+  for (const target_status* run : runs) {
+    snap.push_back(std::shared_ptr<const target_status>(std::shared_ptr<void>(), run));
+  }
   std::string text;
   for (const auto& family : target_families) {
     if (!family.per_run) continue;

@@ -77,5 +77,8 @@ class metrics_collector : public prometheus::Collectable {
 // smtp_probe_consecutive_failures and smtp_probe_interval_seconds, which mean nothing for a run
 // made only for this answer.
 std::string render_probe_run(const target_status& run);
+// The same for the runs of one request: one per address family for ip_protocol = "both", each
+// with its ip_family label; each family's header is written once.
+std::string render_probe_run(const std::vector<const target_status*>& runs);
 
 }  // namespace smtp_exporter::exporter

@@ -1,6 +1,6 @@
 #include "exporter/runtime/clock.hpp"
 #include "exporter/schedule/scheduler.hpp"
-#include "exporter/schedule/by_name.hpp"
+#include "exporter/schedule/target_key.hpp"
 
 #include <malloc.h>
 
@@ -167,8 +167,8 @@ void scheduler::set_session_function(session_function function) {
 void scheduler::apply(const std::vector<config::target>& targets,
                       std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
                       std::map<std::string, oauth_binding> tokens) {
-  const auto by_name = [](const std::shared_ptr<target_entry>& r, const std::string& name) {
-    return r->target->name < name;
+  const auto by_key = [](const std::shared_ptr<target_entry>& r, target_key key) {
+    return key_of(*r->target) < key;
   };
   std::vector<bool> kept_entry(entries_.size(), false);  // by index in entries_ (sorted by name)
   std::vector<std::shared_ptr<target_entry>> next;
@@ -177,7 +177,9 @@ void scheduler::apply(const std::vector<config::target>& targets,
   std::vector<std::shared_ptr<const config::target>> canonical;
   canonical.reserve(targets.size());
   std::size_t started = 0, kept = 0;
-  for (const auto& t : targets) {
+  // A target with ip_protocol = "both" runs as one entry per family (family_targets); the
+  // entries of one target share its TLS context and tokens.
+  const auto consider = [&](const config::target& t) {
     auto tls_it = tls_contexts.find(t.name);
     auto tls = tls_it == tls_contexts.end() ? nullptr : tls_it->second;
     auto token_it = tokens.find(t.name);
@@ -187,9 +189,9 @@ void scheduler::apply(const std::vector<config::target>& targets,
     auto imap_token_it = tokens.find(imap_resource_key(t.name));
     oauth_binding imap_token =
         imap_token_it == tokens.end() ? oauth_binding{} : imap_token_it->second;
-    auto old = std::lower_bound(entries_.begin(), entries_.end(), t.name, by_name);
+    auto old = std::lower_bound(entries_.begin(), entries_.end(), key_of(t), by_key);
     const auto index = static_cast<std::size_t>(old - entries_.begin());
-    if (old != entries_.end() && (*old)->target->name == t.name && !kept_entry[index] &&
+    if (old != entries_.end() && key_of(*(*old)->target) == key_of(t) && !kept_entry[index] &&
         *(*old)->target == t) {
       // Unchanged target: keep its rhythm and results; a reload still refreshes its trust store.
       (*old)->tls_context = tls;
@@ -200,7 +202,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
       next.push_back(*old);
       kept_entry[index] = true;
       ++kept;
-      continue;
+      return;
     }
     auto copy = t;
     if (copy.tls_config.pointer()) {
@@ -216,6 +218,13 @@ void scheduler::apply(const std::vector<config::target>& targets,
     next.push_back(r);
     fresh.push_back(std::move(r));
     ++started;
+  };
+  for (const auto& t : targets) {
+    if (t.ip_protocol != "both") {
+      consider(t);
+      continue;
+    }
+    for (const auto& per_family : family_targets(t)) consider(per_family);
   }
   // What was not kept was removed or changed.
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -240,7 +249,7 @@ void scheduler::apply(const std::vector<config::target>& targets,
       d->successors.push_back(r);
     }
   }
-  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->target->name; });
+  sort_unique_by_key(next, [](const auto& r) { return key_of(*r->target); });
   entries_ = std::move(next);
   store_.set_targets(canonical);
   const auto window = startup_window_for(fresh.size(), settings_.startup_window);
@@ -354,6 +363,14 @@ void scheduler::on_timer() {
   arm_timer();
 }
 
+namespace {
+// The target as log lines name it: "relay", or "relay (ipv6)" for one family of a "both" target.
+std::string log_name(const config::target& t) {
+  if (t.family == config::ip_family::none) return t.name;
+  return t.name + " (" + std::string(config::to_string(t.family)) + ")";
+}
+}  // namespace
+
 asio::awaitable<void> scheduler::wait_for_predecessors(std::shared_ptr<target_entry> r) {
   while (!r->stopped) {
     std::erase_if(r->predecessors, [](const auto& p) { return !p->in_session; });
@@ -431,7 +448,7 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
     } catch (const std::exception& e) {
       // A session reports failures in its result; an exception is a bug. The target keeps its
       // last result (which then ages into SMTPProbeResultsStale) and tries again next time.
-      log::error("probe session failed", {{"target", t.name}, {"err", e.what()}});
+      log::error("probe session failed", {{"target", log_name(t)}, {"err", e.what()}});
       session_failed = true;
     }
   }
@@ -459,12 +476,12 @@ asio::awaitable<void> scheduler::run_once(std::shared_ptr<target_entry> r,
       // State changes are worth a line at info; every run is worth one at debug.
       auto level = outcome.reason == probes::failure_reason::none ? log::info : log::warn;
       level("probe result changed",
-            {{"target", t.name}, {"probe", probe_name}, {"result", reason},
+            {{"target", log_name(t)}, {"probe", probe_name}, {"result", reason},
              {"detail", result.detail}});
       r->reported[p] = true;
       r->last_reason[p] = outcome.reason;
     } else if (log::debug_enabled()) {
-      log::debug("probe run", {{"target", t.name}, {"probe", probe_name}, {"result", reason},
+      log::debug("probe run", {{"target", log_name(t)}, {"probe", probe_name}, {"result", reason},
                                {"duration_seconds", std::to_string(result.total_seconds)},
                                {"detail", result.detail}});
     }

@@ -169,7 +169,7 @@ class scheduler {
   settings settings_;
   probes::dns_resolver resolver_;
   session_function session_function_;
-  // Sorted by target name (a vector: a map's node per target cost 96 bytes).
+  // Sorted by target key, name then family (a vector: a map's node per target cost 96 bytes).
   std::vector<std::shared_ptr<target_entry>> entries_;
   // The targets' TLS settings, one copy per distinct value (usually one per provider or CA file).
   interner<config::tls_settings, tls_settings_hash> tls_settings_;

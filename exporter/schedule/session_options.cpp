@@ -27,6 +27,16 @@ probes::transport transport_for(config::tls_mode mode) {
 
 }  // namespace
 
+std::vector<config::target> family_targets(const config::target& target) {
+  if (target.ip_protocol != "both") return {target};
+  std::vector<config::target> out(2, target);
+  out[0].ip_protocol = "ip4";
+  out[0].family = config::ip_family::ipv4;
+  out[1].ip_protocol = "ip6";
+  out[1].family = config::ip_family::ipv6;
+  return out;
+}
+
 probes::session_options session_options_for(const config::target& target) {
   probes::session_options o;
   o.host = target.host;

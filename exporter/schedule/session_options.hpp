@@ -2,10 +2,18 @@
 // scheduler and by diagnose; lives here, not in either, because both need it.
 #pragma once
 
+#include <vector>
+
 #include "config/config.hpp"
 #include "probes/smtp/session.hpp"
 
 namespace smtp_exporter::exporter {
+
+// The targets one config target runs as: itself; or, for ip_protocol = "both", one copy per
+// address family, IPv4 first, with ip_protocol "ip4" or "ip6" and `family` set (its results carry
+// the ip_family label). A host with addresses of one family only then fails in the other as
+// resolve_failed ("no IPv6 address"), which is what "both" asks to see.
+std::vector<config::target> family_targets(const config::target& target);
 
 // Maps a validated target to the options of one session (the probes due are set per run; the
 // TLS context and the OAuth token source are made by the caller, at load).

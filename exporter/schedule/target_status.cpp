@@ -1,5 +1,5 @@
 #include "exporter/schedule/target_status.hpp"
-#include "exporter/schedule/by_name.hpp"
+#include "exporter/schedule/target_key.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -129,12 +129,11 @@ void target_status::record_delivery(const delivery_outcome& outcome, double end_
   delivery = std::move(next);
 }
 
-status_store::records::const_iterator status_store::find_in(const records& in,
-                                                             std::string_view name) {
-  auto it = std::lower_bound(in.begin(), in.end(), name, [](const auto& record, std::string_view key) {
-    return record->config->name < key;
+status_store::records::const_iterator status_store::find_in(const records& in, target_key key) {
+  auto it = std::lower_bound(in.begin(), in.end(), key, [](const auto& record, target_key k) {
+    return key_of(*record->config) < k;
   });
-  return it != in.end() && (*it)->config->name == name ? it : in.end();
+  return it != in.end() && key_of(*(*it)->config) == key ? it : in.end();
 }
 
 void status_store::set_targets(const std::vector<std::shared_ptr<const config::target>>& targets) {
@@ -142,13 +141,13 @@ void status_store::set_targets(const std::vector<std::shared_ptr<const config::t
   next.reserve(targets.size());
   std::lock_guard lock(mutex_);
   for (const auto& t : targets) {
-    auto it = find_in(targets_, t->name);
+    auto it = find_in(targets_, key_of(*t));
     auto status = std::make_shared<target_status>();
     if (it != targets_.end() && *(*it)->config == *t) *status = **it;
     status->config = t;
     next.push_back(std::move(status));
   }
-  sort_unique_by_name(next, [](const auto& r) -> const std::string& { return r->config->name; });
+  sort_unique_by_key(next, [](const auto& r) { return key_of(*r->config); });
   targets_ = std::move(next);
 }
 
@@ -157,7 +156,7 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
   std::shared_ptr<const target_status> current;
   {
     std::lock_guard lock(mutex_);
-    auto it = find_in(targets_, target->name);
+    auto it = find_in(targets_, key_of(*target));
     if (it == targets_.end() || (*it)->config != target) return;
     current = *it;
   }
@@ -166,7 +165,7 @@ void status_store::record(const std::shared_ptr<const config::target>& target,
   auto next = std::make_shared<target_status>(*current);
   next->record(result, end_timestamp, &pool_);
   std::lock_guard lock(mutex_);
-  auto it = find_in(targets_, target->name);
+  auto it = find_in(targets_, key_of(*target));
   if (it != targets_.end() && *it == current) {
     targets_[static_cast<std::size_t>(it - targets_.cbegin())] = std::move(next);
   }
@@ -176,7 +175,7 @@ void status_store::record_delivery(const std::shared_ptr<const config::target>& 
                                    const delivery_outcome& outcome, double end_timestamp) {
   // As record(): copy on write, published only if the target is still the same.
   std::lock_guard lock(mutex_);
-  auto it = find_in(targets_, target->name);
+  auto it = find_in(targets_, key_of(*target));
   if (it == targets_.end() || (*it)->config != target) return;
   auto next = std::make_shared<target_status>(**it);
   next->record_delivery(outcome, end_timestamp);
@@ -196,11 +195,12 @@ std::vector<target_status> status_store::snapshot() const {
   return out;
 }
 
-std::optional<target_status> status_store::find(std::string_view name) const {
+std::optional<target_status> status_store::find(std::string_view name,
+                                                config::ip_family family) const {
   std::shared_ptr<const target_status> found;
   {
     std::lock_guard lock(mutex_);
-    auto it = find_in(targets_, name);
+    auto it = find_in(targets_, target_key{name, family});
     if (it == targets_.end()) return std::nullopt;
     found = *it;
   }

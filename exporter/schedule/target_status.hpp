@@ -15,6 +15,7 @@
 
 #include "config/config.hpp"
 #include "exporter/schedule/interner.hpp"
+#include "exporter/schedule/target_key.hpp"
 #include "probes/core/result.hpp"
 
 namespace smtp_exporter::exporter {
@@ -127,17 +128,19 @@ class status_store {
   // The same records, shared: a scrape takes pointers under the lock (microseconds for 10,000
   // targets) and reads them without it. Records are immutable once published.
   std::vector<std::shared_ptr<const target_status>> shared_snapshot() const;
-  // One target's record (a copy), for pages about a single target; nullopt if unknown.
-  std::optional<target_status> find(std::string_view name) const;
+  // One target's record (a copy), for pages about a single target; nullopt if unknown. A target
+  // with ip_protocol = "both" has one record per family.
+  std::optional<target_status> find(std::string_view name,
+                                    config::ip_family family = config::ip_family::none) const;
   std::size_t size() const;
 
  private:
   mutable std::mutex mutex_;
   using records = std::vector<std::shared_ptr<const target_status>>;
-  // The record of `name` in `in`, or in.end().
-  static records::const_iterator find_in(const records& in, std::string_view name);
+  // The record of `key` in `in`, or in.end().
+  static records::const_iterator find_in(const records& in, target_key key);
   // Copy-on-write: record() publishes a new record instead of changing the one a scrape may be
-  // reading, so the lock is only ever held to swap or copy pointers. Sorted by target name: a
+  // reading, so the lock is only ever held to swap or copy pointers. Sorted by target key: a
   // vector of pointers rather than a map, whose node per target cost 96 bytes.
   records targets_;
   record_pool pool_;

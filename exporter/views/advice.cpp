@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/host_port.hpp"
 #include "probes/smtp/stages.hpp"
 
 namespace smtp_exporter::exporter {
@@ -61,7 +62,8 @@ constexpr reason_row reason_rows[] = {
        const std::string port = port_text(c);
        return {
            "The host answered with a reset: nothing listens on port " + port +
-               " there, or a firewall REJECT rule answers for it.",
+               " there, or a firewall REJECT rule answers for it (`reject with tcp reset`): from "
+               "here the two look exactly the same, so a server that is up can read as refused.",
            "Check the port: `smtp_exporter providers` lists each provider's ports.",
            "Check this machine's firewall for a REJECT rule on port " + port +
                ": `iptables -S OUTPUT`, `nft list ruleset`.",
@@ -71,7 +73,7 @@ constexpr reason_row reason_rows[] = {
      "blocked: no answer to the connection attempt (security group, firewall or provider)",
      [](const advice_context& c) -> lines {
        const std::string port = port_text(c);
-       const std::string where = c.host + ":" + port;
+       const std::string where = host_port(c.host, c.port);
        return {
            "Nothing answered the connection attempt to " + where +
                ": the packets are dropped on the way, which is what a blocked port looks like.",
@@ -91,6 +93,23 @@ constexpr reason_row reason_rows[] = {
            "There is no route from this machine to " + c.host +
                " (routing, VPN, or IPv6 without connectivity).",
            "Check the route to the address shown above: `ip route get ADDRESS`.",
+       };
+     }},
+    {failure_reason::connect_prohibited,
+     "a firewall refused the connection (ICMP administratively prohibited): not the server",
+     [](const advice_context& c) -> lines {
+       const std::string port = port_text(c);
+       return {
+           "A firewall said no to the connection to " + host_port(c.host, c.port) +
+               ": an ICMP \"administratively prohibited\" answer (the detail names who sent it), "
+               "or a rule of this machine (Operation not permitted). The server may well be up; "
+               "this is never \"server down\".",
+           "The sender of the ICMP message is the filter: this machine's firewall (`nft list "
+           "ruleset`, `iptables -S OUTPUT`), a router or firewall on the path, or the server's "
+           "host firewall (`reject with icmpx admin-prohibited`, `--reject-with "
+           "icmp-admin-prohibited`).",
+           "The cloud platform's security group or network ACL may reject rather than drop: it "
+           "must allow outbound TCP " + port + ".",
        };
      }},
     {failure_reason::banner_timeout, "connected, but no greeting",
@@ -205,6 +224,11 @@ constexpr reason_row reason_rows[] = {
        return {
            "STARTTLS or the TLS handshake stalled past the deadline: something on the path may "
            "hold TLS traffic, or the server is overloaded.",
+           "The handshake's first large packets are the server's certificates: a path that drops "
+           "packets over some size without saying so (an MTU black hole: ICMP \"fragmentation "
+           "needed\" / ICMPv6 \"packet too big\" filtered, often over a VPN or tunnel) stalls "
+           "exactly here while the SMTP dialogue before it works. Check `ip route get ADDRESS` "
+           "for the MTU and that those ICMP messages are allowed.",
            openssl_line(c),
        };
      }},
@@ -522,6 +546,7 @@ std::optional<failure_class> pre_stage_class(failure_reason r) {
     case failure_reason::connect_refused:
     case failure_reason::connect_timeout:
     case failure_reason::connect_unreachable:
+    case failure_reason::connect_prohibited:
     case failure_reason::descriptors_exhausted: return failure_class::connect;
     default: return std::nullopt;  // a stage's (stage_info::reasons) or a generic one
   }

@@ -80,7 +80,8 @@ constexpr std::string_view style =
     ".warn{color:#9c6500;font-weight:bold}.bad{color:#a51d2d;font-weight:bold}"
     ".detail{font-family:monospace;font-size:.95em;word-break:break-all}"
     "pre{background:#f6f6f6;border:1px solid #d0d0d0;padding:.6em;overflow-x:auto}"
-    ".hidden-note{margin-top:.6em;font-weight:bold}";
+    ".hidden-note{margin-top:.6em;font-weight:bold}"
+    ".family{font-size:.85em;border:1px solid #999;border-radius:3px;padding:0 .25em}";
 
 void page_start(std::string& page, std::string_view title, bool refresh) {
   page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
@@ -141,8 +142,13 @@ void target_row(std::string& page, const target_status& t, double now) {
   page += state == row_state::failing   ? "<tr class=\"failing\"><td class=\"state\">FAIL</td>"
           : state == row_state::pending ? "<tr class=\"pending\"><td class=\"state\">pending</td>"
                                         : "<tr class=\"ok\"><td class=\"state\">ok</td>";
-  page += "<td><a href=\"/probe/debug?target=" + html_escape(url_encode(c.name)) + "\">" +
-          html_escape(c.name) + "</a>";
+  // One row per family of a target with ip_protocol = "both", each linking its own page.
+  const std::string_view family = config::to_string(c.family);
+  const std::string family_query =
+      family.empty() ? std::string() : "&ip_family=" + std::string(family);
+  page += "<td><a href=\"/probe/debug?target=" + html_escape(url_encode(c.name) + family_query) +
+          "\">" + html_escape(c.name) + "</a>";
+  if (!family.empty()) page += " <span class=\"family\">" + std::string(family) + "</span>";
   if (!c.provider.empty()) {
     page += " <span class=\"muted\">(" + html_escape(c.provider) + ")</span>";
   }
@@ -259,9 +265,12 @@ std::string render_status_page(const std::vector<std::shared_ptr<const target_st
 std::string render_debug_page(const target_status& t, double now) {
   const auto& c = *t.config;
   std::string page;
-  page_start(page, "smtp_exporter: " + c.name, false);
-  page += "<p class=\"nav\"><a href=\"/\">All targets</a></p>\n<h1>" + html_escape(c.name) +
-          "</h1>\n<table>\n";
+  const std::string family = c.family == config::ip_family::none
+                               ? std::string()
+                               : " (" + std::string(config::to_string(c.family)) + ")";
+  page_start(page, "smtp_exporter: " + c.name + family, false);
+  page += "<p class=\"nav\"><a href=\"/\">All targets</a></p>\n<h1>" +
+          html_escape(c.name + family) + "</h1>\n<table>\n";
   auto row = [&page](std::string_view key, const std::string& value_html) {
     page += "<tr><th>";
     page += html_escape(key);

@@ -24,6 +24,7 @@ namespace smtp_exporter::probes {
   X(connect_refused)                      \
   X(connect_timeout)                      \
   X(connect_unreachable)                  \
+  X(connect_prohibited)                   \
   X(banner_timeout)                       \
   X(banner_rejected)                      \
   X(banner_tempfail)                      \
@@ -210,7 +211,7 @@ struct session_result {
   bool ehlo_seen = false;
   std::string greeting;        // first line of the greeting, truncated, for humans (status page)
   std::string detail;          // one line on what went wrong, for logs; never holds a secret
-  std::string peer_address;    // "ip:port" connected to, empty if none
+  std::string peer_address;    // "ip:port" ("[ip6]:port") connected to, empty if none
   int ip_protocol = 0;         // 4 or 6: the family of the address connected to; 0 if none
   // The dialogue, "C: " and "S: " lines plus "* " notes; AUTH payloads redacted; bounded.
   std::vector<std::string> transcript;

@@ -239,12 +239,32 @@ net_error classify(const boost::system::error_code& ec, bool deadline_expired) {
       ec == error::network_down) {
     return net_error::unreachable;
   }
+  // EACCES: ICMPv6 "administratively prohibited"; EPERM: this machine's own firewall (an OUTPUT
+  // rule that drops or rejects) refused to send the SYN.
+  if (ec == error::access_denied ||
+      ec == boost::system::error_code(EPERM, boost::system::system_category())) {
+    return net_error::prohibited;
+  }
   if (ec == error::eof || ec == boost::asio::ssl::error::stream_truncated) return net_error::closed;
   if (ec == error::connection_reset || ec == error::broken_pipe ||
       ec == error::connection_aborted) {
     return net_error::reset;
   }
   return net_error::other;
+}
+
+net_error classify_connect(const boost::system::error_code& ec, bool deadline_expired,
+                           const icmp_report& icmp) {
+  const net_error e = classify(ec, deadline_expired);
+  if (e == net_error::deadline || e == net_error::no_descriptors) return e;
+  switch (meaning_of(icmp)) {
+    case icmp_meaning::prohibited: return net_error::prohibited;
+    case icmp_meaning::unreachable: return net_error::unreachable;
+    case icmp_meaning::refused: return net_error::refused;
+    case icmp_meaning::none:
+    case icmp_meaning::other: break;
+  }
+  return e;
 }
 
 verdict on_descriptors_exhausted(phase during) {
@@ -273,6 +293,12 @@ verdict on_resolve_failure(std::string_view host, std::string_view why,
 
 verdict on_connect_failure(net_error e, const io_context_facts& f) {
   const std::string peer(f.peer);
+  // " (ICMP host unreachable from 192.0.2.1)": which message, and who sent it.
+  std::string icmp;
+  if (f.icmp != nullptr && f.icmp->present()) {
+    icmp = " (" + describe(*f.icmp) +
+           (f.icmp->sender.empty() ? std::string() : " from " + f.icmp->sender) + ")";
+  }
   switch (e) {
     case net_error::deadline:
       return make(failure_reason::connect_timeout,
@@ -283,10 +309,20 @@ verdict on_connect_failure(net_error e, const io_context_facts& f) {
                   "connect: no answer from " + peer + "; the system stopped retrying");
     case net_error::refused:
       return make(failure_reason::connect_refused,
-                  "connect: " + peer + " refused the connection (nothing listens there, or a "
-                  "firewall rejects it)");
+                  "connect: " + peer + " refused the connection" + icmp +
+                      " (nothing listens there, or a firewall rejects it: the two look the same)");
     case net_error::unreachable:
-      return make(failure_reason::connect_unreachable, "connect: no route to " + peer);
+      return make(failure_reason::connect_unreachable, "connect: no route to " + peer + icmp);
+    case net_error::prohibited:
+      if (icmp.empty()) {
+        return make(failure_reason::connect_prohibited,
+                    "connect: a firewall refused the connection to " + peer + " (" +
+                        std::string(f.library_text) +
+                        ": a rule of this machine, or an ICMP refusal): not the server");
+      }
+      return make(failure_reason::connect_prohibited,
+                  "connect: a firewall refused the connection to " + peer + icmp +
+                      ": a filter said no, which says nothing of the server being down");
     case net_error::no_descriptors: return on_descriptors_exhausted(phase::connect);
     default:
       return make(failure_reason::connect_unreachable,
@@ -304,7 +340,13 @@ verdict on_io_failure(phase during, net_error e, const io_context_facts& f) {
     if (during == phase::starttls || during == phase::tls_handshake) {
       reason = failure_reason::tls_timeout;
     }
-    return make(reason, where + "no answer from " + peer + " within " + say_duration(f.timeout));
+    std::string d = where + "no answer from " + peer + " within " + say_duration(f.timeout);
+    if (during == phase::tls_handshake) {
+      // The connection works: what stalls is TLS itself, or its first large packets.
+      d += " (the TLS handshake stalled: a middlebox holding TLS records, or large packets such "
+           "as the certificates dropped on the path)";
+    }
+    return make(reason, std::move(d));
   }
   if (e == net_error::malformed) {
     return make(failure_reason::protocol_error,

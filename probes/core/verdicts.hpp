@@ -18,6 +18,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "common/text_escape.hpp"  // printable_excerpt, used with the reasons
+#include "probes/core/icmp.hpp"
 #include "probes/core/result.hpp"
 
 namespace smtp_exporter::probes {
@@ -85,6 +86,7 @@ enum class net_error : std::uint8_t {
   refused,      // connection refused (RST to SYN)
   timed_out,    // the kernel gave up (SYN retries, keep-alive)
   unreachable,  // no route, network down
+  prohibited,   // a filter said no: ICMP administratively prohibited, or a local rule (EPERM)
   closed,       // orderly close (EOF)
   reset,        // connection reset or broken pipe
   malformed,    // the bytes were not an SMTP reply
@@ -92,11 +94,17 @@ enum class net_error : std::uint8_t {
   other,
 };
 net_error classify(const boost::system::error_code& ec, bool deadline_expired);
+// A failed connect, refined by the ICMP error behind it when the kernel queued one: IPv4's
+// "administratively prohibited" fails connect() with EHOSTUNREACH, as "host unreachable" does,
+// and only the message tells them apart (probes/core/icmp.hpp).
+net_error classify_connect(const boost::system::error_code& ec, bool deadline_expired,
+                           const icmp_report& icmp);
 
 struct io_context_facts {
   std::string_view peer;                // "127.0.0.1:25", or host:port before connecting
   std::chrono::milliseconds timeout{};  // the session's deadline
   std::string_view library_text;        // the library's message, used only where it adds facts
+  const icmp_report* icmp = nullptr;    // connect: the ICMP error behind the failure, if any
 };
 
 // A resolve or connect failed because this process had no free descriptor: the exporter's fault,

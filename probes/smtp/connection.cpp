@@ -2,10 +2,14 @@
 
 #include "common/secret.hpp"
 
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -24,6 +28,65 @@ struct protocol_category : boost::system::error_category {
   std::string message(int) const override { return "malformed SMTP reply"; }
 };
 const protocol_category protocol_category_instance;
+// Asks for (or stops asking for) the ICMP errors of `fd`'s connection attempts.
+void set_icmp_reports(int fd, bool v6, bool on) {
+  const int value = on ? 1 : 0;
+  // Best effort: without them a failure keeps its errno's reading.
+  if (v6) {
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &value, sizeof value);
+  } else {
+    ::setsockopt(fd, IPPROTO_IP, IP_RECVERR, &value, sizeof value);
+  }
+}
+
+// The last ICMP error queued on `fd` (MSG_ERRQUEUE never blocks with MSG_DONTWAIT); a report
+// without family when there is none.
+icmp_report read_icmp_report(int fd) {
+  icmp_report out;
+  // A bounded drain: a connect attempt queues one error, a retried SYN perhaps a few.
+  for (int i = 0; i < 8; ++i) {
+    char data[64];
+    alignas(cmsghdr) char control[512];
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err ee{};
+      if (c->cmsg_len < CMSG_LEN(sizeof ee)) continue;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      icmp_report r;
+      r.family = ee.ee_origin == SO_EE_ORIGIN_ICMP6 ? 6 : 4;
+      r.type = ee.ee_type;
+      r.code = ee.ee_code;
+      // The offender (who sent the message) follows the structure, as a sockaddr.
+      const std::size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
+      const auto* offender = CMSG_DATA(c) + sizeof ee;
+      char text[INET6_ADDRSTRLEN] = {};
+      sa_family_t family = AF_UNSPEC;
+      if (room >= sizeof(sa_family_t)) std::memcpy(&family, offender, sizeof family);
+      if (family == AF_INET && room >= sizeof(sockaddr_in)) {
+        sockaddr_in sin{};
+        std::memcpy(&sin, offender, sizeof sin);
+        if (::inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text)) r.sender = text;
+      } else if (family == AF_INET6 && room >= sizeof(sockaddr_in6)) {
+        sockaddr_in6 sin6{};
+        std::memcpy(&sin6, offender, sizeof sin6);
+        if (::inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof text)) r.sender = text;
+      }
+      out = std::move(r);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const error_code smtp_connection::protocol_error{1, protocol_category_instance};
@@ -49,6 +112,32 @@ void smtp_connection::set_deadline(clock::time_point deadline) {
     error_code ignored;
     self->socket_.close(ignored);
   });
+}
+
+asio::awaitable<error_code> smtp_connection::connect(
+    const std::vector<asio::ip::tcp::endpoint>& endpoints, asio::ip::tcp::endpoint& connected) {
+  error_code ec = asio::error::host_not_found;
+  for (const auto& endpoint : endpoints) {
+    if (expired_) co_return asio::error::operation_aborted;
+    error_code ignored;
+    socket_.close(ignored);
+    icmp_ = {};
+    socket_.open(endpoint.protocol(), ec);
+    if (ec) co_return ec;  // EMFILE and friends: no other address will do better
+    const bool v6 = endpoint.address().is_v6();
+    set_icmp_reports(socket_.native_handle(), v6, true);
+    std::tie(ec) = co_await socket_.async_connect(endpoint, use_nothrow);
+    if (expired_) co_return asio::error::operation_aborted;
+    if (!ec) {
+      // Turning the option off also empties the queue (Linux purges it): nothing queued by a
+      // retried SYN is left to flag the connected socket.
+      set_icmp_reports(socket_.native_handle(), v6, false);
+      connected = endpoint;
+      co_return ec;
+    }
+    icmp_ = read_icmp_report(socket_.native_handle());
+  }
+  co_return ec;
 }
 
 SSL* smtp_connection::tls_handle() { return tls_ ? tls_->native_handle() : nullptr; }

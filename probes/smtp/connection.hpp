@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/compose.hpp>
@@ -21,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "probes/core/icmp.hpp"
 #include "probes/smtp/reply.hpp"
 #include "probes/tls/facts.hpp"
 
@@ -92,6 +94,15 @@ class smtp_connection : public std::enable_shared_from_this<smtp_connection> {
   void set_deadline(clock::time_point deadline);
   bool deadline_expired() const { return expired_; }
 
+  // Connects to the first of `endpoints` that accepts, in order, each on a fresh socket; sets
+  // `connected`. Until the connection is made the socket asks the kernel for ICMP errors
+  // (IP_RECVERR, IPV6_RECVERR): the one behind the last failure is last_icmp(). Off again once
+  // connected, so that a stray ICMP message cannot end a session that works.
+  boost::asio::awaitable<boost::system::error_code> connect(
+      const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
+      boost::asio::ip::tcp::endpoint& connected);
+  const icmp_report& last_icmp() const { return icmp_; }
+
   boost::asio::ip::tcp::socket& socket() { return socket_; }
   bool tls_active() const { return tls_ != nullptr; }
   SSL* tls_handle();  // nullptr before the handshake
@@ -125,6 +136,7 @@ class smtp_connection : public std::enable_shared_from_this<smtp_connection> {
   boost::asio::steady_timer watchdog_;
   bool expired_ = false;
   verify_errors verify_errors_;
+  icmp_report icmp_;
   reply_parser parser_;
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;

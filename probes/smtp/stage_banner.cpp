@@ -1,10 +1,8 @@
 // The banner stage: resolve, connect, (implicit TLS), the greeting and EHLO. It always runs: every
 // later stage needs its connection. Its phases include the session's closing QUIT.
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
+#include "common/host_port.hpp"
 #include "probes/smtp/session_run.hpp"
 
 namespace smtp_exporter::probes::detail {
@@ -54,20 +52,21 @@ asio::awaitable<bool> resolve_and_connect(session_run& run, asio::ip::tcp::endpo
   run.connection = std::make_shared<smtp_connection>(co_await asio::this_coro::executor);
   run.connection->set_deadline(run.deadline);
   t = clock::now();
-  auto [ec, connected] = co_await asio::async_connect(
-      run.connection->socket(), resolved.endpoints, asio::as_tuple(asio::use_awaitable));
+  asio::ip::tcp::endpoint connected;
+  const error_code ec = co_await run.connection->connect(resolved.endpoints, connected);
   if (ec) {
     const std::string peer = run.peer();
     const std::string library = ec.message();
     const bool expired = run.connection->deadline_expired();
-    net_error e = classify(ec, expired);
-    // Asio's range connect reports a socket it could not open (EMFILE) as operation_aborted, which
-    // reads as our deadline: ask whether a descriptor could be had at all.
+    const icmp_report& icmp = run.connection->last_icmp();
+    net_error e = classify_connect(ec, expired, icmp);
+    // A socket that could not be opened may read as something else: ask whether a descriptor
+    // could be had at all.
     if (!expired && e != net_error::refused && e != net_error::unreachable &&
-        descriptors_exhausted_now()) {
+        e != net_error::prohibited && descriptors_exhausted_now()) {
       e = net_error::no_descriptors;
     }
-    verdict v = on_connect_failure(e, {peer, o.timeout, library});
+    verdict v = on_connect_failure(e, {peer, o.timeout, library, &icmp});
     run.note("* " + v.detail);
     run.phase_done(phase::connect, t, false, v.detail);
     run.fail(probe_kind::banner, std::move(v));
@@ -82,7 +81,8 @@ asio::awaitable<bool> run_banner(session_run& run) {
   auto t = clock::now();
   if (!co_await resolve_and_connect(run, endpoint)) co_return false;
   run.connection_usable = true;
-  run.result.peer_address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  // host_port: an IPv6 address in brackets, so that its port reads apart from it.
+  run.result.peer_address = host_port(endpoint.address().to_string(), endpoint.port());
   run.result.ip_protocol = endpoint.address().is_v6() ? 6 : 4;
   run.note("* connected to " + run.result.peer_address);
   run.phase_done(phase::connect, t, true, run.result.peer_address);

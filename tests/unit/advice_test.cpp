@@ -45,6 +45,8 @@ TEST(advice, exit_codes_per_class) {
   EXPECT_EQ(exit_code_for(class_of(failure_reason::resolve_failed, probe_kind::banner)), 3);
   EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_timeout, probe_kind::banner)), 4);
   EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_refused, probe_kind::banner)), 4);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_prohibited, probe_kind::banner)), 4);
+  EXPECT_EQ(exit_code_for(class_of(failure_reason::connect_prohibited, probe_kind::auth)), 4);
   EXPECT_EQ(exit_code_for(class_of(failure_reason::banner_rejected, probe_kind::banner)), 5);
   EXPECT_EQ(exit_code_for(class_of(failure_reason::cert_untrusted, probe_kind::tls)), 6);
   EXPECT_EQ(exit_code_for(class_of(failure_reason::auth_rejected, probe_kind::auth)), 7);
@@ -64,6 +66,19 @@ TEST(advice, follows_the_seed_checklist) {
 
   auto refused = joined(advice_for(context(failure_reason::connect_refused)));
   EXPECT_NE(refused.find("REJECT"), std::string::npos);
+  // Issue 24: a firewall's reset reads exactly as a closed port; the advice says so.
+  EXPECT_NE(refused.find("look exactly the same"), std::string::npos) << refused;
+
+  // A firewall's "no" is never "the server is down".
+  auto prohibited = joined(advice_for(context(failure_reason::connect_prohibited, 587)));
+  EXPECT_NE(prohibited.find("firewall"), std::string::npos) << prohibited;
+  EXPECT_NE(prohibited.find("never \"server down\""), std::string::npos) << prohibited;
+  EXPECT_NE(prohibited.find("outbound TCP 587"), std::string::npos) << prohibited;
+  EXPECT_NE(headline(failure_reason::connect_prohibited).find("not the server"),
+            std::string::npos);
+
+  auto tls_stall = joined(advice_for(context(failure_reason::tls_timeout)));
+  EXPECT_NE(tls_stall.find("MTU black hole"), std::string::npos) << tls_stall;
 
   auto rejected = joined(advice_for(context(failure_reason::banner_rejected)));
   EXPECT_NE(rejected.find("blacklist"), std::string::npos);

@@ -65,6 +65,19 @@ std::vector<good_case> good_cases() {
          EXPECT_EQ(c.targets.at(0).ip_protocol, "ip4");
          EXPECT_EQ(c.targets.at(1).ip_protocol, "ip6");
        }},
+      {"ip_protocol_both_from_defaults_and_per_target",
+       lines({"[defaults]", "ip_protocol = \"both\"", "[[target]]", "name = \"a\"",
+              "host = \"mx.example.com\"", "port = 25", "[[target]]", "name = \"b\"",
+              "host = \"mx.example.com\"", "port = 25", "ip_protocol = \"any\"",
+              "[module.m]", "ip_protocol = \"both\"", "allowed_hosts = [\"mx.example.com\"]"}),
+       [](const exporter_config& c) {
+         EXPECT_EQ(c.targets.at(0).ip_protocol, "both");
+         EXPECT_EQ(c.targets.at(1).ip_protocol, "any");
+         // The loader never splits a target: the scheduler does (family_targets).
+         EXPECT_EQ(c.targets.at(0).family, ip_family::none);
+         ASSERT_EQ(c.modules.size(), 1u);
+         EXPECT_EQ(c.modules.at(0).settings.ip_protocol, "both");
+       }},
       {"port_465_defaults_to_implicit_tls",
        lines({"[[target]]", "name = \"a\"", "host = \"mx.example.com\"", "port = 465"}),
        [](const exporter_config& c) { EXPECT_EQ(c.targets.at(0).tls, tls_mode::implicit); }},
@@ -467,8 +480,12 @@ std::vector<bad_case> bad_cases() {
        {"test.toml:4:12: target[0].interval: must be at most 168h (7 days)"}},
       {"unknown_ip_protocol",
        gmail_target({"ip_protocol = \"ipv4\""}),
-       {"test.toml:4:15: target[0].ip_protocol: unknown IP protocol \"ipv4\" (expected any, ip4 "
-        "or ip6)"}},
+       {"test.toml:4:15: target[0].ip_protocol: unknown IP protocol \"ipv4\" (expected any, ip4, "
+        "ip6 or both)"}},
+      {"ip_family_is_a_reserved_label",
+       gmail_target({"labels = { ip_family = \"v6\" }"}),
+       {"test.toml:4:12: target[0].labels.ip_family: label name \"ip_family\" is used by the "
+        "exporter itself"}},
       {"unknown_tls_mode",
        gmail_target({"tls = \"ssl\""}),
        {"test.toml:4:7: target[0].tls: unknown tls mode \"ssl\" (expected none, starttls or "

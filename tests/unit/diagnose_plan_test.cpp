@@ -188,5 +188,49 @@ password_env = "UNSET_IN_THIS_TEST"
   EXPECT_EQ(q.target.delivery->imap.auth.password_env, "UNSET_IN_THIS_TEST") << "the config's IMAP";
 }
 
+// Issue 24: --ip-protocol both (or a config target's "both") tries each port once per family.
+TEST(diagnose_plan, both_families_try_each_port_once_per_family) {
+  diagnose_options o;
+  o.target = "gmail";
+  o.ip_protocol = "both";
+  const plan p = planned(o);
+  ASSERT_GE(p.ports.size(), 4u);
+  ASSERT_EQ(p.ports.size() % 2, 0u);
+  EXPECT_EQ(p.ports[0].port, 587);
+  EXPECT_EQ(p.ports[0].family, config::ip_family::ipv4);
+  EXPECT_EQ(p.ports[1].port, 587);
+  EXPECT_EQ(p.ports[1].family, config::ip_family::ipv6);
+  const auto t = port_target(p, p.ports[1]);
+  EXPECT_EQ(t.ip_protocol, "ip6");
+  EXPECT_EQ(t.family, config::ip_family::ipv6);
+
+  o.ip_protocol = "ip6";
+  const plan single = planned(o);
+  EXPECT_EQ(single.ports[0].family, config::ip_family::none) << "one family: no split";
+  EXPECT_EQ(port_target(single, single.ports[0]).ip_protocol, "ip6");
+
+  o.ip_protocol = "ipv6";
+  EXPECT_NE(refusal(o).find("--ip-protocol: want any, ip4, ip6 or both"), std::string::npos);
+
+  temp_config file(R"([[target]]
+name = "dual"
+host = "127.0.0.1"
+port = 587
+ip_protocol = "both"
+)");
+  diagnose_options c;
+  c.target = "dual";
+  c.config_file = file.path();
+  const plan q = planned(c);
+  ASSERT_EQ(q.ports.size(), 2u) << "the config target's \"both\"";
+  EXPECT_EQ(q.ports[1].family, config::ip_family::ipv6);
+
+  c.mail_from = "app@example.com";
+  c.deliver_to = "probe@example.net";
+  c.imap = "127.0.0.1";
+  c.imap_password_env = "UNSET_IN_THIS_TEST";
+  EXPECT_NE(refusal(c).find("not both"), std::string::npos) << "one message, not one per family";
+}
+
 }  // namespace
 }  // namespace smtp_exporter::exporter

@@ -96,7 +96,12 @@ TEST(exposition_text, a_whole_scrape_matches_text_serializer) {
   auto plain = target("plain", false);
   auto tls = target("tls", true);
   auto pending = target("pending", true);
-  store.set_targets({plain, tls, pending});
+  // One family of a target with ip_protocol = "both": its ip_family label after target.
+  auto v6 = std::make_shared<config::target>(*target("dual", true));
+  v6->ip_protocol = "ip6";
+  v6->family = config::ip_family::ipv6;
+  std::shared_ptr<const config::target> dual_v6 = v6;
+  store.set_targets({plain, tls, pending, dual_v6});
   probes::session_result r;
   r.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
   r.set_phase(probes::phase::connect, 0.000123456789);
@@ -116,11 +121,15 @@ TEST(exposition_text, a_whole_scrape_matches_text_serializer) {
   r.tls.ocsp_next_update = 1764600000;
   store.record(tls, r, 1764500001);
   store.record(tls, r, 1764500061);
+  store.record(dual_v6, r, 1764500062);
   metrics_collector collector(store, state);
   auto ours = without_process_metrics(collector.render());
   auto reference = with_prometheus_cpp(comparable(collector.Collect()));
   EXPECT_EQ(ours, reference);
   EXPECT_NE(ours.find("smtp_tls_ocsp_status_info"), std::string::npos);
+  EXPECT_NE(ours.find("smtp_probe_success{target=\"dual\",ip_family=\"ipv6\",probe=\"banner\","),
+            std::string::npos)
+      << ours;
 }
 
 }  // namespace

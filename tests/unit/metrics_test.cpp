@@ -46,6 +46,39 @@ TEST(metrics, pending_targets_have_result_info_but_no_success_series) {
   EXPECT_TRUE(contains(text, "smtp_exporter_targets 1"));
 }
 
+// Issue 24: the two families of a target with ip_protocol = "both" are two records under one
+// name, each series labelled with its family; other targets have no such label.
+TEST(metrics, both_families_render_apart_under_ip_family) {
+  status_store store;
+  exporter_state state;
+  auto v4 = std::make_shared<config::target>(*target("dual"));
+  v4->family = config::ip_family::ipv4;
+  v4->ip_protocol = "ip4";
+  auto v6 = std::make_shared<config::target>(*v4);
+  v6->family = config::ip_family::ipv6;
+  v6->ip_protocol = "ip6";
+  std::shared_ptr<const config::target> dual_v4 = v4, dual_v6 = v6;
+  store.set_targets({dual_v4, dual_v6, target("plain")});
+  ASSERT_EQ(store.size(), 3u);
+  probes::session_result ok, blocked;
+  ok.probes[0] = {true, probes::failure_reason::none, 220, {}, false};
+  ok.ip_protocol = 4;
+  blocked.probes[0] = {true, probes::failure_reason::connect_timeout, 0, {}, false};
+  store.record(dual_v4, ok, 1764500000);
+  store.record(dual_v6, blocked, 1764500000);
+  store.record(target("plain"), ok, 1764500000);  // a new config object: not recorded
+  metrics_collector c(store, state);
+  auto text = render(c);
+  EXPECT_TRUE(contains(text, R"(smtp_probe_success{target="dual",ip_family="ipv4",probe="banner",team="billing"} 1)"))
+      << text;
+  EXPECT_TRUE(contains(text, R"(smtp_probe_success{target="dual",ip_family="ipv6",probe="banner",team="billing"} 0)"));
+  EXPECT_TRUE(contains(text, R"(smtp_probe_result_info{target="dual",ip_family="ipv6",probe="banner",result="connect_timeout",team="billing"} 1)"));
+  EXPECT_TRUE(contains(text, R"(smtp_probe_ip_protocol{target="dual",ip_family="ipv4",team="billing"} 4)"));
+  EXPECT_TRUE(contains(text, R"(smtp_probe_result_info{target="plain",probe="banner",result="pending",team="billing"} 1)"));
+  EXPECT_FALSE(contains(text, R"(target="plain",ip_family)"));
+  EXPECT_TRUE(contains(text, "smtp_exporter_targets 2\n")) << "a target counts once";
+}
+
 TEST(metrics, completed_run_renders_outcomes_and_counters) {
   status_store store;
   exporter_state state;

@@ -32,6 +32,7 @@ TEST(result_strings, failure_reason_names_are_the_enumerator_names) {
   EXPECT_EQ(to_string(failure_reason::connect_refused), "connect_refused");
   EXPECT_EQ(to_string(failure_reason::connect_timeout), "connect_timeout");
   EXPECT_EQ(to_string(failure_reason::connect_unreachable), "connect_unreachable");
+  EXPECT_EQ(to_string(failure_reason::connect_prohibited), "connect_prohibited");
   EXPECT_EQ(to_string(failure_reason::banner_timeout), "banner_timeout");
   EXPECT_EQ(to_string(failure_reason::banner_rejected), "banner_rejected");
   EXPECT_EQ(to_string(failure_reason::banner_tempfail), "banner_tempfail");

@@ -181,6 +181,75 @@ TEST(scheduler, reload_keeps_unchanged_targets_running_and_stops_removed_ones) {
   EXPECT_LE(fake.runs["b"], runs_b_at_reload + 1);  // at most the run that was in flight
 }
 
+// Issue 24: ip_protocol = "both" runs one session per address family, each recorded apart under
+// one name; the IPv6 one fails here while the IPv4 one works, and each keeps its own result.
+TEST(scheduler, both_families_run_one_session_each_and_keep_their_own_results) {
+  asio::io_context io;
+  status_store store;
+  std::map<int, int> sessions_per_family;  // session_options::ip_protocol -> sessions
+  scheduler s(io.get_executor(), store, {});
+  s.set_session_function(
+      [&](const probes::session_options& o) -> asio::awaitable<probes::session_result> {
+        ++sessions_per_family[o.ip_protocol];
+        probes::session_result r;
+        for (std::size_t i = 0; i < probes::probe_kind_count; ++i) r.probes[i].ran = o.due[i];
+        if (o.ip_protocol == 6) r.probes[0].reason = probes::failure_reason::connect_timeout;
+        co_return r;
+      });
+  auto dual = make_target("dual", 100ms);
+  dual.ip_protocol = "both";
+  auto plain = make_target("plain", 100ms);
+  s.apply({dual, plain}, {});
+  EXPECT_EQ(s.target_count(), 3u);
+  io.run_for(450ms);
+  EXPECT_GE(sessions_per_family[4], 3);
+  EXPECT_GE(sessions_per_family[6], 3);
+  EXPECT_GE(sessions_per_family[0], 3);  // "plain": any family, as before
+
+  auto snap = store.snapshot();
+  ASSERT_EQ(snap.size(), 3u);
+  EXPECT_EQ(snap[0].config->name, "dual");
+  EXPECT_EQ(snap[0].config->family, config::ip_family::ipv4);
+  EXPECT_EQ(snap[0].config->ip_protocol, "ip4");
+  EXPECT_EQ(snap[0].probes[0].reason, probes::failure_reason::none);
+  EXPECT_EQ(snap[1].config->name, "dual");
+  EXPECT_EQ(snap[1].config->family, config::ip_family::ipv6);
+  EXPECT_EQ(snap[1].probes[0].reason, probes::failure_reason::connect_timeout);
+  EXPECT_GE(snap[1].probes[0].consecutive_failures, 3u);
+  EXPECT_EQ(snap[2].config->name, "plain");
+  EXPECT_EQ(snap[2].config->family, config::ip_family::none);
+  ASSERT_TRUE(store.find("dual", config::ip_family::ipv6));
+  EXPECT_FALSE(store.find("dual"));  // no record without a family for a "both" target
+
+  // An unchanged reload keeps both families' counters; back to "any", one record again.
+  const auto v6_runs = snap[1].probes[0].runs_total;
+  s.apply({dual, plain}, {});
+  EXPECT_EQ(store.find("dual", config::ip_family::ipv6)->probes[0].runs_total, v6_runs);
+  dual.ip_protocol = "any";
+  s.apply({dual, plain}, {});
+  EXPECT_EQ(s.target_count(), 2u);
+  snap = store.snapshot();
+  ASSERT_EQ(snap.size(), 2u);
+  EXPECT_EQ(snap[0].config->family, config::ip_family::none);
+  EXPECT_FALSE(snap[0].probes[0].has_result);
+}
+
+TEST(scheduler, family_targets_split_only_both) {
+  auto t = make_target("t", 100ms);
+  EXPECT_EQ(family_targets(t).size(), 1u);
+  t.ip_protocol = "ip6";
+  ASSERT_EQ(family_targets(t).size(), 1u);
+  EXPECT_EQ(family_targets(t)[0].family, config::ip_family::none);
+  t.ip_protocol = "both";
+  auto both = family_targets(t);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].family, config::ip_family::ipv4);
+  EXPECT_EQ(session_options_for(both[0]).ip_protocol, 4);
+  EXPECT_EQ(both[1].family, config::ip_family::ipv6);
+  EXPECT_EQ(session_options_for(both[1]).ip_protocol, 6);
+  EXPECT_EQ(both[1].name, "t");
+}
+
 TEST(scheduler, changed_target_restarts_as_pending) {
   asio::io_context io;
   status_store store;

@@ -185,6 +185,31 @@ TEST(status_page, debug_page_shows_transcript_and_advice) {
   EXPECT_TRUE(contains(page, "security group"));
 }
 
+// Issue 24: a target with ip_protocol = "both" shows a row per family, each linking its own
+// debug page, which names the family.
+TEST(status_page, both_families_have_a_row_and_a_debug_page_each) {
+  auto v4 = std::make_shared<config::target>(*target("dual"));
+  v4->ip_protocol = "ip4";
+  v4->family = config::ip_family::ipv4;
+  auto v6 = std::make_shared<config::target>(*v4);
+  v6->ip_protocol = "ip6";
+  v6->family = config::ip_family::ipv6;
+  auto page = render_status_page({with_result(v4, failure_reason::none),
+                                  with_result(v6, failure_reason::connect_prohibited)},
+                                 {"/metrics", 1000, now});
+  EXPECT_TRUE(contains(page, "href=\"/probe/debug?target=dual&amp;ip_family=ipv4\"")) << page;
+  EXPECT_TRUE(contains(page, "href=\"/probe/debug?target=dual&amp;ip_family=ipv6\""));
+  EXPECT_TRUE(contains(page, "dual</a> <span class=\"family\">ipv6</span>"));
+  EXPECT_TRUE(contains(page, ">connect_prohibited</span>"));
+  auto debug = render_debug_page(with_result(v6, failure_reason::connect_prohibited), now);
+  EXPECT_TRUE(contains(debug, "<h1>dual (ipv6)</h1>")) << debug;
+  // A target without "both": no family anywhere.
+  auto plain = render_status_page({with_result(target("plain"), failure_reason::none)},
+                                  {"/metrics", 1000, now});
+  EXPECT_FALSE(contains(plain, "ip_family")) << plain;
+  EXPECT_FALSE(contains(plain, "class=\"family\""));
+}
+
 TEST(query, parameter_is_url_decoded) {
   EXPECT_EQ(query_parameter("target=a%20b", "target"), "a b");
   EXPECT_EQ(query_parameter("x=1&target=a+b&target=c", "target"), "a b");

@@ -217,6 +217,38 @@ const std::vector<row>& rows() {
        fr::connect_unreachable, 0, "", false, "no route to 127.0.0.1:12598"},
       {"connect_other", [] { return on_connect_failure(net_error::other, facts); },
        fr::connect_unreachable},
+      // A firewall's ICMP answer (issue 24): who said no, in the detail.
+      {"connect_admin_prohibited",
+       [] {
+         static const icmp_report icmp{4, 3, 13, "192.0.2.1"};
+         return on_connect_failure(net_error::prohibited,
+                                   {"192.0.2.2:587", 2000ms, "No route to host", &icmp});
+       },
+       fr::connect_prohibited, 0, "", false,
+       "a firewall refused the connection to 192.0.2.2:587 (ICMP communication administratively "
+       "prohibited from 192.0.2.1)"},
+      {"connect_admin_prohibited_v6",
+       [] {
+         static const icmp_report icmp{6, 1, 1, "2001:db8::1"};
+         return on_connect_failure(net_error::prohibited,
+                                   {"[2001:db8::2]:587", 2000ms, "Permission denied", &icmp});
+       },
+       fr::connect_prohibited, 0, "", false,
+       "(ICMPv6 administratively prohibited from 2001:db8::1): a filter said no"},
+      {"connect_local_rule",
+       [] {
+         return on_connect_failure(net_error::prohibited,
+                                   {"192.0.2.2:587", 2000ms, "Operation not permitted"});
+       },
+       fr::connect_prohibited, 0, "", false, "(Operation not permitted: a rule of this machine"},
+      {"connect_host_unreachable_icmp",
+       [] {
+         static const icmp_report icmp{4, 3, 1, "192.0.2.1"};
+         return on_connect_failure(net_error::unreachable,
+                                   {"192.0.2.2:587", 2000ms, "No route to host", &icmp});
+       },
+       fr::connect_unreachable, 0, "", false,
+       "no route to 192.0.2.2:587 (ICMP host unreachable from 192.0.2.1)"},
       // Out of descriptors: the exporter's fault, said so.
       {"connect_no_descriptors", [] { return on_connect_failure(net_error::no_descriptors, facts); },
        fr::descriptors_exhausted, 0, "", false, "connect: this process has no free file descriptor"},
@@ -385,6 +417,42 @@ TEST(verdicts, classify_maps_asio_errors) {
   EXPECT_NE(classify(boost::system::error_code(ENFILE, boost::asio::error::get_netdb_category()),
                      false),
             net_error::no_descriptors);
+}
+
+// Issue 24: IPv4's admin-prohibited fails connect() with EHOSTUNREACH, like host-unreachable;
+// the queued ICMP message decides. ICMPv6's arrives as EACCES, a local rule as EPERM.
+TEST(verdicts, classify_connect_reads_the_icmp_message) {
+  const auto eperm = boost::system::error_code(EPERM, boost::system::system_category());
+  const icmp_report none{};
+  const icmp_report admin4{4, 3, 13, "192.0.2.2"}, host4{4, 3, 1, ""}, net4{4, 3, 0, ""};
+  const icmp_report host_prohibited4{4, 3, 10, ""}, port4{4, 3, 3, ""};
+  const icmp_report admin6{6, 1, 1, ""}, route6{6, 1, 0, ""}, addr6{6, 1, 3, ""};
+  const icmp_report policy6{6, 1, 5, ""}, reject6{6, 1, 6, ""}, frag4{4, 3, 4, ""};
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, none), net_error::unreachable);
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, admin4), net_error::prohibited);
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, host_prohibited4),
+            net_error::prohibited);
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, host4), net_error::unreachable);
+  EXPECT_EQ(classify_connect(error::network_unreachable, false, net4), net_error::unreachable);
+  EXPECT_EQ(classify_connect(error::connection_refused, false, port4), net_error::refused);
+  EXPECT_EQ(classify_connect(error::access_denied, false, none), net_error::prohibited);
+  EXPECT_EQ(classify_connect(error::access_denied, false, admin6), net_error::prohibited);
+  EXPECT_EQ(classify_connect(error::network_unreachable, false, route6), net_error::unreachable);
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, addr6), net_error::unreachable);
+  EXPECT_EQ(classify_connect(error::access_denied, false, policy6), net_error::prohibited);
+  EXPECT_EQ(classify_connect(error::access_denied, false, reject6), net_error::prohibited);
+  EXPECT_EQ(classify_connect(eperm, false, none), net_error::prohibited);
+  // Fragmentation needed says nothing of a refusal: the errno's reading stays.
+  EXPECT_EQ(classify_connect(error::host_unreachable, false, frag4), net_error::unreachable);
+  // Our deadline and our descriptors win over any message.
+  EXPECT_EQ(classify_connect(error::operation_aborted, false, admin4), net_error::deadline);
+  EXPECT_EQ(classify_connect(error::host_unreachable, true, admin4), net_error::deadline);
+  EXPECT_EQ(classify_connect(error::no_descriptors, false, admin4), net_error::no_descriptors);
+  // An ICMPv4 type that is not destination-unreachable (time exceeded) means nothing here.
+  EXPECT_EQ(meaning_of(icmp_report{4, 11, 0, ""}), icmp_meaning::none);
+  EXPECT_EQ(describe(icmp_report{4, 3, 14, ""}), "ICMP type 3 code 14");
+  EXPECT_EQ(describe(admin6), "ICMPv6 administratively prohibited");
+  EXPECT_EQ(describe(admin4), "ICMP communication administratively prohibited");
 }
 
 TEST(verdicts, policy_rule) {
