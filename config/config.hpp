@@ -196,6 +196,11 @@ struct probe_module {
   bool tls_explicit = false;
   allow_list allowed;
   std::size_t max_concurrent = 0;
+  // Credentialed modules ([module.NAME.auth]) by default: a /probe of the same HOST:PORT within
+  // min_interval is answered from the last run, and at most max_sessions_per_minute sessions
+  // start per minute (more: 429). 0 turns either off. Attack review, finding 2.
+  std::chrono::milliseconds min_interval{0};
+  std::size_t max_sessions_per_minute = 0;
   tls_file_sources tls_files;  // where the module's TLS files were named
   oauth2_file_sources oauth2_files;
 };

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Copies the repository's alert rules and Grafana dashboards into the chart, which renders its
-# PrometheusRule and dashboard ConfigMaps from them with .Files (a chart can only read files inside
-# its own directory, and symlinks do not survive `helm package`).
+# PrometheusRule, Grafana alert rule and dashboard ConfigMaps from them with .Files (a chart can
+# only read files inside its own directory, and symlinks do not survive `helm package`).
 #
 #   dashboards/smtp_exporter.rules.yml -> helm/smtp-exporter/files/smtp_exporter.rules.yml
+#   dashboards/smtp_exporter.grafana-alerts.yml (scripts/grafana_alerts.py makes it from the rules)
+#                                      -> helm/smtp-exporter/files/smtp_exporter.grafana-alerts.yml
 #   dashboards/*.json                  -> helm/smtp-exporter/files/dashboards/*.json
 #   docs/runbook.md                    -> helm/smtp-exporter/files/runbook.md (the alerts' runbook,
 #                                         shipped with the chart that ships the alerts)
@@ -18,6 +20,7 @@ check=0
 [[ "${1:-}" == "--check" ]] && check=1
 
 rules="$src/smtp_exporter.rules.yml"
+grafana_alerts="$src/smtp_exporter.grafana-alerts.yml"
 shopt -s nullglob
 sources=("$src"/*.json)
 
@@ -41,6 +44,9 @@ differ() {  # differ SRC DST: report, and copy unless checking
 
 if [[ -f "$rules" ]]; then
   differ "$rules" "$dst/smtp_exporter.rules.yml"
+fi
+if [[ -f "$grafana_alerts" ]]; then
+  differ "$grafana_alerts" "$dst/smtp_exporter.grafana-alerts.yml"
 fi
 if [[ -f "$root/docs/runbook.md" ]]; then
   differ "$root/docs/runbook.md" "$dst/runbook.md"

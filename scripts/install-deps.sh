@@ -25,6 +25,9 @@ test_pkgs=(
   python3-dnslib python3-yaml
   # tests/peers/pyspf_check.py: pyspf, the reference of the SPF differential test
   python3-spf python3-dns
+  # scripts/grafana_alerts.py and tests/e2e/check_grafana_alerts.py (with python3-yaml): the
+  # Grafana alert rules generated from the Prometheus rules, and their schema check
+  python3-jsonschema
   # tests/peers/token_endpoint.py: the scripted OAuth token endpoint verifies RS256 assertions
   python3-jwt python3-cryptography
   postfix sasl2-bin libsasl2-modules

@@ -82,6 +82,8 @@ inline constexpr target_key target_keys[] = {
     {"allowed_cidrs", in_module},
     {"allowed_ports", in_module},
     {"max_concurrent", in_module},
+    {"min_interval", in_module},
+    {"max_sessions_per_minute", in_module},
 };
 
 // ---- The keys of [target.auth.oauth2] (oauth2.cpp) ---------------------------------------

@@ -87,6 +87,7 @@ status_page_options app::status_options() const {
 
 void app::apply(prepared_config& prepared) {
   auto& targets = prepared.config->targets;
+  running_targets_and_modules_ = targets.size() + prepared.config->modules.size();
   state_.configured_targets = targets.size();
   if (options_.shard.sharded()) {
     std::erase_if(targets, [&](const auto& t) { return !options_.shard.owns(t.name); });
@@ -245,6 +246,18 @@ asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
                                        asio::use_awaitable);
   } catch (const std::exception& e) {
     prepared.errors.push_back(options_.config_file + ": " + e.what());
+  }
+  if (prepared.config && prepared.config->targets.empty() && prepared.config->modules.empty() &&
+      running_targets_and_modules_ > 0) {
+    // An empty or truncated file (a write in progress, a failed template render) would drop
+    // every series at once: never what a reload is for. Restart to run with no target.
+    prepared.errors.push_back(options_.config_file +
+                              ": refused: the new configuration has no target and no module, "
+                              "the running one has " +
+                              std::to_string(running_targets_and_modules_) +
+                              " (an empty or truncated file?); restart the exporter to run "
+                              "without any");
+    prepared.config.reset();
   }
   if (prepared.config) {
     for (const auto& w : prepared.config->warnings) log::warn("configuration", {{"warning", w}});

@@ -109,6 +109,8 @@ class app {
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signals_;
   bool ready_ = false;
+  // Targets (all shards) and modules of the running configuration: a reload to none is refused.
+  std::size_t running_targets_and_modules_ = 0;
   bool reloading_ = false;
   std::shared_ptr<web_security> web_;
   int exit_code_ = 0;

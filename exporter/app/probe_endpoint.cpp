@@ -1,5 +1,7 @@
 #include "exporter/app/probe_endpoint.hpp"
 
+#include "exporter/app/probe_limits.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -29,6 +31,10 @@ struct probe_endpoint::module_state {
   oauth_binding token;  // [module.NAME.auth.oauth2]
   // Shared by a module's successive versions across reloads, so the cap holds through a reload.
   std::shared_ptr<std::size_t> in_flight;
+  // Credentialed modules: the session rate and the last answer per HOST:PORT (probe_limits.hpp),
+  // kept across a reload that leaves the module's limits as they were.
+  std::shared_ptr<probe_rate_limiter> rate;
+  std::shared_ptr<probe_answer_cache> answers;
 };
 
 namespace {
@@ -140,6 +146,13 @@ void probe_endpoint::apply(
     auto old = modules_.find(m.name);
     state->in_flight =
         old != modules_.end() ? old->second->in_flight : std::make_shared<std::size_t>(0);
+    const bool same_limits = old != modules_.end() &&
+                             old->second->module.max_sessions_per_minute ==
+                                 m.max_sessions_per_minute &&
+                             old->second->module.settings == m.settings;
+    state->rate = same_limits ? old->second->rate
+                              : std::make_shared<probe_rate_limiter>(m.max_sessions_per_minute);
+    state->answers = same_limits ? old->second->answers : std::make_shared<probe_answer_cache>();
     next.emplace(m.name, std::move(state));
   }
   modules_ = std::move(next);
@@ -188,6 +201,26 @@ asio::awaitable<http_response> probe_endpoint::handle(const http_request& reques
     check_addresses = true;
   }
 
+  // A credentialed module answers a HOST:PORT probed within min_interval from its last run, and
+  // starts at most max_sessions_per_minute sessions (attack review, finding 2).
+  const auto now = clock::now();
+  if (const auto* last = module->answers->fresh(what, now, m.min_interval)) {
+    auto r = make_response(http::status::ok, exposition_content_type);
+    r.body().share(last->body);
+    r.set("X-Smtp-Exporter-Answer-Age-Seconds",
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - last->at).count()));
+    co_return r;
+  }
+  if (!module->rate->try_take(now)) {
+    log::debug("/probe over the module's max_sessions_per_minute", {{"module", m.name}});
+    auto r = text_response(http::status::too_many_requests,
+                           "module " + m.name + " already started " +
+                               std::to_string(m.max_sessions_per_minute) +
+                               " /probe sessions this minute (max_sessions_per_minute); try "
+                               "again later\n");
+    r.set(http::field::retry_after, std::to_string(module->rate->retry_after_seconds(now)));
+    co_return r;
+  }
   if (*module->in_flight >= m.max_concurrent) {
     log::debug("/probe over the module's max_concurrent",
                {{"module", m.name}, {"max_concurrent", std::to_string(m.max_concurrent)}});
@@ -281,7 +314,13 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
     }
   }
   auto r = make_response(http::status::ok, exposition_content_type);
-  r.body() = render_probe_run(rendered);
+  if (m.min_interval.count() > 0) {
+    auto text = std::make_shared<const std::string>(render_probe_run(rendered));
+    module->answers->store(what, text, clock::now());
+    r.body().share(std::move(text));
+  } else {
+    r.body() = render_probe_run(rendered);
+  }
   co_return r;
 }
 

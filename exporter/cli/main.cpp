@@ -12,6 +12,7 @@
 #include "exporter/app/app.hpp"
 #include "exporter/cli/diagnose.hpp"
 #include "exporter/runtime/fd_limit.hpp"
+#include "exporter/runtime/no_core_dumps.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/runtime/malloc_tuning.hpp"
 #include "exporter/runtime/version.hpp"
@@ -58,6 +59,8 @@ int check_config(const std::string& file) {
 
 int main(int argc, char** argv) {
   exporter::tune_malloc();  // before any thread starts
+  // Secrets live in this process's memory: never in a core file (every subcommand reads some).
+  const std::string core_dump_error = exporter::disable_core_dumps();
   exporter::app_options options;
   options.config_file = "smtp_exporter.toml";
   std::string log_level = "info";
@@ -298,6 +301,9 @@ int main(int argc, char** argv) {
   log::info("starting smtp_exporter", {{"version", version()}, {"revision", revision()},
                                        {"shard", std::to_string(options.shard.index) + "/" +
                                                      std::to_string(options.shard.count)}});
+  if (!core_dump_error.empty()) {
+    log::warn("cannot disable core dumps", {{"err", core_dump_error}});
+  }
   {
     const auto limit = exporter::raise_nofile_limit();
     if (!limit.error.empty()) {

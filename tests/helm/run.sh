@@ -9,14 +9,17 @@
 #      the values against values.schema.json, and the chart's promises (validate.mjs);
 #   4. every rendered exporter config passes `smtp_exporter --config.check`, and the binary accepts
 #      the rendered container arguments;
-#   5. every rendered PrometheusRule passes `promtool check rules`;
+#   5. every rendered PrometheusRule passes `promtool check rules`, and every Grafana alert rule
+#      ConfigMap holds the committed Grafana rules with the values applied
+#      (tests/e2e/check_grafana_alerts.py --rendered);
 #   6. bad values (tests/helm/bad-values/) are rejected with the expected message;
 #   7. Dockerfile: its runtime packages provide every shared library the binary links;
 #   8. packaging/smtp_exporter.service passes systemd-analyze verify.
 #
 # Usage: run.sh SMTP_EXPORTER_BINARY   (work files go to $HELM_TEST_WORK_DIR, default ./helm-test)
 # Needs: golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev, node and npm
-# (npm ci fetches package-lock.json's packages once into the work dir), promtool.
+# (npm ci fetches package-lock.json's packages once into the work dir), promtool, and
+# python3-yaml python3-jsonschema (tests/e2e/check_grafana_alerts.py).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +36,16 @@ passed=0
 failed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+relay() {  # relay LOG STATUS NAME: counts LOG's "ok:" and "FAIL:" lines; a failure without one too
+  while IFS= read -r line; do
+    case "$line" in
+      ok:*) ok "${line#ok: }" ;;
+      FAIL:*) fail "${line#FAIL: }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$1"
+  (($2 == 0)) || grep -q '^FAIL' "$1" || fail "$3 exited non-zero"
+}
 
 for tool in go node npm promtool; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found; run scripts/install-deps.sh --test" >&2; exit 1; }
@@ -91,14 +104,7 @@ if node "$node_dir/validate.mjs" "$out" "${pairs[@]}" >"$work/validate.log" 2>&1
 else
   status=1
 fi
-while IFS= read -r line; do
-  case "$line" in
-    ok:*) ok "${line#ok: }" ;;
-    FAIL:*) fail "${line#FAIL: }" ;;
-    *) echo "$line" ;;
-  esac
-done <"$work/validate.log"
-((status == 0)) || grep -q '^FAIL' "$work/validate.log" || fail "validate.mjs exited non-zero"
+relay "$work/validate.log" $status validate.mjs
 
 # The default image tag is the chart's appVersion (sidecar mode cannot read the subchart's
 # .Chart, so values.yaml spells it out).
@@ -187,6 +193,15 @@ for f in "${rules[@]}"; do
     fail "promtool check rules $(basename "$f"): $msg"
   fi
 done
+
+# The Grafana-managed alert rules: rendered exactly when enabled, labelled for the sidecar, the
+# committed file with the values applied, valid for Grafana (schema, references, templates).
+rendered_json=()
+for pair in "${pairs[@]}"; do rendered_json+=("${pair#*=}"); done
+status=0
+/usr/bin/python3 "$root/tests/e2e/check_grafana_alerts.py" "$root" --rendered "${rendered_json[@]}" \
+  >"$work/grafana-alerts.log" 2>&1 || status=$?
+relay "$work/grafana-alerts.log" $status check_grafana_alerts.py
 
 # 6. Bad values are rejected, by the templates or by the schema. Each file's first line is
 # "# expect: TEXT", a part of the expected message.

@@ -11,19 +11,23 @@
 namespace smtp_test {
 namespace {
 
-// "Max open files  SOFT  HARD  files" from /proc/PID/limits.
-std::pair<std::string, std::string> nofile_limits(int pid) {
+// SOFT and HARD of the line of /proc/PID/limits that starts with `name`.
+std::pair<std::string, std::string> limits(int pid, const std::string& name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("Max open files", 0) == 0) {
-      std::istringstream fields(line.substr(14));
+    if (line.rfind(name, 0) == 0) {
+      std::istringstream fields(line.substr(name.size()));
       std::string soft, hard;
       fields >> soft >> hard;
       return {soft, hard};
     }
   }
   return {};
+}
+
+std::pair<std::string, std::string> nofile_limits(int pid) {
+  return limits(pid, "Max open files");
 }
 
 // The exporter under `ulimit` settings given to the shell that execs it.
@@ -64,6 +68,21 @@ TEST(descriptors, soft_limit_is_raised_to_the_hard_limit_at_start) {
   EXPECT_NE(hard, "64");
   EXPECT_EQ(soft, hard);
   EXPECT_NE(exporter.process->log().find("was=64"), std::string::npos) << exporter.process->log();
+}
+
+// Attack review, finding 8: the process holds secrets, so it writes no core file, whatever limit
+// it was started with; its own /proc files (descriptor counts for process_open_fds) still work.
+TEST(descriptors, no_core_dumps_whatever_the_inherited_limit) {
+  temp_dir dir;
+  limited_exporter exporter(dir, "ulimit -c unlimited",
+                            "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = " +
+                                std::to_string(unused_port()) + "\ntls = \"none\"\n");
+  ASSERT_TRUE(exporter.ready) << exporter.process->log();
+  auto [soft, hard] = limits(exporter.process->pid(), "Max core file size");
+  EXPECT_EQ(soft, "0");
+  EXPECT_EQ(hard, "0");
+  auto text = http_request(exporter.port, "GET", "/metrics").body;
+  EXPECT_NE(text.find("\nprocess_open_fds "), std::string::npos) << "own /proc still readable";
 }
 
 TEST(descriptors, exhaustion_is_its_own_reason_not_the_targets_fault) {

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -156,6 +158,57 @@ TEST_F(http_surface, sighup_reloads) {
   }, 10s);
   EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 3);
   EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 1);
+}
+
+// Finding 10 of the attack review: writing the file in place during a reload applied an empty
+// file (0 targets) seven times, dropping every series. An empty config is refused while targets
+// run, and a file that keeps changing is read until two reads agree.
+TEST_F(http_surface, a_reload_to_nothing_is_refused) {
+  exporter_->rewrite_config("");
+  auto reply = http_request(exporter_->port(), "POST", "/-/reload");
+  EXPECT_EQ(reply.status, 500) << reply.body;
+  EXPECT_NE(reply.body.find("refused: the new configuration has no target and no module, the "
+                            "running one has 2 (an empty or truncated file?)"),
+            std::string::npos)
+      << reply.body;
+  auto text = exporter_->scrape();
+  EXPECT_EQ(metric_value(text, "smtp_exporter_targets", {}), 2);
+  EXPECT_EQ(metric_value(text, "smtp_exporter_config_last_reload_successful", {}), 0);
+}
+
+TEST_F(http_surface, torn_writes_during_reloads_never_apply) {
+  // A writer truncates the file and writes it back in two halves, over and over, while reloads
+  // run; no reload may apply a torn file (0 targets, or a half that parses).
+  const auto full = config_with({"a", "b"}, unused_port());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    const auto path = exporter_->config_path();
+    while (!stop) {
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << full.substr(0, full.size() / 2) << std::flush;
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        out << full.substr(full.size() / 2);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  int applied = 0, refused = 0, wrong = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto reply = http_request(exporter_->port(), "POST", "/-/reload");
+    if (reply.status == 200) {
+      ++applied;
+      if (reply.body.find("configuration reloaded: 2 targets") == std::string::npos) ++wrong;
+    } else {
+      ++refused;
+    }
+    if (metric_value(exporter_->scrape(), "smtp_exporter_targets", {}) != 2.0) ++wrong;
+  }
+  stop = true;
+  writer.join();
+  std::printf("torn writes: %d reloads applied, %d refused, %d wrong\n", applied, refused, wrong);
+  EXPECT_EQ(wrong, 0) << applied << " applied, " << refused << " refused";
+  EXPECT_GT(applied, 0) << "a steady file between writes still reloads";
 }
 
 TEST_F(http_surface, sigterm_stops_promptly) {

@@ -369,3 +369,77 @@ TEST(probe_endpoint_config, config_check_counts_modules_and_warns_about_one_that
 
 }  // namespace
 }  // namespace smtp_test
+
+namespace smtp_test {
+namespace {
+
+// Attack review, finding 2: /probe bounded concurrency, not rate (4 clients drove 7,305
+// authenticated AUTH sessions in 10 s through max_concurrent = 4). A credentialed module answers
+// a HOST:PORT probed within min_interval (default 30 s) from its last run, and starts at most
+// max_sessions_per_minute sessions (default 20; over it: 429 with Retry-After).
+class probe_endpoint_credentialed : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto secret = dir_.write("secret", "s3cret\n");
+    peer_ = start_aiosmtpd(dir_, port_, {"--auth-user", "monitor@mx.test",
+                                         "--auth-password-file", secret.string()});
+    ASSERT_NE(port_, 0) << peer_->log();
+    const std::string module_keys = R"(tls = "none"
+allow_plaintext = true
+probes = ["banner", "auth"]
+allowed_hosts = ["127.0.0.1"]
+allowed_ports = [)" + std::to_string(port_) + "]\n";
+    const std::string auth = "username = \"monitor@mx.test\"\npassword_file = \"" +
+                             secret.string() + "\"\n";
+    exporter_ = std::make_unique<exporter_process>(
+        dir_, "[module.defaults]\n" + module_keys + "[module.defaults.auth]\n" + auth +
+                  "\n[module.limited]\n" + module_keys +
+                  "min_interval = \"0s\"\nmax_sessions_per_minute = 3\n[module.limited.auth]\n" +
+                  auth);
+    ASSERT_TRUE(exporter_->started()) << exporter_->process().log();
+  }
+  http_reply probe(const std::string& module) {
+    return http_request(exporter_->port(), "GET",
+                        probe_path("127.0.0.1:" + std::to_string(port_), module), 20s);
+  }
+
+  temp_dir dir_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<child_process> peer_;
+  std::unique_ptr<exporter_process> exporter_;
+};
+
+TEST_F(probe_endpoint_credentialed, a_target_probed_again_within_min_interval_gets_the_last_answer) {
+  auto first = probe("defaults");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(probe_result(first.body, "127.0.0.1:" + std::to_string(port_), "auth"), "success")
+      << first.body;
+  EXPECT_EQ(first.headers.count("x-smtp-exporter-answer-age-seconds"), 0u);
+  for (int i = 0; i < 5; ++i) {
+    auto again = probe("defaults");
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(again.headers.count("x-smtp-exporter-answer-age-seconds"), 1u) << "no new session";
+    EXPECT_EQ(again.body, first.body);
+  }
+}
+
+TEST_F(probe_endpoint_credentialed, sessions_over_the_modules_rate_get_429) {
+  int ok = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 8; ++i) {
+    auto r = probe("limited");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      retry_after = r.headers["retry-after"];
+    }
+  }
+  EXPECT_EQ(ok, 3) << "max_sessions_per_minute = 3";
+  EXPECT_EQ(limited, 5);
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GE(std::stoi(retry_after), 1);
+  EXPECT_LE(std::stoi(retry_after), 20);
+}
+
+}  // namespace
+}  // namespace smtp_test

@@ -113,6 +113,7 @@ class exporter_process {
                    std::vector<std::string> extra_flags = {});
   bool started() const { return port_ != 0; }
   std::uint16_t port() const { return port_; }
+  const fs::path& config_path() const { return config_path_; }
   std::string scrape();
   void rewrite_config(const std::string& config_toml);
   child_process& process() { return *process_; }
