@@ -120,8 +120,9 @@ std::optional<probe_target> parse_probe_target(std::string_view text, std::strin
   return probe_target{std::move(*normalized), *port};
 }
 
-probe_endpoint::probe_endpoint(asio::any_io_executor executor)
-    : executor_(executor), resolver_(executor) {}
+probe_endpoint::probe_endpoint(asio::any_io_executor executor,
+                               const probes::dns_resolver_options& dns)
+    : executor_(executor), resolver_(executor, dns) {}
 
 probe_endpoint::~probe_endpoint() = default;
 

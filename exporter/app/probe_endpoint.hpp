@@ -63,7 +63,9 @@ std::optional<probe_target> parse_probe_target(std::string_view text, std::strin
 
 class probe_endpoint {
  public:
-  explicit probe_endpoint(boost::asio::any_io_executor executor);
+  // `dns`: the resolver's settings (tests point it at their own server); default: the system's.
+  explicit probe_endpoint(boost::asio::any_io_executor executor,
+                          const probes::dns_resolver_options& dns = {});
   ~probe_endpoint();
 
   // Makes `modules` the running set (on load and reload). `tls_contexts` maps module names to

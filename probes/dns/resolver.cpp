@@ -247,23 +247,34 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
       : executor_(std::move(executor)), retransmit_timer_(executor_) {
     init_library();
     ares_options opts{};
-    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS | ARES_OPT_DOMAINS | ARES_OPT_FLAGS;
     opts.sock_state_cb = &impl::on_socket_state;
     opts.sock_state_cb_data = this;
     // Hosts file first, then DNS, whatever nsswitch.conf says: "localhost" must never need DNS.
     char lookups[] = "fb";
     opts.lookups = lookups;
+    // Every name is absolute: no search list (resolv.conf's `search`, LOCALDOMAIN) and no
+    // HOSTALIASES. With Kubernetes' ndots:5, "allowed.test" was asked as
+    // "allowed.test.<namespace>.svc.cluster.local" and the like first, so whoever answered one of
+    // those names received a session (and its credentials) meant for the name the allow-list
+    // checked (issue 24, finding 3). An empty domain list is c-ares' way to say "none": the
+    // options win over resolv.conf and the environment.
+    opts.ndomains = 0;
+    opts.domains = nullptr;
+    opts.flags = ARES_FLAG_NOSEARCH;
     if (options.attempt_timeout.count() > 0) {
       mask |= ARES_OPT_TIMEOUTMS;
       opts.timeout = static_cast<int>(options.attempt_timeout.count());
     }
-    if (options.final_error_answers) {
-      mask |= ARES_OPT_FLAGS;
-      opts.flags = ARES_FLAG_NOCHECKRESP;
-    }
+    if (options.final_error_answers) opts.flags |= ARES_FLAG_NOCHECKRESP;
     if (options.tries > 0) {
       mask |= ARES_OPT_TRIES;
       opts.tries = options.tries;
+    }
+    std::string resolv_conf = options.resolv_conf;
+    if (!resolv_conf.empty()) {
+      mask |= ARES_OPT_RESOLVCONF;
+      opts.resolvconf_path = resolv_conf.data();
     }
     if (const int rc = ares_init_options(&channel_, &opts, mask); rc != ARES_SUCCESS) {
       throw std::runtime_error(std::string("c-ares init failed: ") + ares_strerror(rc));
