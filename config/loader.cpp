@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/numeric_host.hpp"
 #include "config/config.hpp"
 #include "config/detail/loader.hpp"
 
@@ -155,6 +156,7 @@ std::optional<std::string> hostname_problem(std::string_view s) {
   if (s.empty()) return "must not be empty";
   if (std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || is_control(c); }))
     return "must not contain spaces or control characters";
+  if (is_noncanonical_numeric_host(s)) return std::string(numeric_host_message);
   return std::nullopt;
 }
 

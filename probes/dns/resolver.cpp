@@ -1,6 +1,7 @@
 #include "probes/dns/resolver.hpp"
 
 #include "common/ascii.hpp"
+#include "common/numeric_host.hpp"
 #include "probes/dns/dns_message.hpp"
 
 #include <arpa/inet.h>
@@ -518,6 +519,12 @@ asio::awaitable<resolve_result> dns_resolver::resolve(std::string host, std::uin
     }
     if (is_reserved_invalid(host)) {
       q->complete(not_found("reserved name (RFC 6761): never exists"));
+      return;
+    }
+    // "0127.0.0.1" is 127.0.0.1 to c-ares (and "127.1" to inet_aton): never a name to look up,
+    // whoever let it through (issue 24, finding 5).
+    if (is_noncanonical_numeric_host(host)) {
+      q->complete(failure("host " + std::string(numeric_host_message)));
       return;
     }
     // Literals never reach c-ares: with AF_UNSPEC, 1.18 lets the failed IPv6 parse of an IPv4
