@@ -1,4 +1,6 @@
 // smtp_exporter: tells an operator that their application can no longer send mail, and why.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <tuple>
@@ -78,6 +80,18 @@ int main(int argc, char** argv) {
   cli.add_option("--web.listen-address", options.listen_address,
                  "Address to listen on for metrics and the web interface.")
       ->capture_default_str();
+  cli.add_option("--web.host-name", options.web_host_names,
+                 "A name this exporter is reached by (repeat for more): POST /-/reload accepts "
+                 "a Host header with it, an IP address or localhost, and refuses any other name "
+                 "(DNS rebinding; docs/security.md).")
+      ->check([](const std::string& name) -> std::string {
+        const bool ok = !name.empty() && name.size() <= 253 &&
+                        std::all_of(name.begin(), name.end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                 c == '_' || c == '.';
+                        });
+        return ok ? "" : "want a host name without a port, e.g. smtp-exporter.monitoring.svc";
+      });
   cli.add_option("--web.telemetry-path", options.telemetry_path,
                  "Path under which to expose metrics.")
       ->capture_default_str();

@@ -252,10 +252,13 @@ http_request request_with(std::initializer_list<std::pair<std::string, std::stri
 }
 
 TEST(cross_site, browser_requests_from_elsewhere_are_refused) {
+  const std::vector<std::string> names = {"exp"};
   EXPECT_EQ(cross_site_refusal(request_with({})), "");
-  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://exp:9465"}})),
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://exp:9465"}}),
+                               names),
             "");
-  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "EXP:9465"}, {"Origin", "https://exp:9465"}})),
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "EXP:9465"}, {"Origin", "https://exp:9465"}}),
+                               names),
             "");
   EXPECT_EQ(cross_site_refusal(request_with({{"Sec-Fetch-Site", "same-origin"}})), "");
   EXPECT_EQ(cross_site_refusal(request_with({{"Sec-Fetch-Site", "none"}})), "");
@@ -264,6 +267,42 @@ TEST(cross_site, browser_requests_from_elsewhere_are_refused) {
   EXPECT_NE(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "null"}})), "");
   EXPECT_NE(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://evil"}})), "");
   EXPECT_NE(cross_site_refusal(request_with({{"Origin", "http://exp:9465"}})), "");  // no Host
+}
+
+// Issue 24, finding 6: a page on a name the attacker points at the exporter is same-origin to the
+// browser; its Host header names the attacker's domain.
+TEST(cross_site, dns_rebinding_is_refused_by_the_host_header) {
+  const std::vector<std::string> names = {"smtp-exporter.monitoring.svc", "Exporter.Example."};
+  for (const char* host : {"127.0.0.1:9465", "127.0.0.1", "10.1.2.3:9465", "[::1]:9465", "[::1]",
+                           "localhost:9465", "LocalHost", "localhost.",
+                           "app.localhost:9465", "smtp-exporter.monitoring.svc:9465",
+                           "SMTP-exporter.monitoring.svc", "exporter.example:80",
+                           "exporter.example.:9465"}) {
+    EXPECT_TRUE(host_names_this_exporter(host, names)) << host;
+    const std::string origin = std::string("http://") + host;
+    EXPECT_EQ(cross_site_refusal(request_with({{"Host", host},
+                                               {"Origin", origin},
+                                               {"Sec-Fetch-Site", "same-origin"}}),
+                                 names),
+              "")
+        << host;
+  }
+  for (const char* host : {"evil.example:9465", "evil.example", "exporter.example.evil.example",
+                           "localhost.evil.example", "evillocalhost", "0127.0.0.1:9465",
+                           "2130706433:9465", "::1", "[127.0.0.1]:9465", "", ":9465",
+                           "[::1:9465", "exp:9465"}) {
+    EXPECT_FALSE(host_names_this_exporter(host, names)) << host;
+    const std::string origin = std::string("http://") + host;
+    EXPECT_NE(cross_site_refusal(request_with({{"Host", host}, {"Origin", origin}}), names), "")
+        << host;
+  }
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "evil.example:9465"}}), names),
+            "request refused: Host \"evil.example:9465\" is not a name of this exporter (an IP "
+            "address, localhost, or a name given with --web.host-name)");
+  // A Host header that cannot be printed comes back bounded and printable.
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "a\x1b[2Jb"}}), names),
+            "request refused: Host \"a?[2Jb\" is not a name of this exporter (an IP address, "
+            "localhost, or a name given with --web.host-name)");
 }
 
 }  // namespace
