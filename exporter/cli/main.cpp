@@ -13,6 +13,7 @@
 #include "exporter/views/advice.hpp"
 #include "exporter/app/app.hpp"
 #include "exporter/cli/diagnose.hpp"
+#include "exporter/cli/terminal_output.hpp"
 #include "exporter/runtime/fd_limit.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/runtime/malloc_tuning.hpp"
@@ -236,8 +237,14 @@ int main(int argc, char** argv) {
     return status;
   }
 
-  if (*providers_cmd) return exporter::run_providers(providers_output == "json", std::cout);
+  if (*providers_cmd) {
+    const exporter::terminal_output filtered;  // no control character reaches the terminal
+    return exporter::run_providers(providers_output == "json", std::cout);
+  }
   if (*diagnose_cmd) {
+    // Everything diagnose prints, stdout and stderr, passes one filter (terminal_output.hpp):
+    // servers choose much of it (certificate names, greetings, replies).
+    const exporter::terminal_output filtered;
     if (password_flag->count() > 0) {
       std::cerr << "smtp_exporter diagnose: no password on the command line (it ends up in the "
                    "shell history and in `ps`): use --password-file or --password-env\n";
