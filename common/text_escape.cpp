@@ -73,4 +73,82 @@ std::string printable_excerpt(std::string_view text, std::size_t max) {
   return out;
 }
 
+namespace {
+
+// The length of the UTF-8 character `lead` starts, 0 for a byte no character starts with.
+std::size_t utf8_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;  // a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF
+}
+
+// Whether `next` may follow `lead` as its second byte (RFC 3629: no overlongs, no surrogates).
+bool second_byte_fits(unsigned char lead, unsigned char next) {
+  if ((next & 0xc0) != 0x80) return false;
+  if (lead == 0xe0) return next >= 0xa0;
+  if (lead == 0xed) return next <= 0x9f;
+  if (lead == 0xf0) return next >= 0x90;
+  if (lead == 0xf4) return next <= 0x8f;
+  return true;
+}
+
+bool acts_on_a_terminal(char32_t cp) {
+  return (cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+         cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+}  // namespace
+
+std::string terminal_text_filter::feed(std::string_view bytes) {
+  std::string text = std::move(held_);
+  held_.clear();
+  text.append(bytes);
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t n = utf8_length(lead);
+    if (n == 0) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    // How many bytes after the lead belong to it, as far as they have come.
+    std::size_t fit = 1;
+    while (fit < n && i + fit < text.size()) {
+      const auto b = static_cast<unsigned char>(text[i + fit]);
+      if (fit == 1 ? !second_byte_fits(lead, b) : (b & 0xc0) != 0x80) break;
+      ++fit;
+    }
+    if (fit < n && i + fit == text.size()) {
+      held_ = text.substr(i);  // cut between two writes: wait for the rest
+      break;
+    }
+    if (fit < n) {  // broken off by a byte that cannot follow: the lead alone is bad
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    char32_t cp = n == 1 ? lead : lead & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+    if (acts_on_a_terminal(cp)) {
+      out.push_back('?');
+    } else {
+      out.append(text, i, n);
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string terminal_text_filter::finish() {
+  std::string out(held_.size(), '?');
+  held_.clear();
+  return out;
+}
+
 }  // namespace smtp_exporter

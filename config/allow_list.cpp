@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/numeric_host.hpp"
+
 namespace smtp_exporter::config {
 namespace {
 
@@ -124,10 +126,20 @@ std::optional<std::string> host_pattern_problem(std::string_view pattern) {
   if (pattern.empty()) return "must not be empty";
   if (parse_ip_address(pattern)) return std::nullopt;
   if (pattern.find(':') != std::string_view::npos) return "is not a valid IPv6 address";
+  constexpr std::string_view wildcard_address =
+      "is an address with a wildcard; list address ranges in allowed_cidrs";
   std::string as_address(pattern);
   std::replace(as_address.begin(), as_address.end(), '*', '0');
-  if (parse_ip_address(as_address))
-    return "is an address with a wildcard; list address ranges in allowed_cidrs";
+  if (parse_ip_address(as_address)) return std::string(wildcard_address);
+  // A number with a wildcard in the last label ("*7.0.0.1", "0x*"): it could only ever match a
+  // numeric host, which is refused as a host, so the pattern is a mistake (or an attempt).
+  if (pattern.find('*') != std::string_view::npos) {
+    const auto dot = pattern.rfind('.');
+    std::string last(dot == std::string_view::npos ? pattern : pattern.substr(dot + 1));
+    std::erase(last, '*');
+    if (!last.empty() && is_numeric_label(last)) return std::string(wildcard_address);
+  }
+  if (is_noncanonical_numeric_host(pattern)) return std::string(numeric_host_message);
   std::size_t start = 0;
   while (start <= pattern.size()) {
     auto end = pattern.find('.', start);
@@ -154,6 +166,9 @@ bool host_matches(std::string_view pattern, std::string_view host) {
     const auto pattern_address = parse_ip_address(p);
     return pattern_address && *pattern_address == *parse_ip_address(h);
   }
+  // A number that some resolver reads as an address ("0127.0.0.1", "2130706433") is no name:
+  // nothing matches it, a wildcard least of all.
+  if (is_noncanonical_numeric_host(h)) return false;
   std::string_view ps = p, hs = h;
   while (true) {
     const auto pd = ps.find('.'), hd = hs.find('.');
@@ -169,6 +184,10 @@ std::optional<std::string> normalize_host(std::string_view host, std::string& er
   std::string out(host);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   if (parse_ip_address(out)) return out;
+  if (is_noncanonical_numeric_host(out)) {
+    error = "host " + std::string(numeric_host_message);
+    return std::nullopt;
+  }
   if (!out.empty() && out.back() == '.') out.pop_back();
   if (out.empty() || out.size() > 253) {
     error = "host must be a DNS name of 1 to 253 characters or an IP address";

@@ -50,13 +50,16 @@ std::optional<port_range> parse_port_range(std::string_view text, std::string& e
 // Host name patterns, DNS style and case-insensitive: `*` matches one or more characters within
 // one label ("*.example.com" matches "smtp.example.com", neither "example.com" nor
 // "a.b.example.com"; "smtp.*" never reaches past one label). Anything else matches itself.
-// An IP literal target matches only a pattern that spells it ("127.0.0.1").
+// An IP literal target matches only a pattern that spells it ("127.0.0.1"); a non-canonical
+// numeric host ("0127.0.0.1", common/numeric_host.hpp) matches nothing, and a pattern that is
+// one, or a number with a wildcard ("*7.0.0.1"), is refused.
 // Returns the problem with a pattern, or nullopt when it is valid.
 std::optional<std::string> host_pattern_problem(std::string_view pattern);
 bool host_matches(std::string_view pattern, std::string_view host);
 
 // The requested host in canonical form: lower case, without one trailing dot; nullopt (with
-// `error`) unless it is a plausible DNS name or an IP literal.
+// `error`) unless it is a plausible DNS name or an IP literal. A non-canonical numeric host is
+// refused ("host looks like an IPv4 address but ...").
 std::optional<std::string> normalize_host(std::string_view host, std::string& error);
 
 struct allow_list {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/numeric_host.hpp"
 #include "config/config.hpp"
 #include "config/detail/loader.hpp"
 
@@ -33,49 +34,63 @@ std::string position_text(const std::string& source, toml::source_position at) {
   return source + ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
 }
 
-// toml++ quotes the text it could not read ("'…' is not representable in 64 bits"). On a line
-// that may set a secret (a password, a client secret, a token) that text may be the secret
-// (digits written without quotes): there the quoted parts are left out.
-std::string description_for_line(std::string_view description, std::string_view text,
-                                 std::size_t line) {
-  std::size_t start = 0;
-  for (std::size_t n = 1; n < line && start != std::string_view::npos; ++n) {
-    start = text.find('\n', start);
-    if (start != std::string_view::npos) ++start;
+// toml++ quotes text of the file in its messages: what it "saw", a number it cannot hold ("'…'
+// is not representable in 64 bits"), an escape sequence it does not know ("'\\q'"). Any of it may
+// be part of a secret, on any line: inside a multi-line string the line that says `password` is
+// above the one in error, and a misspelled key (`pasword`) does not say it at all (issue 24,
+// finding 11). So every quoted part is left out but toml++'s own words (what it expected) and
+// key names (a key defined twice).
+bool quote_is_toml_own(std::string_view before) {
+  constexpr std::string_view own[] = {"expected ", "' or ", "' after ", "cannot insert ",
+                                      "existing table "};
+  for (const std::string_view ending : own) {
+    if (before.ends_with(ending)) return true;
   }
-  if (start == std::string_view::npos) start = text.size();
-  const std::string_view this_line = text.substr(start, text.find('\n', start) - start);
-  constexpr std::string_view secret_words[] = {"password", "secret", "token"};
-  if (std::none_of(std::begin(secret_words), std::end(secret_words), [&](std::string_view word) {
-        return this_line.find(word) != std::string_view::npos;
-      })) {
-    return std::string(description);
-  }
+  // "cannot redefine existing string 'name'": a key, after the kind of node it names.
+  const auto existing = before.rfind("existing ");
+  return existing != std::string_view::npos && before.ends_with(" ") &&
+         before.substr(existing + 9, before.size() - existing - 10).find(' ') ==
+             std::string_view::npos;
+}
+
+// In every toml++ message the file's text is the last quoted part, and it may hold quotes
+// itself: so from the first quote that is not toml++'s own to the message's last quote,
+// everything is left out.
+std::string without_file_text(std::string_view description) {
   std::string out;
-  bool quoted = false;
-  for (char c : description) {
-    if (c == '\'') {
-      quoted = !quoted;
-      if (quoted) out += "'(not shown)'";
-    } else if (!quoted) {
-      out += c;
+  std::size_t at = 0;
+  while (at < description.size()) {
+    const auto open = description.find('\'', at);
+    if (open == std::string_view::npos) {
+      out.append(description.substr(at));
+      break;
     }
+    out.append(description.substr(at, open - at));
+    const auto close = description.find('\'', open + 1);
+    if (close != std::string_view::npos && quote_is_toml_own(description.substr(0, open))) {
+      out.append(description.substr(open, close - open + 1));
+      at = close + 1;
+      continue;
+    }
+    out += "'(not shown)'";
+    at = description.rfind('\'') + 1;
   }
   return out;
 }
 
 template <class parse_error>
-load_result syntax_error(const std::string& source, std::string_view text, const parse_error& e) {
+load_result syntax_error(const std::string& source, const parse_error& e) {
   const toml::source_position at = e.source().begin;
   load_result result;
   result.errors.push_back(position_text(source, at) + ": syntax error: " +
-                          description_for_line(e.description(), text, at.line));
+                          without_file_text(e.description()));
   return result;
 }
 
 // TOML allows no control characters but tab, CR and LF outside comments, and toml++ 3.3 trips
 // an internal assertion (undefined behaviour in release builds) on some, e.g. a NUL in a table
-// header, found by tests/fuzz. Such bytes are rejected here, before toml++ sees them.
+// header, found by tests/fuzz. Such bytes are rejected here, before toml++ sees them. The
+// message says where, never which: the byte may be one of a secret's.
 std::optional<std::string> control_character_error(std::string_view source, std::string_view text) {
   std::size_t line = 1, column = 1;
   for (unsigned char c : text) {
@@ -85,10 +100,9 @@ std::optional<std::string> control_character_error(std::string_view source, std:
       continue;
     }
     if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-      char code[8];
-      std::snprintf(code, sizeof code, "0x%02x", c);
       return std::string(source) + ':' + std::to_string(line) + ':' + std::to_string(column) +
-             ": syntax error: control character " + code + " is not allowed in TOML";
+             ": syntax error: a control character (other than tab, CR and LF) is not allowed in "
+             "TOML";
     }
     ++column;
   }
@@ -155,6 +169,7 @@ std::optional<std::string> hostname_problem(std::string_view s) {
   if (s.empty()) return "must not be empty";
   if (std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || is_control(c); }))
     return "must not contain spaces or control characters";
+  if (is_noncanonical_numeric_host(s)) return std::string(numeric_host_message);
   return std::nullopt;
 }
 
@@ -192,11 +207,11 @@ load_result loader::run(std::string_view text) {
   try {
     root = toml::parse(text, std::string_view{source_});
   } catch (const toml::parse_error& e) {
-    return syntax_error(source_, text, e);
+    return syntax_error(source_, e);
   }
 #else
   toml::parse_result parsed = toml::parse(text, std::string_view{source_});
-  if (!parsed) return syntax_error(source_, text, parsed.error());
+  if (!parsed) return syntax_error(source_, parsed.error());
   root = std::move(parsed).table();
 #endif
   std::vector<std::string_view> top_keys;

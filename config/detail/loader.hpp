@@ -138,6 +138,8 @@ std::string quote_value(std::string_view s);
 std::string join(std::string_view base, std::string_view key);
 // "a, b or c".
 std::string one_of(key_list names);
+// A host, EHLO or DNS name as written: not empty, no spaces or control characters, and not a
+// number that a resolver reads as an IPv4 address in another form (common/numeric_host.hpp).
 std::optional<std::string> hostname_problem(std::string_view s);
 bool before(toml::source_position a, toml::source_position b);
 

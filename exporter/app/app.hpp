@@ -47,6 +47,9 @@ struct app_options {
   std::chrono::seconds web_config_check_interval{5};  // how often its files are looked at
   std::chrono::milliseconds startup_window{10000};  // first runs of all targets within this
   shard_spec shard;  // this replica probes only its share of the configured targets
+  // Names the exporter is reached by, besides IP addresses and localhost: /-/reload refuses a
+  // Host header that names anything else (DNS rebinding; exporter/web/cross_site.hpp).
+  std::vector<std::string> web_host_names;
 };
 
 class app {

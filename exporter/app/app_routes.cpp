@@ -87,7 +87,7 @@ asio::awaitable<http_response> app::serve_metrics(const http_request& request) {
 }
 
 asio::awaitable<http_response> app::serve_reload(const http_request& request) {
-  if (auto refusal = cross_site_refusal(request); !refusal.empty()) {
+  if (auto refusal = cross_site_refusal(request, options_.web_host_names); !refusal.empty()) {
     co_return text_response(http::status::forbidden, refusal + "\n");
   }
   auto outcome = co_await reload("http");

@@ -127,8 +127,9 @@ std::optional<probe_target> parse_probe_target(std::string_view text, std::strin
   return probe_target{std::move(*normalized), *port};
 }
 
-probe_endpoint::probe_endpoint(asio::any_io_executor executor)
-    : executor_(executor), resolver_(executor) {}
+probe_endpoint::probe_endpoint(asio::any_io_executor executor,
+                               const probes::dns_resolver_options& dns)
+    : executor_(executor), resolver_(executor, dns) {}
 
 probe_endpoint::~probe_endpoint() = default;
 
@@ -252,19 +253,25 @@ asio::awaitable<http_response> probe_endpoint::run(std::shared_ptr<module_state>
     // Only to tell the client why, with a 400; what protects is the session's own check of the
     // addresses it connects to (address_allowed below). A lookup that fails goes on to the
     // session, which reports it as resolve_failed like a scheduled target's.
+    // The answer never says what the name resolved to: anyone who may ask /probe would have a
+    // resolver inside the network (issue 24, finding 12). The log has it, at debug.
     auto resolved = co_await resolver_.resolve(target.host, target.port, deadline);
     if (resolved.ok()) {
-      std::string addresses;
       bool any = false;
-      for (const auto& e : resolved.endpoints) {
-        any = any || cidrs_allow(m.allowed, e.address());
-        if (!addresses.empty()) addresses += ", ";
-        addresses += e.address().to_string();
-      }
+      for (const auto& e : resolved.endpoints) any = any || cidrs_allow(m.allowed, e.address());
       if (!any) {
+        if (log::debug_enabled()) {
+          std::string addresses;
+          for (const auto& e : resolved.endpoints) {
+            if (!addresses.empty()) addresses += ", ";
+            addresses += e.address().to_string();
+          }
+          log::debug("/probe target resolves outside allowed_cidrs",
+                     {{"module", m.name}, {"target", what}, {"addresses", addresses}});
+        }
         co_return refuse("target " + what + " refused: host " + target.host +
-                         " matches none of module " + m.name + "'s allowed_hosts and resolves to " +
-                         addresses + ", none of them in its allowed_cidrs");
+                         " matches none of module " + m.name +
+                         "'s allowed_hosts, and none of its addresses is in its allowed_cidrs");
       }
     }
   }

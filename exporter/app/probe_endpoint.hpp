@@ -6,7 +6,8 @@
 // - Not an open relay: the port must be in the module's allowed_ports and the host must match
 //   allowed_hosts, or its addresses lie in allowed_cidrs. For CIDRs the session itself connects
 //   only to allowed addresses (checked on the addresses it resolved, not on an earlier lookup), so
-//   DNS rebinding cannot reach others. Anything refused is a 400 with the reason in the body.
+//   DNS rebinding cannot reach others. Anything refused is a 400 with the reason in the body,
+//   which never says what a name resolved to (logged at debug).
 // - At most max_concurrent sessions per module; more is a 503.
 // - The session's deadline is the shorter of the module's timeout and Prometheus'
 //   X-Prometheus-Scrape-Timeout-Seconds minus a margin, so the answer beats the scrape timeout.
@@ -63,7 +64,9 @@ std::optional<probe_target> parse_probe_target(std::string_view text, std::strin
 
 class probe_endpoint {
  public:
-  explicit probe_endpoint(boost::asio::any_io_executor executor);
+  // `dns`: the resolver's settings (tests point it at their own server); default: the system's.
+  explicit probe_endpoint(boost::asio::any_io_executor executor,
+                          const probes::dns_resolver_options& dns = {});
   ~probe_endpoint();
 
   // Makes `modules` the running set (on load and reload). `tls_contexts` maps module names to

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/host_port.hpp"
+#include "common/numeric_host.hpp"
 #include "exporter/schedule/session_options.hpp"
 #include "probes/smtp/stages.hpp"
 
@@ -157,6 +158,10 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
     error = "bad host in " + text;
     return false;
   }
+  if (is_noncanonical_numeric_host(host)) {
+    error = "host " + std::string(numeric_host_message);
+    return false;
+  }
   return true;
 }
 
@@ -210,7 +215,13 @@ bool make_plan(const diagnose_options& o, plan& p, std::string& error) {
     }
   }
 
-  if (!o.host.empty()) t.host = o.host;
+  if (!o.host.empty()) {
+    if (is_noncanonical_numeric_host(o.host)) {
+      error = "--host " + o.host + ": " + std::string(numeric_host_message);
+      return false;
+    }
+    t.host = o.host;
+  }
   if (!o.ports.empty()) {
     std::vector<port_plan> ports;
     for (auto port : o.ports) {

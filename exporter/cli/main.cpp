@@ -1,4 +1,6 @@
 // smtp_exporter: tells an operator that their application can no longer send mail, and why.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <tuple>
@@ -11,6 +13,7 @@
 #include "exporter/views/advice.hpp"
 #include "exporter/app/app.hpp"
 #include "exporter/cli/diagnose.hpp"
+#include "exporter/cli/terminal_output.hpp"
 #include "exporter/runtime/fd_limit.hpp"
 #include "exporter/runtime/no_core_dumps.hpp"
 #include "exporter/runtime/log.hpp"
@@ -81,6 +84,18 @@ int main(int argc, char** argv) {
   cli.add_option("--web.listen-address", options.listen_address,
                  "Address to listen on for metrics and the web interface.")
       ->capture_default_str();
+  cli.add_option("--web.host-name", options.web_host_names,
+                 "A name this exporter is reached by (repeat for more): POST /-/reload accepts "
+                 "a Host header with it, an IP address or localhost, and refuses any other name "
+                 "(DNS rebinding; docs/security.md).")
+      ->check([](const std::string& name) -> std::string {
+        const bool ok = !name.empty() && name.size() <= 253 &&
+                        std::all_of(name.begin(), name.end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                 c == '_' || c == '.';
+                        });
+        return ok ? "" : "want a host name without a port, e.g. smtp-exporter.monitoring.svc";
+      });
   cli.add_option("--web.telemetry-path", options.telemetry_path,
                  "Path under which to expose metrics.")
       ->capture_default_str();
@@ -227,8 +242,14 @@ int main(int argc, char** argv) {
     return status;
   }
 
-  if (*providers_cmd) return exporter::run_providers(providers_output == "json", std::cout);
+  if (*providers_cmd) {
+    const exporter::terminal_output filtered;  // no control character reaches the terminal
+    return exporter::run_providers(providers_output == "json", std::cout);
+  }
   if (*diagnose_cmd) {
+    // Everything diagnose prints, stdout and stderr, passes one filter (terminal_output.hpp):
+    // servers choose much of it (certificate names, greetings, replies).
+    const exporter::terminal_output filtered;
     if (password_flag->count() > 0) {
       std::cerr << "smtp_exporter diagnose: no password on the command line (it ends up in the "
                    "shell history and in `ps`): use --password-file or --password-env\n";

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -52,7 +53,29 @@ asio::awaitable<error_code> write_counted(Stream& stream, http_response& respons
   }
   co_return ec;
 }
+
+// RFC 9112 6.1 and 6.3: the only transfer coding this server reads is "chunked", alone. With
+// any other (gzip, "chunked, gzip", two Transfer-Encoding lines, or one beside Content-Length)
+// the body's length is not what every reader of the request would take it to be, so the body
+// could pass for a next request (request smuggling behind a proxy that reads it the other way):
+// such a request gets 400 and the connection closes. Empty when the framing is sound.
+std::string framing_refusal(const http::request_parser<http::string_body>::value_type& request) {
+  const auto codings = request.count(http::field::transfer_encoding);
+  if (codings == 0) return {};
+  if (request.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (codings > 1) return "more than one Transfer-Encoding header";
+  std::string_view value = request[http::field::transfer_encoding];
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (!beast::iequals(value, "chunked")) {
+    return "Transfer-Encoding other than \"chunked\" (RFC 9112 6.3)";
+  }
+  if (request.count(http::field::content_length) > 0) {
+    return "both Transfer-Encoding and Content-Length";
+  }
+  return {};
 }
+}  // namespace
 
 bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std::string& error) {
   host_port_problem problem;
@@ -393,11 +416,17 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
     parser.body_limit(limits_.max_body_bytes);
     tcp.expires_at(header_deadline);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    // The header first: its framing is checked before any of the body is read as one.
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
     // Evicted while its request arrived (the completion was already queued): the slot is given
     // away, and the state must stay `closing` so that the slot is not counted free twice.
     if (entry.state == connection_state::closing) co_return;
-    if (ec) {
+    const std::string refusal = ec ? std::string() : framing_refusal(parser.get());
+    if (!ec && refusal.empty() && !parser.is_done()) {
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (entry.state == connection_state::closing) co_return;
+    }
+    if (ec || !refusal.empty()) {
       if (ec == beast::error::timeout) ++table_->stats.header_timeouts;
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::connection_reset || ec == asio::error::eof ||
@@ -409,7 +438,7 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
       auto bad = text_response(ec == http::error::header_limit || ec == http::error::body_limit
                                    ? http::status::payload_too_large
                                    : http::status::bad_request,
-                               "bad request: " + ec.message() + "\n");
+                               "bad request: " + (ec ? ec.message() : refusal) + "\n");
       bad.set(http::field::connection, "close");
       bad.prepare_payload();
       entry.state = connection_state::busy;

@@ -9,7 +9,9 @@
 //   has stopped reading its response for the longest) is closed to make room, so a flood of idle,
 //   trickling or non-reading connections cannot keep a scraper (or a kubelet) out;
 // - per connection at most one request (header and body limits) and one response in memory, and
-//   a response that the client does not read is dropped at the write deadline.
+//   a response that the client does not read is dropped at the write deadline;
+// - a request whose body length is ambiguous (a Transfer-Encoding other than "chunked" alone, or
+//   one beside Content-Length) gets 400 and the connection closes (RFC 9112 6.3).
 //
 // Thread-safety: every member on the server's executor (a single-threaded io_context).
 #pragma once

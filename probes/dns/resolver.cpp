@@ -1,6 +1,7 @@
 #include "probes/dns/resolver.hpp"
 
 #include "common/ascii.hpp"
+#include "common/numeric_host.hpp"
 #include "probes/dns/dns_message.hpp"
 
 #include <arpa/inet.h>
@@ -247,23 +248,34 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
       : executor_(std::move(executor)), retransmit_timer_(executor_) {
     init_library();
     ares_options opts{};
-    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS | ARES_OPT_DOMAINS | ARES_OPT_FLAGS;
     opts.sock_state_cb = &impl::on_socket_state;
     opts.sock_state_cb_data = this;
     // Hosts file first, then DNS, whatever nsswitch.conf says: "localhost" must never need DNS.
     char lookups[] = "fb";
     opts.lookups = lookups;
+    // Every name is absolute: no search list (resolv.conf's `search`, LOCALDOMAIN) and no
+    // HOSTALIASES. With Kubernetes' ndots:5, "allowed.test" was asked as
+    // "allowed.test.<namespace>.svc.cluster.local" and the like first, so whoever answered one of
+    // those names received a session (and its credentials) meant for the name the allow-list
+    // checked (issue 24, finding 3). An empty domain list is c-ares' way to say "none": the
+    // options win over resolv.conf and the environment.
+    opts.ndomains = 0;
+    opts.domains = nullptr;
+    opts.flags = ARES_FLAG_NOSEARCH;
     if (options.attempt_timeout.count() > 0) {
       mask |= ARES_OPT_TIMEOUTMS;
       opts.timeout = static_cast<int>(options.attempt_timeout.count());
     }
-    if (options.final_error_answers) {
-      mask |= ARES_OPT_FLAGS;
-      opts.flags = ARES_FLAG_NOCHECKRESP;
-    }
+    if (options.final_error_answers) opts.flags |= ARES_FLAG_NOCHECKRESP;
     if (options.tries > 0) {
       mask |= ARES_OPT_TRIES;
       opts.tries = options.tries;
+    }
+    std::string resolv_conf = options.resolv_conf;
+    if (!resolv_conf.empty()) {
+      mask |= ARES_OPT_RESOLVCONF;
+      opts.resolvconf_path = resolv_conf.data();
     }
     if (const int rc = ares_init_options(&channel_, &opts, mask); rc != ARES_SUCCESS) {
       throw std::runtime_error(std::string("c-ares init failed: ") + ares_strerror(rc));
@@ -507,6 +519,12 @@ asio::awaitable<resolve_result> dns_resolver::resolve(std::string host, std::uin
     }
     if (is_reserved_invalid(host)) {
       q->complete(not_found("reserved name (RFC 6761): never exists"));
+      return;
+    }
+    // "0127.0.0.1" is 127.0.0.1 to c-ares (and "127.1" to inet_aton): never a name to look up,
+    // whoever let it through (issue 24, finding 5).
+    if (is_noncanonical_numeric_host(host)) {
+      q->complete(failure("host " + std::string(numeric_host_message)));
       return;
     }
     // Literals never reach c-ares: with AF_UNSPEC, 1.18 lets the failed IPv6 parse of an IPv4

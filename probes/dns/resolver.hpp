@@ -61,7 +61,8 @@ std::string_view dns_record_type_name(dns_record_type type);
 // cancelled, anything else); "" for ok, nxdomain and nodata, which are answers.
 std::string_view dns_error_class(dns_answer::status status);
 
-// Overrides of the system's resolver configuration (/etc/resolv.conf); the defaults keep it.
+// Overrides of the system's resolver configuration (/etc/resolv.conf); the defaults keep it,
+// except its search list, which never applies (every name is absolute).
 struct dns_resolver_options {
   // "1.2.3.4", "1.2.3.4:5353", "[::1]:5353"; empty: the system's name servers.
   std::vector<std::string> servers;
@@ -71,6 +72,8 @@ struct dns_resolver_options {
   // Take SERVFAIL and REFUSED as the answer (query() reports them) instead of retrying and then
   // failing with c-ares 1.18's "could not contact DNS servers", which hides the rcode.
   bool final_error_answers = false;
+  // A resolv.conf to read instead of /etc/resolv.conf (tests); empty: the system's.
+  std::string resolv_conf;
 };
 
 class dns_resolver {
@@ -84,7 +87,8 @@ class dns_resolver {
   dns_resolver& operator=(const dns_resolver&) = delete;
 
   // Resolves `host` (a name, "localhost" from /etc/hosts, or a numeric IPv4/IPv6 address) to TCP
-  // endpoints with `port`. Completes by `deadline` at the latest (status::timeout). Honors
+  // endpoints with `port`. A name is absolute, with or without its trailing dot: the search list
+  // of resolv.conf never applies. Completes by `deadline` at the latest (status::timeout). Honors
   // per-operation cancellation (completes with status::failure, error "cancelled").
   // Names under "invalid." are not_found at once, with no query sent (RFC 6761 section 6.4).
   // Queries still in flight when the resolver is destroyed complete with status::failure.

@@ -2,6 +2,8 @@
 // peers the probe tests use: aiosmtpd (STARTTLS, AUTH), fake_smtp (implicit TLS, a 554 greeting),
 // a refused port, dropped SYNs, and certificates from the test's own PKI. Every case asserts the
 // exit status and the key lines of the text and JSON output. Loopback only.
+#include <cstdio>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -413,6 +415,84 @@ TEST_F(diagnose, usage_errors_exit_2_and_no_password_on_the_command_line) {
   // The exporter's own flags keep CLI11's behaviour.
   EXPECT_EQ(run({"--no-such-flag"}).status, 109);
   EXPECT_EQ(run({"--version"}).status, 0);
+}
+
+// The first character of `text` that a terminal may act on: a C0 control but newline and tab,
+// DEL, a C1 control (U+0080 to U+009F, or such a byte alone: 0x9B is CSI on an 8-bit terminal),
+// a bidirectional control, a line or paragraph separator, or a byte that is not UTF-8. As
+// "U+XXXX" or "byte 0xXX" with its offset; "" when there is none.
+std::string first_unsafe_for_a_terminal(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    for (std::size_t k = 1; n != 0 && k < n; ++k) {
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    char at[64];
+    if (n == 0) {
+      std::snprintf(at, sizeof at, "byte 0x%02x at %zu", c, i);
+      return at;
+    }
+    char32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+    const bool unsafe = (cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp <= 0x9f) ||
+                        cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+                        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+                        cp == 0x2028 || cp == 0x2029;
+    if (unsafe) {
+      std::snprintf(at, sizeof at, "U+%04X at %zu", static_cast<unsigned>(cp), i);
+      return at;
+    }
+    i += n;
+  }
+  return "";
+}
+
+// Issue 24, finding 9: a certificate's CN with a C1 CSI (U+009B, "31m": red) came out raw and
+// the terminal acted on it. Everything diagnose prints goes through one filter at the output
+// (text and JSON, stdout and stderr), so no server-chosen text can: the certificate's names, the
+// greeting and the EHLO reply in the transcript.
+TEST_F(diagnose, server_text_cannot_write_control_characters_to_the_terminal) {
+  test_pki pki;
+  const std::string cn = "mx\xc2\x9b" "31m\xc2\x85\xe2\x80\xae\xe2\x80\xa8.test";
+  const key_pair key = make_key();
+  cert_spec spec;
+  spec.common_name = cn;
+  spec.dns_names = {"mx.test", "localhost"};
+  spec.ip_addresses = {"127.0.0.1"};
+  spec.not_before = pki.now - test_pki::day;
+  spec.not_after = pki.now + 90 * test_pki::day;
+  const certificate leaf = make_certificate(spec, key, &pki.intermediate, pki.intermediate_key);
+  const auto chain = dir_.path() / "controls.chain.pem";
+  const auto key_file = dir_.path() / "controls.key.pem";
+  write_pem(chain, {&leaf, &pki.intermediate});
+  write_key(key_file, key);
+  std::uint16_t port = 0;
+  auto peer = start_aiosmtpd(dir_, port, {"--tls-cert", chain.string(), "--tls-key",
+                                          key_file.string()});
+  ASSERT_NE(port, 0) << peer->log();
+
+  auto r = diag({address(port), "--ca-file", pki.root_file.string(), "--verbose"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(has(line_starting(r.out, "cert[0]"), "CN=mx")) << r.out;
+  EXPECT_EQ(first_unsafe_for_a_terminal(r.out), "") << r.out;
+  EXPECT_EQ(first_unsafe_for_a_terminal(r.err), "") << r.err;
+  const auto j = diag({address(port), "--ca-file", pki.root_file.string(), "--output", "json"});
+  EXPECT_EQ(j.status, 0) << j.out << j.err;
+  EXPECT_EQ(first_unsafe_for_a_terminal(j.out), "") << j.out;
+  boost::system::error_code ec;
+  json::parse(j.out, ec);
+  EXPECT_FALSE(ec) << "not JSON: " << j.out;
+
+  std::uint16_t plain_port = 0;
+  auto plain = start_fake_smtp(dir_, "greeting_controls", plain_port);
+  ASSERT_NE(plain_port, 0) << plain->log();
+  auto g = diag({address(plain_port), "--tls", "none", "--verbose"});
+  EXPECT_TRUE(has(g.out, "ready")) << g.out;
+  EXPECT_EQ(first_unsafe_for_a_terminal(g.out), "") << g.out;
+  EXPECT_EQ(first_unsafe_for_a_terminal(g.err), "") << g.err;
+  const auto gj = diag({address(plain_port), "--tls", "none", "--output", "json"});
+  EXPECT_EQ(first_unsafe_for_a_terminal(gj.out), "") << gj.out;
 }
 
 TEST_F(diagnose, providers_lists_the_presets) {

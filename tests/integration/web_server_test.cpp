@@ -251,6 +251,50 @@ TEST(web_server, reload_refuses_cross_site_requests) {
   EXPECT_EQ(post(""), 200);
 }
 
+// Issue 24, finding 6: DNS rebinding. A page on evil.example whose name the attacker then points
+// at the exporter is same-origin to the browser: Host and Origin both say evil.example and
+// Sec-Fetch-Site says same-origin. The Host header must name the exporter: an IP address (what
+// the browser connected to), a localhost name, or a name given with --web.host-name.
+TEST(web_server, reload_refuses_a_host_that_is_not_the_exporters) {
+  temp_dir dir;
+  exporter_process exporter(dir, banner_config());
+  ASSERT_TRUE(exporter.started()) << exporter.process().log();
+  const auto port = exporter.port();
+  const std::string p = std::to_string(port);
+  auto post = [&](const std::string& host, const std::string& origin) {
+    return raw_status(port, "POST /-/reload HTTP/1.1\r\nHost: " + host + "\r\nOrigin: " + origin +
+                                "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\n"
+                                "Connection: close\r\n\r\n");
+  };
+  EXPECT_EQ(post("evil.example:" + p, "http://evil.example:" + p), 403);
+  EXPECT_EQ(post("exporter.example:" + p, "http://exporter.example:" + p), 403);
+  // Without Origin too (a browser sends one on POST, but the Host alone decides).
+  EXPECT_EQ(raw_status(port, "POST /-/reload HTTP/1.1\r\nHost: evil.example:" + p +
+                                 "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+            403);
+  EXPECT_EQ(post("127.0.0.1:" + p, "http://127.0.0.1:" + p), 200);
+  EXPECT_EQ(post("localhost:" + p, "http://localhost:" + p), 200);
+  EXPECT_EQ(post("LOCALHOST:" + p, "http://localhost:" + p), 200);
+  EXPECT_EQ(post("[::1]:" + p, "http://[::1]:" + p), 200);
+
+  temp_dir named_dir;
+  exporter_process named(named_dir, banner_config(),
+                         {"--web.host-name", "exporter.example",
+                          "--web.host-name", "smtp-exporter.monitoring.svc"});
+  ASSERT_TRUE(named.started()) << named.process().log();
+  const std::string np = std::to_string(named.port());
+  auto post_named = [&](const std::string& host) {
+    return raw_status(named.port(), "POST /-/reload HTTP/1.1\r\nHost: " + host +
+                                        "\r\nOrigin: http://" + host +
+                                        "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  };
+  EXPECT_EQ(post_named("exporter.example:" + np), 200);
+  EXPECT_EQ(post_named("Exporter.Example"), 200);
+  EXPECT_EQ(post_named("smtp-exporter.monitoring.svc:" + np), 200);
+  EXPECT_EQ(post_named("evil.example:" + np), 403);
+  EXPECT_EQ(post_named("exporter.example.evil.example:" + np), 403);
+}
+
 // A client that sends requests and never reads the answers: the server holds at most one
 // response per connection and drops the connection at the write deadline.
 TEST(web_server, clients_that_do_not_read_pin_bounded_memory) {

@@ -67,19 +67,31 @@ TEST(http_server, stop_is_not_a_failure) {
   EXPECT_FALSE(failed);
 }
 
-// A client with a small receive buffer that asks for "/" and never reads: a descriptor, or -1.
-int ask_and_never_read(std::uint16_t port) {
+// A client connected to 127.0.0.1:`port`, with a receive buffer of `receive_buffer` bytes when
+// not 0: a descriptor, or -1.
+int connect_loopback(std::uint16_t port, int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A client with a small receive buffer that asks for "/" and never reads: a descriptor, or -1.
+int ask_and_never_read(std::uint16_t port) {
+  const int fd = connect_loopback(port, 4096);
+  if (fd < 0) return -1;
   const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 ||
-      ::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
+  if (::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
     ::close(fd);
     return -1;
   }
@@ -158,6 +170,81 @@ TEST(http_server, a_shared_body_counts_once_against_the_response_memory_bound) {
   io.run_for(100ms);
 }
 
+// Sends `request` on a fresh loopback connection to `port` and reads until the server closes it
+// (or 5 s pass, while `io` runs the server): everything the server answered.
+std::string exchange(asio::io_context& io, std::uint16_t port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::string answer;
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < end) {
+    io.run_for(10ms);
+    char buffer[4096];
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n == 0) break;  // closed by the server
+    if (n > 0) answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// Issue 24, finding 7: a request with a Transfer-Encoding other than "chunked" was read as having
+// no body, so the body was taken for the next request on the connection: the ingredient of
+// request smuggling behind a proxy that reads it the other way. RFC 9112 section 6.3: 400, then
+// close. The handler never sees such a request, nor what followed it.
+TEST(http_server, an_unknown_transfer_encoding_gets_400_and_the_connection_closes) {
+  asio::io_context io;
+  std::vector<std::string> seen;
+  http_server server(io.get_executor(), [&](const http_request& r) -> asio::awaitable<http_response> {
+    seen.push_back(std::string(r.target()) + " " + r.body());
+    http_response response{http::status::ok, 11};
+    response.body() = "ok\n";
+    co_return response;
+  });
+  std::string error;
+  ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}, error)) << error;
+  server.start();
+  const auto port = server.local_endpoint().port();
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string encoding :
+       {"gzip", "identity", "chunked, gzip", "gzip, chunked", "chunked\r\nTransfer-Encoding: gzip",
+        "xchunked", "chunked;q=1", "", "chunked, chunked", "chunked\r\nContent-Length: 3"}) {
+    seen.clear();
+    const std::string request = "POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " +
+                                encoding + "\r\n\r\n" + smuggled;
+    const std::string answer = exchange(io, port, request);
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 ")) << encoding << ":\n" << answer;
+    EXPECT_EQ(count(answer, "HTTP/1.1 "), 1u) << encoding << ":\n" << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << encoding << ":\n" << answer;
+    EXPECT_TRUE(seen.empty()) << encoding << ": the handler saw " << seen.front();
+  }
+  // HTTP/1.0 has no transfer codings (RFC 9112 6.1): the message is faulty.
+  seen.clear();
+  std::string answer = exchange(io, port,
+                                "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "0\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.0 400 ") || answer.starts_with("HTTP/1.1 400 ")) << answer;
+  EXPECT_TRUE(seen.empty());
+
+  // Chunked alone is read as chunked: the body is the request's, the next request is served.
+  seen.clear();
+  answer = exchange(io, port,
+                    "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nhello\r\n0\r\n\r\n" + smuggled);
+  EXPECT_EQ(count(answer, "HTTP/1.1 200 "), 2u) << answer;
+  EXPECT_EQ(seen, (std::vector<std::string>{"/a hello", "/smuggled "}));
+  server.stop();
+  io.run_for(100ms);
+}
+
 http_request request_with(std::initializer_list<std::pair<std::string, std::string>> headers) {
   http_request r{http::verb::post, "/-/reload", 11};
   for (const auto& [k, v] : headers) r.set(k, v);
@@ -165,10 +252,13 @@ http_request request_with(std::initializer_list<std::pair<std::string, std::stri
 }
 
 TEST(cross_site, browser_requests_from_elsewhere_are_refused) {
+  const std::vector<std::string> names = {"exp"};
   EXPECT_EQ(cross_site_refusal(request_with({})), "");
-  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://exp:9465"}})),
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://exp:9465"}}),
+                               names),
             "");
-  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "EXP:9465"}, {"Origin", "https://exp:9465"}})),
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "EXP:9465"}, {"Origin", "https://exp:9465"}}),
+                               names),
             "");
   EXPECT_EQ(cross_site_refusal(request_with({{"Sec-Fetch-Site", "same-origin"}})), "");
   EXPECT_EQ(cross_site_refusal(request_with({{"Sec-Fetch-Site", "none"}})), "");
@@ -177,6 +267,42 @@ TEST(cross_site, browser_requests_from_elsewhere_are_refused) {
   EXPECT_NE(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "null"}})), "");
   EXPECT_NE(cross_site_refusal(request_with({{"Host", "exp:9465"}, {"Origin", "http://evil"}})), "");
   EXPECT_NE(cross_site_refusal(request_with({{"Origin", "http://exp:9465"}})), "");  // no Host
+}
+
+// Issue 24, finding 6: a page on a name the attacker points at the exporter is same-origin to the
+// browser; its Host header names the attacker's domain.
+TEST(cross_site, dns_rebinding_is_refused_by_the_host_header) {
+  const std::vector<std::string> names = {"smtp-exporter.monitoring.svc", "Exporter.Example."};
+  for (const char* host : {"127.0.0.1:9465", "127.0.0.1", "10.1.2.3:9465", "[::1]:9465", "[::1]",
+                           "localhost:9465", "LocalHost", "localhost.",
+                           "app.localhost:9465", "smtp-exporter.monitoring.svc:9465",
+                           "SMTP-exporter.monitoring.svc", "exporter.example:80",
+                           "exporter.example.:9465"}) {
+    EXPECT_TRUE(host_names_this_exporter(host, names)) << host;
+    const std::string origin = std::string("http://") + host;
+    EXPECT_EQ(cross_site_refusal(request_with({{"Host", host},
+                                               {"Origin", origin},
+                                               {"Sec-Fetch-Site", "same-origin"}}),
+                                 names),
+              "")
+        << host;
+  }
+  for (const char* host : {"evil.example:9465", "evil.example", "exporter.example.evil.example",
+                           "localhost.evil.example", "evillocalhost", "0127.0.0.1:9465",
+                           "2130706433:9465", "::1", "[127.0.0.1]:9465", "", ":9465",
+                           "[::1:9465", "exp:9465"}) {
+    EXPECT_FALSE(host_names_this_exporter(host, names)) << host;
+    const std::string origin = std::string("http://") + host;
+    EXPECT_NE(cross_site_refusal(request_with({{"Host", host}, {"Origin", origin}}), names), "")
+        << host;
+  }
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "evil.example:9465"}}), names),
+            "request refused: Host \"evil.example:9465\" is not a name of this exporter (an IP "
+            "address, localhost, or a name given with --web.host-name)");
+  // A Host header that cannot be printed comes back bounded and printable.
+  EXPECT_EQ(cross_site_refusal(request_with({{"Host", "a\x1b[2Jb"}}), names),
+            "request refused: Host \"a?[2Jb\" is not a name of this exporter (an IP address, "
+            "localhost, or a name given with --web.host-name)");
 }
 
 }  // namespace
