@@ -25,32 +25,37 @@ echo "base image ready in $((SECONDS - start)) s"
 revision=$(git -C "$source_dir" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 echo "$revision" >"$work/revision"
 
-# The build stage gets a tag of its own, so that this run's replaces the last one's and the
-# replaced images can be removed by ID, leaving the cached dependency layer (and nobody else's
-# images) alone.
+# Cache housekeeping: the build stage's last image is tagged (IMAGE-build-stage), so the layers it
+# stands on (the dependency layer the next build reuses) are never dangling. The images this build
+# replaced (the last run's image and build stage) are removed by ID; podman removes their parents
+# with them up to the first one still in use, so nobody else's images are touched.
 build_stage="$image-build-stage"
 old_ids=$(podman image inspect --format '{{.Id}}' "$image" "$build_stage" 2>/dev/null || true)
 
 start=$SECONDS
-build() {  # build LOG ARGS...: podman build of the Dockerfile; the log goes to LOG
-  local log=$1
-  shift
-  if ! nice podman build --isolation chroot --build-arg "REVISION=$revision" \
-      -f "$source_dir/Dockerfile" "$@" "$source_dir" >"$log" 2>&1; then
-    tail -40 "$log"
-    fail "podman build $* (log: $log)"
-    summary image.build
-    exit 1
-  fi
-}
-build "$work/build-stage.log" --target build -t "$build_stage"
-build "$work/build.log" -t "$image"
+if ! nice podman build --isolation chroot --build-arg "REVISION=$revision" -t "$image" \
+    -f "$source_dir/Dockerfile" "$source_dir" >"$work/build.log" 2>&1; then
+  tail -40 "$work/build.log"
+  fail "podman build of $source_dir/Dockerfile (log: $work/build.log)"
+  summary image.build
+  exit 1
+fi
 ok "podman build --isolation chroot of Dockerfile in $((SECONDS - start)) s: $image (revision $revision)"
 
-new_ids=$(podman image inspect --format '{{.Id}}' "$image" "$build_stage")
-for id in $old_ids; do
-  grep -qx "$id" <<<"$new_ids" || podman rmi "$id" >/dev/null 2>&1 || true
-done
+# The build log names each step's image ("--> ID") under its stage ("[k/n] STEP ..."); the last
+# one of the stage "AS build" is the build stage's image.
+build_stage_id=$(awk '
+  /^\[[0-9]+\/[0-9]+\] STEP / { split($1, part, /[][\/]/); stage = part[2]; if ($0 ~ / AS build$/) build = stage }
+  /^--> [0-9a-f]+$/ { if (stage == build) id = $2 }
+  END { print id }' "$work/build.log")
+if [[ -n "$build_stage_id" ]] && podman tag "$build_stage_id" "$build_stage"; then
+  new_ids=$(podman image inspect --format '{{.Id}}' "$image" "$build_stage")
+  for id in $old_ids; do
+    grep -qx "$id" <<<"$new_ids" || podman rmi "$id" >/dev/null 2>&1 || true
+  done
+else
+  echo "note: the build stage's image was not found in $work/build.log; earlier images left in place"
+fi
 
 size=$(podman image inspect --format '{{.Size}}' "$image")
 base_size=$(podman image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)

@@ -60,22 +60,39 @@ for d in json.load(open(sys.argv[1]))["documents"]:
 [[ "$chart_image" == */* ]] || chart_image="localhost/$chart_image"
 [[ "$chart_image" == "$image" ]] || podman tag "$image" "$chart_image"
 
-# 2. The Secret: a password made for this run, known to nothing but the Secret and this script.
-password=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
-plain_blob=$(printf '\0shop\0%s' "$password" | base64 -w0)
-umask 077
-printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\ntype: Opaque\ndata:\n  password: %s\n' \
-  "$secret" "$(printf %s "$password" | base64 -w0)" >"$work/secret.yaml"
-umask 022
-
+# kube play keeps a volume per Secret and ConfigMap (named after them) after kube down; the next
+# play rewrites their keys, but a key no longer there would stay: they go with the pod.
+volumes=$(/usr/bin/python3 -c '
+import json, sys
+for text in open(sys.argv[1]).read().split("\n---\n"):
+    obj = json.loads(text)
+    if obj["kind"] == "Deployment":
+        for v in obj["spec"]["template"]["spec"].get("volumes", []):
+            if "secret" in v: print(v["secret"]["secretName"])
+            if "configMap" in v: print(v["configMap"]["name"])
+' "$work/pod.yaml" | sort -u)
 teardown() {
   podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true
   podman pod rm -f "$pod" >/dev/null 2>&1 || true
   podman secret rm "$secret" >/dev/null 2>&1 || true
+  local volume
+  for volume in $volumes; do podman volume rm -f "$volume" >/dev/null 2>&1 || true; done
   rm -f "$work/secret.yaml"
 }
 teardown  # what a killed run left
 trap teardown EXIT
+
+# 2. The Secret: a password made for this run, known to nothing but the Secret and this script.
+password=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+plain_blob=$(printf '\0shop\0%s' "$password" | base64 -w0)
+# podman 4.3 reads a Secret with a YAML decoder that keeps `data` values as written (Kubernetes
+# base64-decodes them) and ignores `stringData`: the value goes in `data` as it is, so that the
+# mounted file holds the password, as in a cluster. Check 6 fails if a podman decodes it.
+umask 077
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\ntype: Opaque\ndata:\n  password: %s\n' \
+  "$secret" "$password" >"$work/secret.yaml"
+umask 022
+
 podman secret create "$secret" "$work/secret.yaml" >/dev/null
 # podman cannot reach systemd here to schedule healthcheck timers and says so; harmless.
 if ! podman kube play --network none "$work/pod.yaml" >"$work/play.log" 2>&1; then
@@ -146,7 +163,8 @@ mounted=$(podman exec "$exporter" cat /run/secrets/smtp_exporter/password 2>&1 |
 if [[ "$mounted" == "$password" ]]; then
   ok "the exporter reads the password from the mounted Secret (/run/secrets/smtp_exporter/password)"
 else
-  fail "the exporter's /run/secrets/smtp_exporter/password does not hold the Secret's password"
+  fail "the exporter's /run/secrets/smtp_exporter/password does not hold the Secret's password" \
+    "(a podman that base64-decodes a Secret's data needs it encoded in secret.yaml)"
 fi
 leaks=()
 for c in "$infra" "$app" "$exporter" "$peer"; do
