@@ -8,6 +8,9 @@
 #
 # Arguments after the image name are appended to the entrypoint's flags; --config.file is already
 # set, so mount your config over /etc/smtp_exporter/smtp_exporter.toml instead of passing it.
+#
+# CI builds this file as it is (podman build, tests/image/build_image.sh) and runs the image
+# (tests/image/image_test.sh: version, bundled config, uid, /metrics, libraries, no build tools).
 
 FROM debian:bookworm-slim AS build
 # .git is not in the build context: pass the revision, e.g. --build-arg REVISION=$(git rev-parse --short=12 HEAD)

@@ -40,6 +40,11 @@ test_pkgs=(
   # registry). npm ships inside the nodejs package where that comes from NodeSource.
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
   nodejs $(command -v npm >/dev/null 2>&1 || echo npm)
+  # tests/image: the base image and the package's test root from debootstrap; the image built and
+  # run, and the sidecar pod played, with podman (runc: crun fails on this kind of machine;
+  # catatonit: the pod's pause image); requests into container namespaces with curl; the .deb
+  # from cpack with computed dependencies (dpkg-shlibdeps in dpkg-dev, file); systemd-analyze.
+  debootstrap podman runc catatonit curl dpkg-dev file systemd
 )
 
 want=("${build_pkgs[@]}")
