@@ -293,3 +293,37 @@ The volumes the exporter container mounts, as YAML list items for a pod's `volum
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
+
+{{/* Names of the config's /probe modules that carry credentials: a `[module.NAME.auth]` table
+(or `[module.NAME.auth.oauth2]`), or an `auth` key inside a `[module.NAME]` table. Read from the
+rendered TOML text, table by table; a config from existingConfigMap is not seen. */}}
+{{- define "smtp-exporter.credentialedModules" -}}
+{{- $names := list -}}
+{{- range $chunk := regexSplit "(?m)^[ \\t]*\\[" (include "smtp-exporter.config" .) -1 -}}
+{{- $header := regexFind "^[^\\]\\n]*\\]" $chunk -}}
+{{- if regexMatch "^[ \\t]*module[ \\t]*\\." $header -}}
+{{- $path := trimSuffix "]" $header | trim -}}
+{{- if or (regexMatch "\\.[ \\t]*auth[ \\t]*(\\.|$)" $path) (regexMatch "(?m)^[ \\t]*\"?auth\"?[ \\t]*[=.]" (regexReplaceAll "^[^\\n]*\\n?" $chunk "")) -}}
+{{- $names = append $names (regexReplaceAll "^[ \\t]*module[ \\t]*\\.[ \\t]*(\"[^\"]*\"|[^. \\t]+).*$" $path "${1}") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $names | uniq | join ", " -}}
+{{- end -}}
+
+{{/* A /probe module with credentials makes whoever reaches the web port able to start logins
+with the application's account from its egress IP (docs/security.md). Refuse to render one on a
+web port open to anyone, unless allowUnprotectedCredentialedModules says so: protected means a
+web config with basic_auth_users or required client certificates (or an existingSecret, which the
+chart cannot read), or, in standalone mode, a NetworkPolicy that names who may connect. */}}
+{{- define "smtp-exporter.credentialedModuleGuard" -}}
+{{- $modules := include "smtp-exporter.credentialedModules" . -}}
+{{- if and $modules (not .Values.allowUnprotectedCredentialedModules) -}}
+{{- $web := .Values.webConfig -}}
+{{- $webAuth := and $web.enabled (or $web.existingSecret (regexMatch "(?m)^[ \\t]*basic_auth_users[ \\t]*:" ($web.config | default "")) (regexMatch "client_auth_type[ \\t]*:[ \\t]*[\"']?Require" ($web.config | default ""))) -}}
+{{- $policy := and .Values.networkPolicy.enabled (ne .Values.mode "sidecar") .Values.networkPolicy.ingressFrom -}}
+{{- if not (or $webAuth $policy) -}}
+{{- fail (printf "config has /probe modules with credentials (%s) and the web port is open to anyone who reaches it: enable webConfig with basic_auth_users or required client certificates, or (standalone) networkPolicy with ingressFrom, or set allowUnprotectedCredentialedModules: true (docs/security.md)" $modules) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
