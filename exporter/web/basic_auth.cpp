@@ -33,6 +33,12 @@ http_response unauthorized() {
   return r;
 }
 
+http_response too_many(long retry_after_seconds) {
+  auto r = text_response(http::status::too_many_requests, "Too many authentication attempts\n");
+  r.set(http::field::retry_after, std::to_string(retry_after_seconds));
+  return r;
+}
+
 }  // namespace
 
 void basic_auth::stop() {
@@ -45,11 +51,13 @@ asio::awaitable<std::optional<http_response>> basic_auth::authorize(
   const std::string_view header = request[http::field::authorization];
   if (header.empty()) co_return unauthorized();
   if (security_->cached(*web, header)) co_return std::nullopt;
-  if (pending_ >= max_pending) {
-    // A flood of guesses: answer at once rather than queue bcrypts without bound.
-    auto r = text_response(http::status::too_many_requests, "Too many authentication attempts\n");
-    r.set(http::field::retry_after, "1");
-    co_return r;
+  const std::string source = auth_throttle::source_of(request.peer);
+  const auto admission = throttle_.admit(source, std::chrono::steady_clock::now());
+  if (!admission.admitted || pending_ >= max_pending) {
+    if (admission.admitted) throttle_.finished(admission, false, std::chrono::steady_clock::now());
+    // Answered at once, before any bcrypt: a source out of tokens, one with a check already
+    // waiting, or a queue full of other sources' checks.
+    co_return too_many(admission.admitted ? 1 : admission.retry_after_seconds);
   }
   ++pending_;
   bool ok = false;
@@ -60,6 +68,7 @@ asio::awaitable<std::optional<http_response>> basic_auth::authorize(
     ok = false;
   }
   --pending_;
+  throttle_.finished(admission, !ok, std::chrono::steady_clock::now());
   if (!ok) co_return unauthorized();
   co_return std::nullopt;
 }

@@ -4,8 +4,13 @@
 // every answer, a 401 included. Without a web config, or one without users, the routes answer.
 //
 // The bcrypt checks (tens of ms each, web_security.hpp) run on the wrapper's own thread, never on
-// the event loop, and at most max_pending wait there: a flood of guesses gets a 429 at once
-// rather than a queue without bound.
+// the event loop. A flood of wrong passwords must not keep a scraper out (issue 24, finding 1),
+// so, in this order:
+// - a header verified before passes at once (web_security's credential cache, sliding);
+// - per source address (auth_throttle.hpp): a source whose wrong passwords used up its tokens
+//   gets 429 with Retry-After before any bcrypt, and one source has at most one check waiting or
+//   running, so the queue is shared fairly between sources;
+// - at most max_pending checks wait in all: beyond, 429 at once rather than a queue without bound.
 //
 // Thread-safety: secure_with() and handle() on the event loop (one thread), stop() after it
 // stopped; the bcrypt thread only calls web_security, which is thread-safe.
@@ -18,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "exporter/web/auth_throttle.hpp"
 #include "exporter/web/http_server.hpp"
 #include "exporter/web/routes.hpp"
 #include "exporter/web/web_security.hpp"
@@ -38,7 +44,10 @@ class basic_auth {
   // Stops and joins the bcrypt thread; at shutdown, once the event loop has stopped.
   void stop();
 
-  static constexpr std::size_t max_pending = 8;
+  // Sources with a check waiting or running, at most (one each).
+  static constexpr std::size_t max_pending = 32;
+  // For tests and the bench: the per-source limits.
+  void set_throttle(auth_throttle::settings s) { throttle_ = auth_throttle(s); }
 
  private:
   // nullopt when the request may proceed; else the answer (401, or 429 when too many checks wait).
@@ -49,6 +58,7 @@ class basic_auth {
   std::shared_ptr<web_security> security_;
   boost::asio::thread_pool checks_{1};
   std::size_t pending_ = 0;
+  auth_throttle throttle_;
 };
 
 }  // namespace smtp_exporter::exporter

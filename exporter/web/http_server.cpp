@@ -387,6 +387,8 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
                                                   connection_entry& entry,
                                                   std::chrono::steady_clock::time_point accepted) {
   beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
+  error_code peer_error;
+  const auto peer = tcp.socket().remote_endpoint(peer_error).address();
   bool first = true;
   for (;;) {
     // Idle until the request's first byte: the state in which a connection is the first to be
@@ -448,7 +450,7 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     }
     entry.state = connection_state::busy;
     tcp.expires_never();  // the handler may wait for a render; the write has its own deadline
-    auto request = parser.release();
+    http_request request(parser.release(), peer);
     http_response response;
     try {
       response = co_await handler_(request);

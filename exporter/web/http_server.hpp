@@ -88,7 +88,16 @@ struct shared_text_body {
   };
 };
 
-using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+// A request as the handler sees it: Beast's message and the address it came from (the accepted
+// socket's peer), on which basic auth keys its per-client limits (auth_throttle.hpp).
+struct http_request : boost::beast::http::request<boost::beast::http::string_body> {
+  using message = boost::beast::http::request<boost::beast::http::string_body>;
+  using message::message;
+  http_request() = default;
+  http_request(message&& m, boost::asio::ip::address from)
+      : message(std::move(m)), peer(std::move(from)) {}
+  boost::asio::ip::address peer;  // unspecified (0.0.0.0) when made by hand (tests)
+};
 using http_response = boost::beast::http::response<shared_text_body>;
 using http_handler = std::function<boost::asio::awaitable<http_response>(const http_request&)>;
 // The TLS context for the next accepted connection; nullptr serves plain HTTP. Called once per

@@ -2,7 +2,6 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -46,22 +45,6 @@ std::string make_dummy_hash(int cost) {
   auto data = std::make_unique<crypt_data>();
   const char* out = crypt_rn("no user has this password", salt.c_str(), data.get(), sizeof *data);
   return out != nullptr && out[0] == '$' ? std::string(out) : std::string();
-}
-
-std::string success_key(const web_state& state, const basic_credentials& c) {
-  auto it = state.config.users.find(c.user);
-  if (it == state.config.users.end()) return {};
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) return {};
-  for (std::string_view part : {std::string_view(c.user), std::string_view("\0", 1),
-                                std::string_view(c.password), std::string_view("\0", 1),
-                                std::string_view(it->second)}) {
-    EVP_DigestUpdate(md.get(), part.data(), part.size());
-  }
-  if (EVP_DigestFinal_ex(md.get(), digest, &length) != 1) return {};
-  return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
 }  // namespace
@@ -210,15 +193,9 @@ web_security::refresh_outcome web_security::refresh() {
 }
 
 bool web_security::cached(const web_state& state, std::string_view authorization) {
-  auto credentials = parse_basic_authorization(authorization);
-  if (!credentials) return false;
-  auto key = success_key(state, *credentials);
-  cleanse(credentials->password);
-  if (key.empty()) return false;
   std::lock_guard lock(mutex_);
   if (state_.get() != &state) return false;
-  auto it = successes_.find(key);
-  return it != successes_.end() && it->second > std::chrono::steady_clock::now();
+  return successes_.use(authorization, std::chrono::steady_clock::now());
 }
 
 namespace {
@@ -266,14 +243,9 @@ bool web_security::check(const web_state& state, std::string_view authorization)
     deciding = false;
   }
   if (ok) {
-    auto key = success_key(state, *credentials);
-    const auto now = std::chrono::steady_clock::now();
+    // Only for the state it was checked against: a reload meanwhile may have changed the user.
     std::lock_guard lock(mutex_);
-    if (successes_.size() >= max_cached) {
-      std::erase_if(successes_, [&](const auto& e) { return e.second <= now; });
-      if (successes_.size() >= max_cached) successes_.clear();
-    }
-    if (state_.get() == &state) successes_[key] = now + success_ttl;
+    if (state_.get() == &state) successes_.remember(authorization, std::chrono::steady_clock::now());
   }
   cleanse(credentials->password);
   return ok;

@@ -6,8 +6,9 @@
 // time; every check costs the work of one bcrypt at the highest configured cost, whoever it names
 // (an unknown user: a dummy hash of that cost; a user whose hash is cheaper: padding bcrypts at
 // costs c, c+1, ..., max-1, which add up to it), so that the time does not tell which users exist;
-// a success is remembered for a minute (keyed by a SHA-256 of user, password and hash), so a
-// scrape every 15 s costs one bcrypt a minute, not four.
+// a success is remembered (credential_cache.hpp: keyed by an HMAC of the header, sliding, bounded,
+// forgotten when the web config is re-read), so a scraper costs one bcrypt per web-config load,
+// and a flood of wrong passwords that keeps the bcrypt thread busy cannot keep it out.
 //
 // Thread-safety: every member may be called from any thread.
 #pragma once
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/web/credential_cache.hpp"
 #include "exporter/web/web_tls.hpp"
 
 namespace smtp_exporter::exporter {
@@ -69,10 +71,13 @@ class web_security {
   // Whether `authorization` (the header's value) names a user with the right password. Costs a
   // bcrypt unless remembered: call off the event loop unless cached() said yes.
   bool check(const web_state& state, std::string_view authorization);
-  // True when `authorization` matches a success remembered for the current state (cheap).
+  // True when `authorization` matches a success remembered for the current state (cheap: one
+  // HMAC); the use keeps it remembered for another success_ttl.
   bool cached(const web_state& state, std::string_view authorization);
 
-  static constexpr std::chrono::seconds success_ttl{60};
+  // How long a verified header stays remembered after its last use: longer than any scrape
+  // interval, so that a scraper needs no second bcrypt while the web config stays the same.
+  static constexpr std::chrono::seconds success_ttl{15 * 60};
   static constexpr std::size_t max_cached = 1024;
 
  private:
@@ -89,7 +94,7 @@ class web_security {
   // The config whose files stamps_ describes: the running one, or a newer one that failed to
   // apply (it may name certificate files that appear only later).
   web_config watched_;
-  std::map<std::string, std::chrono::steady_clock::time_point> successes_;  // key: SHA-256
+  credential_cache successes_{success_ttl, max_cached};  // cleared when state_ changes
 };
 
 // The user and password of an "Authorization: Basic ..." value; nullopt when it is not one.

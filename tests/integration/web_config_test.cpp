@@ -2,7 +2,6 @@
 // and without client certificates, basic auth with right and wrong passwords and unknown users,
 // the configured headers, certificates rotated on disk, errors naming file and key (and agreeing
 // with promtool), and the real Prometheus scraping over TLS with basic auth.
-#include <crypt.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -19,16 +18,6 @@ namespace smtp_test {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::string bcrypt_hash(const std::string& password, int cost = 10) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (!crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt)) {
-    return {};
-  }
-  crypt_data data{};
-  const char* out = crypt_rn(password.c_str(), salt, &data, sizeof data);
-  return out ? out : "";
-}
 
 const std::string exporter_toml =
     "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = 1\n"

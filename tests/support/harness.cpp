@@ -1,6 +1,7 @@
 #include "tests/support/harness.hpp"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -48,7 +50,22 @@ std::uint16_t bound_port(int fd) {
 }  // namespace
 
 fs::path source_dir() { return SMTP_SOURCE_DIR; }
-fs::path exporter_binary() { return SMTP_EXPORTER_BINARY; }
+std::string bcrypt_hash(const std::string& password, int cost) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (!crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt)) {
+    return {};
+  }
+  crypt_data data{};
+  const char* out = crypt_rn(password.c_str(), salt, &data, sizeof data);
+  return out ? out : "";
+}
+
+// SMTP_EXPORTER_BINARY_UNDER_TEST runs the tests against another build (an older one, to show
+// a test failing before its fix).
+fs::path exporter_binary() {
+  const char* other = std::getenv("SMTP_EXPORTER_BINARY_UNDER_TEST");
+  return other != nullptr && *other != '\0' ? fs::path(other) : fs::path(SMTP_EXPORTER_BINARY);
+}
 
 temp_dir::temp_dir() {
   std::random_device rd;

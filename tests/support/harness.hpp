@@ -155,6 +155,10 @@ std::string probe_result(const std::string& text, const std::string& target, con
 bool probes_decided(const std::string& text, const std::vector<std::string>& targets,
                     const std::string& probe);
 
+// A bcrypt hash of `password` at `cost` made with libxcrypt (as `htpasswd -nBC COST`); empty if
+// libxcrypt cannot make one.
+std::string bcrypt_hash(const std::string& password, int cost = 10);
+
 fs::path source_dir();
 fs::path exporter_binary();
 

@@ -245,6 +245,26 @@ TEST(http_server, an_unknown_transfer_encoding_gets_400_and_the_connection_close
   io.run_for(100ms);
 }
 
+// Basic auth keys its per-client limits on the address a request came from (issue 24, finding 1).
+TEST(http_server, the_handler_sees_the_address_the_request_came_from) {
+  asio::io_context io;
+  std::optional<asio::ip::address> peer;
+  http_server server(io.get_executor(), [&](const http_request& r) -> asio::awaitable<http_response> {
+    peer = r.peer;
+    co_return http_response{http::status::ok, 11};
+  });
+  std::string error;
+  ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}, error)) << error;
+  server.start();
+  const std::string answer =
+      exchange(io, server.local_endpoint().port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << answer;
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->to_string(), "127.0.0.1");
+  server.stop();
+  io.run_for(100ms);
+}
+
 http_request request_with(std::initializer_list<std::pair<std::string, std::string>> headers) {
   http_request r{http::verb::post, "/-/reload", 11};
   for (const auto& [k, v] : headers) r.set(k, v);
