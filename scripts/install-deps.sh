@@ -19,6 +19,8 @@ test_pkgs=(
   googletest libgtest-dev
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
+  # tests/integration/stuck_read_test.cpp: a hung mount simulated by delaying openat(2)
+  strace
   # tests/support/netns.*: firewall rules between network namespaces (issue 24)
   nftables
   # tests/peers/fake_dns.py, zone_dns.py: the scripted DNS servers of the DNSBL and SPF tests

@@ -19,13 +19,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
-// lambda captures of coroutines passed to co_spawn (double free seen on reload).
-asio::awaitable<prepared_config> prepare_config_async(std::string path,
-                                                     probes::oauth::token_cache* tokens) {
-  co_return prepare_config(path, tokens);
-}
-
 std::string render_metrics(const metrics_collector& collector, bool gzip) {
   if (!gzip) return collector.render();
   // Compressed family by family: the scrape's whole text never exists in memory.
@@ -72,8 +65,11 @@ app::~app() {
   web_handler_.stop();
   metrics_thread_.stop();
   helpers_.stop();
+  files_.stop();
   metrics_thread_.join();
   helpers_.join();
+  // A read from a hung mount never returns: main() armed the shutdown watchdog before this.
+  files_.join();
 }
 
 status_page_options app::status_options() const {
@@ -186,7 +182,7 @@ bool app::start() {
   http_.start();
   if (web_) {
     asio::co_spawn(io_,
-                   watch_web_security(web_, helpers_.get_executor(),
+                   watch_web_security(web_, files_.get_executor(),
                                       options_.web_config_check_interval, options_.web_config_file),
                    asio::detached);
   }
@@ -241,9 +237,25 @@ asio::awaitable<app::reload_outcome> app::reload(std::string trigger) {
 
   reload_outcome outcome;
   prepared_config prepared;
+  // On the files thread with a deadline: a read from a hung mount (a FIFO or a device is refused
+  // at once by the bounded reader) is given up on, and the running config stays.
+  auto work = [path = options_.config_file, tokens = &tokens_] {
+    return prepare_config(path, tokens);
+  };
+  const auto deadline = reload_deadline;
   try {
-    prepared = co_await asio::co_spawn(helpers_, prepare_config_async(options_.config_file, &tokens_),
-                                       asio::use_awaitable);
+    auto run = co_await run_off_loop<prepared_config>(reload_gate_, files_.get_executor(),
+                                                      std::move(work), deadline);
+    if (run.status == off_loop_status::done) {
+      prepared = std::move(*run.value);
+    } else if (run.status == off_loop_status::timed_out) {
+      prepared.errors.push_back(options_.config_file + ": reading the configuration did not finish "
+                                "within " + std::to_string(deadline.count() / 1000) +
+                                " s (a hung mount?); keeping the running configuration");
+    } else {
+      prepared.errors.push_back(options_.config_file + ": an earlier reload is still reading the "
+                                "configuration (a hung mount?); not starting another");
+    }
   } catch (const std::exception& e) {
     prepared.errors.push_back(options_.config_file + ": " + e.what());
   }

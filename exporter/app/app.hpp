@@ -27,6 +27,7 @@
 #include "exporter/web/routes.hpp"
 #include "exporter/render/metrics.hpp"
 #include "exporter/app/probe_endpoint.hpp"
+#include "exporter/runtime/off_loop.hpp"
 #include "exporter/schedule/scheduler.hpp"
 #include "exporter/schedule/shard.hpp"
 #include "exporter/render/shared_render.hpp"
@@ -89,7 +90,16 @@ class app {
   boost::asio::io_context io_{1};
   // Off the event loop: scrapes on their own thread, so pages and reloads never delay them.
   boost::asio::thread_pool metrics_thread_{1};
-  boost::asio::thread_pool helpers_{1};  // status pages, config parsing and TLS context loading
+  boost::asio::thread_pool helpers_{1};  // status pages, DNSBL key files
+  // Reloads (the config and the files it names) and the web config's files: a read from a hung
+  // mount holds this thread, never the helpers' nor the event loop. What waits for it has a
+  // deadline (off_loop.hpp), and at shutdown the watchdog ends a process whose join hangs.
+  boost::asio::thread_pool files_{1};
+  // A reload stuck in a read refuses the next one at once; pages queue at most 8 deep.
+  off_loop_gate reload_gate_{1};
+  off_loop_gate pages_gate_{8};
+  static constexpr std::chrono::milliseconds reload_deadline{10000};
+  static constexpr std::chrono::milliseconds page_deadline{10000};
   status_store store_;
   exporter_state state_;
   metrics_collector collector_{store_, state_};

@@ -21,26 +21,34 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// Work for the helper thread. Free coroutines taking parameters by value: GCC 12 mis-destroys
-// lambda captures of coroutines passed to co_spawn.
 // The pages read the published records in place (shared_snapshot): no record is copied.
-asio::awaitable<std::string> render_status(const status_store* store,
-                                           status_page_options options,
-                                           const check_runners* checks,
-                                           const token_registry* tokens,
-                                           std::string provider_section) {
+std::string render_status(const status_store* store, status_page_options options,
+                          const check_runners* checks, const token_registry* tokens,
+                          const std::string& provider_section) {
   options.now = unix_now();
-  co_return render_status_page(store->shared_snapshot(), options,
-                               check_sections(*checks) + tokens->status_section() +
-                                   provider_section);
+  return render_status_page(store->shared_snapshot(), options,
+                            check_sections(*checks) + tokens->status_section() + provider_section);
 }
 
-asio::awaitable<std::optional<std::string>> render_debug(const status_store* store,
-                                                         std::string name,
-                                                         config::ip_family family) {
+std::optional<std::string> render_debug(const status_store* store, const std::string& name,
+                                        config::ip_family family) {
   auto status = store->find(name, family);
-  if (!status) co_return std::nullopt;
-  co_return render_debug_page(*status, unix_now());
+  if (!status) return std::nullopt;
+  return render_debug_page(*status, unix_now());
+}
+
+// A page the helper thread did not render in time, or could not take: answered, never waited
+// for without end (a helper stuck in a file read would hold the connection; off_loop.hpp).
+template <typename T>
+std::optional<http_response> page_refusal(const off_loop_result<T>& run) {
+  if (run.status == off_loop_status::done) return std::nullopt;
+  auto r = text_response(http::status::service_unavailable,
+                         run.status == off_loop_status::busy
+                             ? "the helper thread has too many pages waiting; try again later\n"
+                             : "the helper thread did not render the page in time; try again "
+                               "later\n");
+  r.set(http::field::retry_after, "10");
+  return r;
 }
 
 }  // namespace
@@ -97,12 +105,20 @@ asio::awaitable<http_response> app::serve_reload(const http_request& request) {
 
 asio::awaitable<http_response> app::serve_status_page(const http_request&) {
   // Off the event loop, like /metrics: the page reads every target's record.
-  co_return html_response(co_await asio::co_spawn(
-      helpers_, render_status(&store_, status_options(), &checks_, &token_registry_,
-                              [this] {
-                                std::lock_guard lock(provider_section_mutex_);
-                                return provider_section_;
-                              }()), asio::use_awaitable));
+  std::string section;
+  {
+    std::lock_guard lock(provider_section_mutex_);
+    section = provider_section_;
+  }
+  auto work = [store = &store_, options = status_options(), checks = &checks_,
+               tokens = &token_registry_, section = std::move(section)] {
+    return render_status(store, options, checks, tokens, section);
+  };
+  const auto deadline = page_deadline;
+  auto run = co_await run_off_loop<std::string>(pages_gate_, helpers_.get_executor(),
+                                                std::move(work), deadline);
+  if (auto refusal = page_refusal(run)) co_return std::move(*refusal);
+  co_return html_response(std::move(*run.value));
 }
 
 asio::awaitable<http_response> app::serve_debug_page(const http_request& request) {
@@ -119,8 +135,14 @@ asio::awaitable<http_response> app::serve_debug_page(const http_request& request
     else if (*f == "ipv6") family = config::ip_family::ipv6;
     else co_return text_response(http::status::bad_request, "ip_family: want ipv4 or ipv6\n");
   }
-  auto page = co_await asio::co_spawn(helpers_, render_debug(&store_, *name, family),
-                                      asio::use_awaitable);
+  auto work = [store = &store_, name = std::string(*name), family] {
+    return render_debug(store, name, family);
+  };
+  const auto deadline = page_deadline;
+  auto run = co_await run_off_loop<std::optional<std::string>>(
+      pages_gate_, helpers_.get_executor(), std::move(work), deadline);
+  if (auto refusal = page_refusal(run)) co_return std::move(*refusal);
+  auto& page = *run.value;
   if (!page) co_return text_response(http::status::not_found, "no such target\n");
   co_return html_response(std::move(*page));
 }

@@ -17,6 +17,7 @@
 #include "exporter/runtime/fd_limit.hpp"
 #include "exporter/runtime/no_core_dumps.hpp"
 #include "exporter/runtime/log.hpp"
+#include "exporter/runtime/shutdown_watchdog.hpp"
 #include "exporter/runtime/malloc_tuning.hpp"
 #include "exporter/runtime/version.hpp"
 #include "exporter/web/web_security.hpp"
@@ -338,6 +339,8 @@ int main(int argc, char** argv) {
   exporter::app app(options);
   if (!app.start()) return 1;
   app.run();
+  // Joining the worker threads could wait for ever on a read from a hung mount: bounded.
+  exporter::arm_shutdown_watchdog(std::chrono::seconds(3));
   log::info("stopped");
   return app.exit_code();
 }

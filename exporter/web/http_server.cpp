@@ -229,17 +229,19 @@ bool http_server::make_room() {
   // that, the response whose client has not read for the longest, once that is write_stall (the
   // kernel takes megabytes of a response at once: a client that reads never stalls the write for
   // long, one that asks and never reads does at once), or any response written for write_grace
-  // (a trickle reader). Never one in the handler.
+  // (a trickle reader); failing that, the one that has waited for its handler the longest, once
+  // that is busy_grace (a page waiting for a helper stuck in a read from a hung mount).
   const auto now = std::chrono::steady_clock::now();
   connection_entry* oldest_idle = nullptr;
   connection_entry* oldest_reading = nullptr;
   connection_entry* most_stalled = nullptr;
+  connection_entry* longest_busy = nullptr;
   // A connection "idle" whose request is already in the kernel is not idle: the loop has not got
   // to it yet (a burst of connections keeps it busy). Closing it would drop a kubelet's or a
   // scraper's request that came just before the burst; it counts as reading from now on. A few
   // looks at most: under a burst, the oldest idle ones are those.
   for (int look = 0;; ++look) {
-    oldest_idle = oldest_reading = most_stalled = nullptr;
+    oldest_idle = oldest_reading = most_stalled = longest_busy = nullptr;
     for (auto& e : table_->entries) {
       if (e.state == connection_state::idle) {
         if (oldest_idle == nullptr || e.since < oldest_idle->since) oldest_idle = &e;
@@ -247,6 +249,8 @@ bool http_server::make_room() {
         if (oldest_reading == nullptr || e.since < oldest_reading->since) oldest_reading = &e;
       } else if (e.state == connection_state::writing && stalled(e, now)) {
         if (most_stalled == nullptr || e.progress < most_stalled->progress) most_stalled = &e;
+      } else if (e.state == connection_state::busy && now - e.since >= limits_.busy_grace) {
+        if (longest_busy == nullptr || e.since < longest_busy->since) longest_busy = &e;
       }
     }
     error_code ec;
@@ -259,7 +263,8 @@ bool http_server::make_room() {
   }
   connection_entry* victim = oldest_idle != nullptr      ? oldest_idle
                              : oldest_reading != nullptr ? oldest_reading
-                                                         : most_stalled;
+                             : most_stalled != nullptr   ? most_stalled
+                                                         : longest_busy;
   if (victim == nullptr) return false;
   evict(*victim, victim == most_stalled);
   return true;
@@ -320,7 +325,9 @@ asio::awaitable<void> http_server::wait_for_slot(tcp::socket socket) {
   // non-reading clients): rather than refuse at once, wait a little for one to stall or end.
   auto table = table_;
   ++table->waiting;
-  const auto deadline = std::chrono::steady_clock::now() + limits_.write_stall + limits_.write_stall;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::max<std::chrono::milliseconds>(limits_.write_stall + limits_.write_stall,
+                                                            limits_.busy_grace);
   asio::steady_timer pause(executor_);
   bool admitted = false;
   while (!table->stopping && std::chrono::steady_clock::now() < deadline) {
@@ -449,6 +456,7 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
       co_return;
     }
     entry.state = connection_state::busy;
+    entry.since = std::chrono::steady_clock::now();
     tcp.expires_never();  // the handler may wait for a render; the write has its own deadline
     http_request request(parser.release(), peer);
     http_response response;

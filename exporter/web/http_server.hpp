@@ -127,6 +127,11 @@ class http_server {
     // connection that finds none waits up to twice write_stall for one before it is refused.
     std::chrono::milliseconds write_stall{250};
     std::chrono::milliseconds write_grace{5000};
+    // At the cap, after those, a connection whose handler has been running this long (waiting
+    // for a page, a render or a reload) may be closed to make room, the longest waiting first:
+    // a helper stuck in a file read must not hold every connection (issue 24, finding 4). A new
+    // connection waits up to this long (at least twice write_stall) for one.
+    std::chrono::milliseconds busy_grace{1000};
     // Most bytes of response bodies held by connections being written, each buffer counted once
     // (the scrapes that joined one render share it). When a response would take more, responses
     // stalled as above are cut off first, the longest stalled first, whatever the connection
@@ -169,8 +174,8 @@ class http_server {
   const counters& stats() const { return table_->stats; }
 
  private:
-  // busy: in the handler; writing: its response is being written (since `since`; the last
-  // piece went at `progress`).
+  // busy: in the handler (since `since`); writing: its response is being written (since
+  // `since`; the last piece went at `progress`).
   enum class connection_state : std::uint8_t { idle, reading, busy, writing, closing };
   struct connection_entry {
     boost::beast::tcp_stream* stream;
@@ -191,8 +196,8 @@ class http_server {
   };
 
   boost::asio::awaitable<void> accept_loop();
-  // Makes room for one more connection; false when every open connection is busy, or writing
-  // and neither stalled nor old enough.
+  // Makes room for one more connection; false when every open connection is busy for less than
+  // busy_grace, or writing and neither stalled nor old enough.
   bool make_room();
   // A response whose client has not read for write_stall, or written for write_grace.
   bool stalled(const connection_entry& e, std::chrono::steady_clock::time_point now) const;

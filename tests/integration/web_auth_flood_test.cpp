@@ -115,10 +115,8 @@ TEST(web_auth_flood, the_right_password_gets_through_a_flood_of_wrong_ones) {
   ASSERT_FALSE(hash.empty());
   const std::string web_yaml = "basic_auth_users:\n  prometheus: '" + hash + "'\n";
   const auto web_file = dir.write("web.yml", web_yaml);
-  exporter_process exporter(
-      dir, "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = 1\n"
-           "tls = \"none\"\n",
-      {"--web.config.file", web_file.string()});
+  exporter_process exporter(dir, one_refused_target_toml,
+                            {"--web.config.file", web_file.string()});
   ASSERT_TRUE(exporter.started()) << exporter.process().log();
   const auto port = exporter.port();
 

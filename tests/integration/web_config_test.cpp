@@ -19,10 +19,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-const std::string exporter_toml =
-    "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = 1\n"
-    "tls = \"none\"\n";
-
 struct curl_result {
   int exit = -1;    // curl's exit status (0: a response came)
   int status = 0;   // HTTP status
@@ -53,7 +49,7 @@ curl_result curl(const temp_dir& dir, std::vector<std::string> args) {
 struct web_exporter {
   web_exporter(const temp_dir& dir, const std::string& web_yaml,
                std::vector<std::string> ready_args) {
-    auto config = dir.write("smtp_exporter.toml", exporter_toml);
+    auto config = dir.write("smtp_exporter.toml", one_refused_target_toml);
     web_file = dir.write("web.yml", web_yaml);
     port = unused_port();
     process = std::make_unique<child_process>(
@@ -257,7 +253,7 @@ struct bad_web_case {
 TEST(web_config, tls_files_that_are_not_regular_files_are_refused_at_once) {
   temp_dir dir;
   test_pki pki;
-  auto config = dir.write("smtp_exporter.toml", exporter_toml);
+  auto config = dir.write("smtp_exporter.toml", one_refused_target_toml);
   const auto fifo = dir.path() / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string cert = pki.valid.chain_file.string(), key = pki.valid.key_file.string();
@@ -330,7 +326,7 @@ TEST(web_config, bad_files_are_errors_naming_file_and_key_and_agree_with_promtoo
        "required",
        false},
   };
-  auto config = dir.write("smtp_exporter.toml", exporter_toml);
+  auto config = dir.write("smtp_exporter.toml", one_refused_target_toml);
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     std::string yaml = c.yaml;

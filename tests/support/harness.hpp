@@ -155,6 +155,11 @@ std::string probe_result(const std::string& text, const std::string& target, con
 bool probes_decided(const std::string& text, const std::vector<std::string>& targets,
                     const std::string& probe);
 
+// The smallest config that starts: one target whose port refuses (127.0.0.1:1).
+inline const std::string one_refused_target_toml =
+    "[[target]]\nname = \"a\"\nprobes = [\"banner\"]\nhost = \"127.0.0.1\"\nport = 1\n"
+    "tls = \"none\"\n";
+
 // A bcrypt hash of `password` at `cost` made with libxcrypt (as `htpasswd -nBC COST`); empty if
 // libxcrypt cannot make one.
 std::string bcrypt_hash(const std::string& password, int cost = 10);

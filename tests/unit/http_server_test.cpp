@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include "exporter/web/cross_site.hpp"
@@ -261,6 +264,46 @@ TEST(http_server, the_handler_sees_the_address_the_request_came_from) {
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << answer;
   ASSERT_TRUE(peer.has_value());
   EXPECT_EQ(peer->to_string(), "127.0.0.1");
+  server.stop();
+  io.run_for(100ms);
+}
+
+// Issue 24, finding 4: requests waiting for their handler (a page waiting for a helper thread
+// stuck in a read from a hung mount) counted as being answered and were never closed, so a few
+// of them kept everyone out, the kubelet's /-/healthy included. At the cap, one that has waited
+// busy_grace is now closed to make room.
+TEST(http_server, a_connection_waiting_for_its_handler_is_closed_to_make_room_at_the_cap) {
+  asio::io_context io;
+  http_server::limits limits;
+  limits.max_connections = 4;
+  limits.busy_grace = 200ms;
+  http_server server(io.get_executor(), [&](const http_request& r) -> asio::awaitable<http_response> {
+    if (r.target() == "/stuck") {
+      asio::steady_timer never(io, 60s);
+      co_await never.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return http_response{http::status::ok, 11};
+  }, limits);
+  std::string error;
+  ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}, error)) << error;
+  server.start();
+  const auto port = server.local_endpoint().port();
+  std::vector<int> stuck;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_loopback(port);
+    ASSERT_GE(fd, 0);
+    const std::string request = "GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n";
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    stuck.push_back(fd);
+    io.run_for(20ms);
+  }
+  io.run_for(100ms);
+  const std::string answer = exchange(io, port, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << "answer: " << answer;
+  EXPECT_GE(server.stats().evicted, 1u);
+  EXPECT_EQ(server.stats().refused_full, 0u);
+  EXPECT_LE(server.open_connections(), 4u);
+  for (int fd : stuck) ::close(fd);
   server.stop();
   io.run_for(100ms);
 }
