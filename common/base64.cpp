@@ -1,5 +1,6 @@
 #include "common/base64.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <climits>
@@ -51,7 +52,10 @@ std::optional<std::string> base64_decode(std::string_view text) {
   const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                       reinterpret_cast<const unsigned char*>(text.data()),
                                       static_cast<int>(text.size()));
-  if (decoded < 0 || static_cast<std::size_t>(decoded) != out.size()) return std::nullopt;
+  if (decoded < 0 || static_cast<std::size_t>(decoded) != out.size()) {
+    OPENSSL_cleanse(out.data(), out.size());  // what was decoded may be part of a secret
+    return std::nullopt;
+  }
   // DecodeBlock decodes each "=" as zero bits and returns whole 3-byte groups; the last group of a
   // padded input is one ("==") or two ("=") bytes shorter.
   out.resize(out.size() - padding);

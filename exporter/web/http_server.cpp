@@ -22,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "common/host_port.hpp"
+#include "common/secret.hpp"
 #include "exporter/runtime/log.hpp"
 #include "exporter/web/responses.hpp"
 
@@ -59,7 +60,7 @@ asio::awaitable<error_code> write_counted(Stream& stream, http_response& respons
 // the body's length is not what every reader of the request would take it to be, so the body
 // could pass for a next request (request smuggling behind a proxy that reads it the other way):
 // such a request gets 400 and the connection closes. Empty when the framing is sound.
-std::string framing_refusal(const http::request_parser<http::string_body>::value_type& request) {
+std::string framing_refusal(const http_request::message& request) {
   const auto codings = request.count(http::field::transfer_encoding);
   if (codings == 0) return {};
   if (request.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
@@ -75,6 +76,20 @@ std::string framing_refusal(const http::request_parser<http::string_body>::value
   }
   return {};
 }
+using request_buffer = beast::basic_flat_buffer<wiping_allocator<char>>;
+
+// The bytes of the requests already answered stay in the buffer's storage behind the unread ones
+// (a pipelined next request) until overwritten: wipes them, keeping the unread ones in front.
+void wipe_answered(request_buffer& buffer) {
+  const std::size_t unread = buffer.size();
+  std::vector<char, wiping_allocator<char>> keep(unread);
+  asio::buffer_copy(asio::buffer(keep), buffer.data());
+  buffer.consume(unread);  // empty: the storage is all writable again, from its start
+  const auto whole = buffer.prepare(buffer.capacity());
+  OPENSSL_cleanse(whole.data(), whole.size());
+  buffer.commit(asio::buffer_copy(buffer.prepare(unread), asio::buffer(keep)));
+}
+
 }  // namespace
 
 bool parse_listen_address(const std::string& text, tcp::endpoint& endpoint, std::string& error) {
@@ -393,7 +408,7 @@ template <typename Stream>
 asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_stream& tcp,
                                                   connection_entry& entry,
                                                   std::chrono::steady_clock::time_point accepted) {
-  beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
+  request_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
   error_code peer_error;
   const auto peer = tcp.socket().remote_endpoint(peer_error).address();
   bool first = true;
@@ -421,7 +436,7 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
     if (!first) header_deadline = std::chrono::steady_clock::now() + limits_.header_timeout;
     first = false;
 
-    http::request_parser<http::string_body> parser;
+    http::request_parser<http::string_body, wiping_allocator<char>> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
     parser.body_limit(limits_.max_body_bytes);
     tcp.expires_at(header_deadline);
@@ -466,6 +481,9 @@ asio::awaitable<void> http_server::serve_requests(Stream& stream, beast::tcp_str
       log::error("http handler failed", {{"path", request.target()}, {"err", e.what()}});
       response = text_response(http::status::internal_server_error, "internal error\n");
     }
+    // Answered: nothing the request carried is needed any more (its fields go with `request`).
+    wipe_answered(buffer);
+    cleanse(request.body());
     if (entry.state == connection_state::closing) co_return;
     // A handler may ask to close (Connection: close); otherwise the client decides.
     const bool handler_closes = !response.keep_alive();

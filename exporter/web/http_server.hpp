@@ -10,6 +10,9 @@
 //   trickling or non-reading connections cannot keep a scraper (or a kubelet) out;
 // - per connection at most one request (header and body limits) and one response in memory, and
 //   a response that the client does not read is dropped at the write deadline;
+// - what a request carried (the web password in its Authorization header) does not outlive it:
+//   the read buffer and the header fields are wiped when freed, the buffer's bytes of a request
+//   once it is answered, and the body (issue 24, finding 8);
 // - a request whose body length is ambiguous (a Transfer-Encoding other than "chunked" alone, or
 //   one beside Content-Length) gets 400 and the connection closes (RFC 9112 6.3).
 //
@@ -34,6 +37,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/optional/optional.hpp>
+
+#include "common/wiping_allocator.hpp"
 
 namespace smtp_exporter::exporter {
 
@@ -88,10 +93,13 @@ struct shared_text_body {
   };
 };
 
+// A request's header fields (the Authorization header among them: the web password in base64),
+// in memory that is wiped when it is freed (issue 24, finding 8).
+using http_fields = boost::beast::http::basic_fields<wiping_allocator<char>>;
 // A request as the handler sees it: Beast's message and the address it came from (the accepted
 // socket's peer), on which basic auth keys its per-client limits (auth_throttle.hpp).
-struct http_request : boost::beast::http::request<boost::beast::http::string_body> {
-  using message = boost::beast::http::request<boost::beast::http::string_body>;
+struct http_request : boost::beast::http::request<boost::beast::http::string_body, http_fields> {
+  using message = boost::beast::http::request<boost::beast::http::string_body, http_fields>;
   using message::message;
   http_request() = default;
   http_request(message&& m, boost::asio::ip::address from)

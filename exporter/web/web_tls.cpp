@@ -80,6 +80,9 @@ std::shared_ptr<ssl::context> make_web_tls_context(const web_tls_settings& s, st
     return nullptr;
   }
   if (s.prefer_server_cipher_suites) SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // OpenSSL keeps the last decrypted record (a request, its Authorization header with it) in its
+  // buffer until the next one overwrites it; wipe it once handed over (issue 24, finding 8).
+  SSL_CTX_set_options(native, SSL_OP_CLEANSE_PLAINTEXT);
   switch (s.client_auth_type) {
     case client_auth::none: SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr); break;
     case client_auth::request:

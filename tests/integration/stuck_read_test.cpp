@@ -135,9 +135,10 @@ TEST(stuck_read, a_hung_config_read_does_not_lock_the_web_port_or_the_shutdown) 
   const double stop_seconds = seconds_since(stop);
   strace.terminate(5s);  // lets the held thread go
   const auto status = exporter.process().wait_exit(5s);
-  std::printf("SIGTERM with the read still stuck: %s after %.3f s (exit status %s)\n",
+  std::printf("SIGTERM with the read still stuck: %s after %.3f s (%s)\n",
               ended ? "exited" : "still running", stop_seconds,
-              status ? std::to_string(*status).c_str() : "none");
+              status ? ("reaped, status " + std::to_string(*status)).c_str()
+                     : "not reaped yet: the tracer still holds its last thread");
   EXPECT_TRUE(ended) << exporter.process().log();
   EXPECT_LT(stop_seconds, 5.0);
   EXPECT_NE(exporter.process().log().find("shutdown did not finish in time"), std::string::npos)
