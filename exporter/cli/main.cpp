@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   // The web server's limits (docs/security.md): a client cannot keep a scraper out.
   std::string header_timeout = "5s", idle_timeout = "1m", write_timeout = "30s";
   cli.add_option("--web.max-connections", options.http_limits.max_connections,
-                 "Most open HTTP connections; when full, an idle one, else a slow sender, else a stalled reader is closed to make room (docs/security.md).")
+                 "Most open HTTP connections; when full, an idle one, else a slow sender, else a stalled reader, else one whose answer has been waited for 1 s is closed to make room (docs/security.md).")
       ->capture_default_str()
       ->check(CLI::Range(4, 1000000));
   cli.add_option("--web.read-header-timeout", header_timeout,
