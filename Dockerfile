@@ -12,7 +12,11 @@
 # CI builds this file as it is (podman build, tests/image/build_image.sh) and runs the image
 # (tests/image/image_test.sh: version, bundled config, uid, /metrics, libraries, no build tools).
 
-FROM debian:bookworm-slim AS build
+# The Debian release of the build and of the runtime image: bookworm (12) or trixie (13), e.g.
+# --build-arg DEBIAN_RELEASE=trixie.
+ARG DEBIAN_RELEASE=bookworm
+
+FROM debian:${DEBIAN_RELEASE}-slim AS build
 # .git is not in the build context: pass the revision, e.g. --build-arg REVISION=$(git rev-parse --short=12 HEAD)
 ARG REVISION=unknown
 WORKDIR /src
@@ -28,26 +32,28 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr 
     && /staging/usr/bin/smtp_exporter --config.check \
          --config.file /staging/etc/smtp_exporter/smtp_exporter.toml
 
-FROM debian:bookworm-slim AS runtime
+FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # The runtime packages of the libraries the binary links directly (its NEEDED entries, mapped with
 # dpkg -S; apt brings their own dependencies; libc6, libgcc-s1 and libstdc++6 are in the base
-# image; tests/helm/run.sh checks this list). ca-certificates: the system CA store that TLS verification uses by default.
-# publicsuffix: the Public Suffix List that libpsl reads for DMARC's organizational domain.
-RUN apt-get update \
+# image; tests/helm/run.sh checks this list for the release it runs on). Several are named per
+# release (new sonames, and Debian 13's 64-bit time_t transition: libssl3t64). ca-certificates:
+# the system CA store that TLS verification uses by default. publicsuffix: the Public Suffix
+# List that libpsl reads for DMARC's organizational domain.
+RUN . /etc/os-release \
+    && case "$VERSION_CODENAME" in \
+      bookworm) release_pkgs="libcurl4 libfmt9 libpsl5 libspdlog1.10 libssl3 libtomlplusplus3 libyaml-cpp0.7" ;; \
+      trixie) release_pkgs="libcurl4t64 libfmt10 libpsl5t64 libspdlog1.15 libssl3t64 libtomlplusplus3t64 libyaml-cpp0.8" ;; \
+      *) echo "Dockerfile: no runtime package list for Debian '$VERSION_CODENAME' (bookworm, trixie)" >&2; exit 1 ;; \
+    esac \
+    && apt-get update \
     && apt-get install -y --no-install-recommends \
       ca-certificates \
       libc-ares2 \
       libcrypt1 \
-      libcurl4 \
-      libfmt9 \
       libprometheus-cpp-core1.0 \
-      libpsl5 \
-      libspdlog1.10 \
-      libssl3 \
-      libtomlplusplus3 \
-      libyaml-cpp0.7 \
       publicsuffix \
       zlib1g \
+      $release_pkgs \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 smtp_exporter \
     && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
