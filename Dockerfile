@@ -36,19 +36,19 @@ FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # The runtime packages of the libraries the binary links directly (its NEEDED entries, mapped with
 # dpkg -S; apt brings their own dependencies; libc6, libgcc-s1 and libstdc++6 are in the base
 # image; tests/helm/run.sh checks this list for the release it runs on). Several are named per
-# release (new sonames, and Debian 13's 64-bit time_t transition: libssl3t64). ca-certificates:
+# release (new sonames; Debian 13's 64-bit time_t transition: libssl3t64; c-ares renamed
+# libcares2, its libc-ares2 there only a transitional package). ca-certificates:
 # the system CA store that TLS verification uses by default. publicsuffix: the Public Suffix
 # List that libpsl reads for DMARC's organizational domain.
 RUN . /etc/os-release \
     && case "$VERSION_CODENAME" in \
-      bookworm) release_pkgs="libcurl4 libfmt9 libpsl5 libspdlog1.10 libssl3 libtomlplusplus3 libyaml-cpp0.7" ;; \
-      trixie) release_pkgs="libcurl4t64 libfmt10 libpsl5t64 libspdlog1.15 libssl3t64 libtomlplusplus3t64 libyaml-cpp0.8" ;; \
+      bookworm) release_pkgs="libc-ares2 libcurl4 libfmt9 libpsl5 libspdlog1.10 libssl3 libtomlplusplus3 libyaml-cpp0.7" ;; \
+      trixie) release_pkgs="libcares2 libcurl4t64 libfmt10 libpsl5t64 libspdlog1.15 libssl3t64 libtomlplusplus3t64 libyaml-cpp0.8" ;; \
       *) echo "Dockerfile: no runtime package list for Debian '$VERSION_CODENAME' (bookworm, trixie)" >&2; exit 1 ;; \
     esac \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
       ca-certificates \
-      libc-ares2 \
       libcrypt1 \
       libprometheus-cpp-core1.0 \
       publicsuffix \
