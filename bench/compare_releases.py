@@ -38,10 +38,13 @@ def launch_container(release, image):
 
 
 def openssl_of(image):
+    """The version of the image's libssl3 (libssl3t64 on Debian 13); dpkg-query also lists the
+    names it only knows of, with no version."""
     out = subprocess.run(["podman", "run", "--rm", "--network", "none", "--entrypoint", "dpkg-query",
                           image, "-W", "-f", "${Package} ${Version}\n", "libssl3*"],
-                         capture_output=True, text=True).stdout.split()
-    return out[1] if len(out) >= 2 else "?"
+                         capture_output=True, text=True).stdout
+    versions = [line.split()[1] for line in out.splitlines() if len(line.split()) == 2]
+    return versions[0] if versions else "?"
 
 
 def main():
