@@ -71,7 +71,22 @@ def series(text, name):
             yield dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
 
 
-def run_exporter(a):
+def launch_local(a, cfg, port):
+    """The exporter binary a.exporter as a child process: (pid, stop)."""
+    proc = subprocess.Popen([a.exporter, "--config.file", cfg, "--web.listen-address",
+                             f"127.0.0.1:{port}", "--log.level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(a.work, "exporter.log"), "w"))
+
+    def stop():
+        proc.terminate()
+        proc.wait(10)
+    return proc.pid, stop
+
+
+def run_exporter(a, launch=launch_local, name="smtp_exporter"):
+    """Paces the exporter at a.rate STARTTLS sessions/s (rate x 5 targets, interval 5 s) and
+    measures its CPU and memory over a.seconds. launch(a, cfg, port) starts it with config file
+    cfg and web port port and returns (pid of the exporter process, stop)."""
     interval = 5
     targets = a.rate * interval
     toml = [f'[defaults]\ninterval = "{interval}s"\ntimeout = "5s"\n']
@@ -82,9 +97,7 @@ def run_exporter(a):
     cfg = os.path.join(a.work, "exporter.toml")
     open(cfg, "w").write("\n".join(toml))
     port = free_port()
-    proc = subprocess.Popen([a.exporter, "--config.file", cfg, "--web.listen-address",
-                             f"127.0.0.1:{port}", "--log.level", "warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(a.work, "exporter.log"), "w"))
+    pid, stop = launch(a, cfg, port)
     try:
         wait_http(port, "/metrics")
         time.sleep(interval + 1)  # every target has run once: caches and arenas are warm
@@ -92,7 +105,7 @@ def run_exporter(a):
         def runs(text):
             return sum(v for l, v in series(text, "smtp_probe_runs_total") if l["probe"] == "tls")
         text = http_get(port, "/metrics")[1]
-        c0, r0, t0 = cpu_seconds(proc.pid), runs(text), time.time()
+        c0, r0, t0 = cpu_seconds(pid), runs(text), time.time()
         walls, ehlo, seen, failures = [], [], set(), 0
         while time.time() - t0 < a.seconds:
             time.sleep(min(interval, a.seconds - (time.time() - t0)))
@@ -108,15 +121,14 @@ def run_exporter(a):
                 if l["phase"] == "ehlo":
                     ehlo.append(v)
             failures = sum(1 for l, v in series(text, "smtp_probe_success") if v != 1)
-        c1, r1, t1 = cpu_seconds(proc.pid), runs(text), time.time()
-        return dict(name="smtp_exporter", sessions=r1 - r0, cpu=c1 - c0, secs=t1 - t0,
-                    rss=status_mib(proc.pid, "VmHWM"), anon=status_mib(proc.pid, "RssAnon"),
+        c1, r1, t1 = cpu_seconds(pid), runs(text), time.time()
+        return dict(name=name, sessions=r1 - r0, cpu=c1 - c0, secs=t1 - t0,
+                    rss=status_mib(pid, "VmHWM"), anon=status_mib(pid, "RssAnon"),
                     walls=walls, failures=failures,
                     note=f"{targets} targets, interval {interval}s; ehlo phase p50 "
                          f"{statistics.median(ehlo) * 1000:.2f} ms")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop()
 
 
 def run_blackbox(a):

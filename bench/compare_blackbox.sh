@@ -24,43 +24,15 @@ if [[ ! -x /usr/bin/prometheus-blackbox-exporter ]]; then
     prometheus-blackbox-exporter >/dev/null
 fi
 
+source "$root/bench/starttls_peer.sh"
 work=$(mktemp -d /tmp/compare_blackbox.XXXXXX)
 chmod 755 "$work"  # postfix runs as its own user
 cleanup() {
-  "$root/tests/peers/postfix_peer.sh" stop "$work/postfix" >/dev/null 2>&1 || true
+  stop_starttls_peer "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# The same shape of PKI as the tests: EC P-256 root -> intermediate -> leaf (mx.test).
-pki=$work/pki
-mkdir -p "$pki"
-(
-  cd "$pki"
-  ec() { openssl ecparam -name prime256v1 -genkey -noout -out "$1"; }
-  ec root.key; ec int.key; ec leaf.key
-  openssl req -x509 -new -key root.key -subj "/CN=bench root CA" -days 2 -out root.pem \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >int.ext
-  openssl req -new -key int.key -subj "/CN=bench intermediate CA" |
-    openssl x509 -req -CA root.pem -CAkey root.key -CAcreateserial -days 2 -extfile int.ext -out int.pem
-  printf 'subjectAltName=DNS:mx.test\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >leaf.ext
-  openssl req -new -key leaf.key -subj "/CN=mx.test" |
-    openssl x509 -req -CA int.pem -CAkey int.key -CAcreateserial -days 2 -extfile leaf.ext -out leaf.pem
-  cat leaf.pem int.pem >chain.pem
-) 2>/dev/null
-
-for attempt in 1 2 3 4 5; do
-  p1=$((20000 + RANDOM % 20000)); p2=$((p1 + 1))
-  set +e
-  ready=$("$root/tests/peers/postfix_peer.sh" start "$work/postfix" --cert "$pki/chain.pem" \
-    --key "$pki/leaf.key" --starttls-port "$p1" --implicit-port "$p2")
-  rc=$?
-  set -e
-  ((rc == 0)) && break
-  ((rc == 3)) || { echo "postfix did not start" >&2; exit 1; }
-done
-echo "postfix: $ready"
+start_starttls_peer "$work"
 
 nice -n 0 /usr/bin/python3 "$root/bench/compare_blackbox.py" --rate "$rate" --seconds "$seconds" \
-  --exporter "$exporter" --port "$p1" --pki "$pki" --work "$work"
+  --exporter "$exporter" --port "$peer_port" --pki "$peer_pki" --work "$work"

@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package the build and the test suite need.
+# Installs the Debian packages the build needs; with --unit also what the unit tests need (the
+# unit_tests binary: GoogleTest), with --test everything the whole test suite needs.
+# Supported: Debian 12 (bookworm) and Debian 13 (trixie), told apart by /etc/os-release.
 # Idempotent: skips apt-get when everything is already present.
 set -euo pipefail
 
+usage="usage: install-deps.sh [--unit|--test]"
+mode=${1:-}
+case "$mode" in
+  "" | --unit | --test) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
+
+# The names that differ between the releases; everything else is named the same in both.
+#   boost: 1.81 on Debian 12 (libboost-dev there is 1.74, which lacks the awaitable operators
+#          and conflicts with 1.81's headers), 1.83 on Debian 13 (libboost-dev's version there).
+#   clang_rt: the sanitizer runtimes of the release's default clang (14 and 19), for tests/fuzz.
+codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+case "$codename" in
+  bookworm) boost=libboost1.81-dev clang_rt=libclang-rt-14-dev ;;
+  trixie) boost=libboost1.83-dev clang_rt=libclang-rt-19-dev ;;
+  *)
+    echo "install-deps.sh: Debian 12 (bookworm) or 13 (trixie) expected; /etc/os-release says '${codename:-nothing}'" >&2
+    exit 1
+    ;;
+esac
+
 build_pkgs=(
   build-essential cmake pkg-config
-  libboost1.81-dev libssl-dev openssl
+  "$boost" libssl-dev openssl
   prometheus-cpp-dev libtomlplusplus-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libc-ares-dev
   # --web.config.file: the exporter-toolkit YAML (yaml-cpp) and its bcrypt hashes (libxcrypt)
   libyaml-cpp-dev libcrypt-dev
@@ -15,8 +38,10 @@ build_pkgs=(
   # Debian keeps current in the publicsuffix package, read at run time)
   libpsl-dev publicsuffix
 )
-test_pkgs=(
+unit_pkgs=(
   googletest libgtest-dev
+)
+test_pkgs=(
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl prometheus
   iproute2 procps
   # tests/integration/stuck_read_test.cpp: a hung mount simulated by delaying openat(2)
@@ -37,7 +62,7 @@ test_pkgs=(
   dovecot-imapd dovecot-lmtpd dovecot-sieve
   chromium
   # tests/fuzz: libFuzzer with ASan and UBSan
-  clang libclang-rt-14-dev
+  clang "$clang_rt"
   # tests/helm: render.go (Go + sprig + yaml.v3), validate.mjs (node; npm ci from the npm
   # registry). npm ships inside the nodejs package where that comes from NodeSource.
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
@@ -50,9 +75,8 @@ test_pkgs=(
 )
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  want+=("${test_pkgs[@]}")
-fi
+[[ -z "$mode" ]] || want+=("${unit_pkgs[@]}")
+[[ "$mode" != --test ]] || want+=("${test_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
@@ -73,7 +97,7 @@ if ((${#missing[@]})); then
   # system certificate is made at install.
   echo "dovecot-core dovecot-core/create-ssl-cert boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -q
-  # libboost1.81-dev conflicts with the default 1.74 headers; apt removes those.
+  # On Debian 12, libboost1.81-dev conflicts with the default 1.74 headers; apt removes those.
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 

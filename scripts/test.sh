@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fresh Debian 12 machine to a full test run: installs build and test dependencies (SMTP peers,
+# Fresh Debian 12 or 13 machine to a full test run: installs build and test dependencies (SMTP peers,
 # swaks, prometheus/promtool), builds everything, runs every test with ctest.
 set -euo pipefail
 # CI gives one run 90 minutes; the tests must be done 10 minutes before, whatever the install and

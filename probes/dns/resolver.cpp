@@ -331,10 +331,38 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
                    dns_record_type type) {
     // c-ares calls on_query exactly once, also on ares_destroy; that call frees this.
     auto* arg = new query_arg{q, type};
+#if ARES_VERSION >= 0x011c00
+    // c-ares 1.28 (Debian 13 has 1.34) deprecates ares_query for ares_query_dnsrec, which hands
+    // over the answer parsed; on_query_record writes it back to wire format, as ares_query itself
+    // does there, so that one parser (parse_dns_response) reads every answer on every release.
+    ares_query_dnsrec(channel_, name.c_str(), ARES_CLASS_IN, static_cast<ares_dns_rec_type_t>(type),
+                      &impl::on_query_record, arg, nullptr);
+#else
     constexpr int class_in = 1;
     ares_query(channel_, name.c_str(), class_in, static_cast<int>(type), &impl::on_query, arg);
+#endif
     schedule_timeout();
   }
+
+#if ARES_VERSION >= 0x011c00
+  static void on_query_record(void* arg, ares_status_t status, std::size_t timeouts,
+                              const ares_dns_record_t* record) {
+    if (status != ARES_SUCCESS || record == nullptr) {
+      on_query(arg, status != ARES_SUCCESS ? status : ARES_EBADRESP, static_cast<int>(timeouts),
+               nullptr, 0);
+      return;
+    }
+    unsigned char* wire = nullptr;
+    std::size_t length = 0;
+    if (ares_dns_write(record, &wire, &length) != ARES_SUCCESS || length > INT_MAX) {
+      ares_free_string(wire);
+      on_query(arg, ARES_EBADRESP, static_cast<int>(timeouts), nullptr, 0);
+      return;
+    }
+    on_query(arg, ARES_SUCCESS, static_cast<int>(timeouts), wire, static_cast<int>(length));
+    ares_free_string(wire);
+  }
+#endif
 
   static void on_query(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
     const std::unique_ptr<query_arg> q(static_cast<query_arg*>(arg));

@@ -221,25 +221,12 @@ for f in "$here"/bad-values/*.yaml; do
   fi
 done
 
-# 7. The Dockerfile's runtime stage installs the packages that provide the libraries the binary
-# links directly (its NEEDED entries; apt installs what those depend on; libc6, libgcc-s1 and
-# libstdc++6 are in the base image).
-runtime_pkgs=$(sed -n '/^FROM .* AS runtime/,$p' "$root/Dockerfile" | tr -s ' \\\n' ' ')
-missing=()
-while read -r lib; do
-  pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [[ -n "$pkg" ]] || pkg=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
-  case "$pkg" in
-    libc6 | libgcc-s1 | libstdc++6) ;;
-    "") missing+=("$lib(no package)") ;;
-    *) [[ " $runtime_pkgs " == *" $pkg "* ]] || missing+=("$pkg") ;;
-  esac
-done < <(needed=" $(objdump -p "$binary" | awk '/NEEDED/{print $2}' | tr '\n' ' ') "
-         ldd "$binary" | awk -v needed="$needed" 'index(needed, " " $1 " ") && /=> \//{print $3}')
-if ((${#missing[@]})); then
-  fail "Dockerfile runtime stage lacks: ${missing[*]}"
+# 7. The Dockerfile's runtime stage installs, for this release, the packages that provide the
+# libraries the binary links directly (tests/image/runtime_packages.sh).
+if msg=$("$root/tests/image/runtime_packages.sh" "$root/Dockerfile" "$binary"); then
+  ok "$msg"
 else
-  ok "Dockerfile runtime stage provides every library of $(basename "$binary")"
+  fail "$msg"
 fi
 
 # 8. The systemd unit, with the paths of the binary under test (systemd-analyze works offline).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctest image.build (the fixture of image.run and image.sidecar): builds the repository's
-# Dockerfile as it is, with podman and no registry. The base image (debian:bookworm-slim, the
-# Dockerfile's FROM) is made by debian_root.sh from Debian's mirror and cached on the machine;
+# Dockerfile as it is, with podman and no registry. The base image (debian:RELEASE-slim, the
+# Dockerfile's FROM with its default DEBIAN_RELEASE) is made by debian_root.sh from Debian's
+# mirror and cached on the machine;
 # podman's layer cache keeps the build stage's dependency layer between runs, so a warm run
 # recompiles the sources only.
 #
@@ -18,8 +19,9 @@ work=${IMAGE_TEST_WORK_DIR:-$PWD/image-work}
 mkdir -p "$work"
 
 start=$SECONDS
-"$image_tests_dir/debian_root.sh" bookworm --image default >/dev/null
-echo "base image ready in $((SECONDS - start)) s"
+release=$(dockerfile_release "$source_dir")
+"$image_tests_dir/debian_root.sh" "$release" --image default >/dev/null
+echo "base image debian:$release-slim ready in $((SECONDS - start)) s"
 
 # .git is not in the build context (.dockerignore): the revision comes in as a build argument.
 revision=$(git -C "$source_dir" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -40,7 +42,7 @@ if ! nice podman build --isolation chroot --build-arg "REVISION=$revision" -t "$
   summary image.build
   exit 1
 fi
-ok "podman build --isolation chroot of Dockerfile in $((SECONDS - start)) s: $image (revision $revision)"
+ok "podman build --isolation chroot of Dockerfile in $((SECONDS - start)) s: $image on Debian $release (revision $revision)"
 
 # The build log names each step's image ("--> ID") under its stage ("[k/n] STEP ..."); the last
 # one of the stage "AS build" is the build stage's image.
@@ -58,6 +60,6 @@ else
 fi
 
 size=$(podman image inspect --format '{{.Size}}' "$image")
-base_size=$(podman image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)
+base_size=$(podman image inspect --format '{{.Size}}' "docker.io/library/debian:$release-slim")
 echo "image size: $((size / 1000000)) MB ($size bytes; the base image: $((base_size / 1000000)) MB)"
 summary image.build

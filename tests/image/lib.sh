@@ -62,4 +62,19 @@ wait_http() {
   return 1
 }
 
+# dockerfile_release SOURCE_DIR: the Debian release the Dockerfile builds on by default (its
+# `ARG DEBIAN_RELEASE=...`): the base of the image that image.build makes and the sidecar pod's
+# other containers.
+dockerfile_release() {
+  local release
+  release=$(sed -n 's/^ARG DEBIAN_RELEASE=\([a-z]*\)$/\1/p' "$1/Dockerfile" | head -1)
+  [[ -n "$release" ]] || { echo "FAIL: no 'ARG DEBIAN_RELEASE=...' default in $1/Dockerfile" >&2; return 1; }
+  echo "$release"
+}
+
+# host_release: this machine's Debian release (VERSION_CODENAME), the one a package built here is for.
+host_release() {
+  (. /etc/os-release && echo "${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}")
+}
+
 image_tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -2,7 +2,8 @@
 # ctest package.deb: the Debian package, built and installed as an admin would.
 #   1. `cpack -G DEB` in the build directory makes smtp-exporter_VERSION_ARCH.deb (packaging/
 #      deb.cmake): its Depends computed by dpkg-shlibdeps, the config a conffile, the unit inside;
-#   2. `apt-get install ./file.deb` in a Debian root (debian_root.sh's cached bookworm, under an
+#   2. `apt-get install ./file.deb` in a Debian root of this machine's release (the package is
+#      built here, so its computed Depends are this release's; debian_root.sh's cached root, under an
 #      overlay so the cache stays clean; chroot with /proc and /dev mounted, always unmounted;
 #      systemd installed first, as on a host that runs the unit) fetches the dependencies from
 #      Debian's mirror and runs the postinst (system user);
@@ -61,7 +62,8 @@ else
 fi
 
 # 2. Install it in a Debian root: an overlay over the cached root, thrown away afterwards.
-base=$("$image_tests_dir/debian_root.sh" bookworm)
+release=$(host_release)
+base=$("$image_tests_dir/debian_root.sh" "$release")
 chroot_dir="$work/overlay/merged"
 mounted=()
 teardown() {
@@ -90,17 +92,17 @@ in_root() { chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIA
 start=$SECONDS
 if ! { in_root apt-get update -q && in_root apt-get install -y -q --no-install-recommends systemd; } >"$work/apt.log" 2>&1; then
   tail -30 "$work/apt.log"
-  fail "apt-get install systemd in the bookworm root (log: $work/apt.log)"
+  fail "apt-get install systemd in the $release root (log: $work/apt.log)"
   summary package.deb
   exit 1
 fi
 echo "systemd installed in the root in $((SECONDS - start)) s"
 start=$SECONDS
 if in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" >"$work/apt-deb.log" 2>&1; then
-  ok "apt-get install ./$(basename "$deb") in a bookworm root ($((SECONDS - start)) s; $(grep -c '^Setting up' "$work/apt-deb.log") packages set up)"
+  ok "apt-get install ./$(basename "$deb") in a $release root ($((SECONDS - start)) s; $(grep -c '^Setting up' "$work/apt-deb.log") packages set up)"
 else
   tail -30 "$work/apt-deb.log"
-  fail "apt-get install of the package in the bookworm root (log: $work/apt-deb.log)"
+  fail "apt-get install of the package in the $release root (log: $work/apt-deb.log)"
   summary package.deb
   exit 1
 fi

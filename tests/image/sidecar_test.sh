@@ -28,7 +28,8 @@ source_dir=$(cd "${1:?usage: sidecar_test.sh SOURCE_DIR IMAGE}" && pwd)
 image=${2:?usage: sidecar_test.sh SOURCE_DIR IMAGE}
 work=${IMAGE_TEST_WORK_DIR:-$PWD/image-work}/sidecar
 mkdir -p "$work"
-base_image=docker.io/library/debian:bookworm-slim
+# The application and the peer run on the image's own base (minbase has perl-base for the peer).
+base_image=docker.io/library/debian:$(dockerfile_release "$source_dir")-slim
 peer_port=2525
 pod=smtp-ci-shop-pod-0
 secret=shop-smtp
